@@ -1,0 +1,1 @@
+"""hamdb encoder models: the SSDH trainer, exporter, evaluator and their tests."""
