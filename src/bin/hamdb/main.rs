@@ -1,0 +1,3 @@
+fn main() {
+    println!("hamdb {}", env!("CARGO_PKG_VERSION"));
+}

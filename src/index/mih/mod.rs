@@ -1,0 +1,276 @@
+//! Exact multi-index hashing (Norouzi, Punjani, Fleet, "Fast Exact Search in Hamming Space with
+//! Multi-Index Hashing", TPAMI 2014).
+//!
+//! Each b-bit code is cut into m disjoint substrings ([`substrings`]); table j maps the value of
+//! substring j to the rows that have it ([`table`]). Two codes within r bits agree to within
+//! floor(r/m) bits on at least one substring, so probing the buckets near the query's
+//! substrings finds every candidate, and each candidate's full distance decides ([`probe`]).
+//! k-NN grows the substring radius until the k-th best distance is covered; radius search
+//! probes exactly the buckets the pigeonhole rule requires. A per-query cost model ([`cost`])
+//! answers with a linear scan instead when MIH would touch most of the data.
+
+mod cost;
+mod probe;
+mod substrings;
+mod table;
+
+use super::scan::{self, check_queries, check_query, partitions, scan_stats};
+use super::{PathPolicy, SearchPath, SearchResult, SearchStats, MAX_ROWS};
+use crate::code::{Code, CodeArray, CodeLen};
+use crate::error::{Error, Result};
+use crate::hamming::Kernel;
+use crate::topk::TopK;
+use cost::CostModel;
+use probe::{Prober, RadiusSink};
+use substrings::Substrings;
+use table::Table;
+
+pub use substrings::MAX_SUBSTRING_BITS;
+
+/// How to build a [`MihIndex`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MihOptions {
+    /// Number of substrings m; `None` picks m near b / log2(n).
+    pub substrings: Option<usize>,
+    /// Store each posting's code beside it for streaming verification; `None` inlines codes of
+    /// up to 64 bits (one word: 8 bytes per posting), where it pays for itself.
+    pub inline_codes: Option<bool>,
+    /// The default path policy of searches on this index.
+    pub policy: PathPolicy,
+}
+
+/// An exact Hamming index over a fixed set of codes.
+#[derive(Debug, Clone)]
+pub struct MihIndex {
+    codes: CodeArray,
+    sub: Substrings,
+    tables: Vec<Table>,
+    cost: CostModel,
+    kernel: Kernel,
+    policy: PathPolicy,
+}
+
+impl MihIndex {
+    /// Build the tables over `codes`; row `i` of the array is result id `i`.
+    pub fn build(codes: CodeArray, options: MihOptions) -> Result<Self> {
+        let n = codes.len();
+        if n > MAX_ROWS {
+            return Err(Error::TooManyCodes { count: n, limit: MAX_ROWS });
+        }
+        let len = codes.code_len();
+        let m = match options.substrings {
+            Some(m) => m,
+            None => substrings::default_count(len, n),
+        };
+        let sub = Substrings::new(len, m)?;
+        let words = len.words();
+        let inline = options.inline_codes.unwrap_or(words == 1);
+        let tables = (0..m)
+            .map(|j| Table::build(&sub, j, codes.as_words(), words, inline))
+            .collect();
+        let kernel = Kernel::best();
+        let cost = CostModel::sample(kernel, &sub, codes.as_words(), words, len.bits(), inline);
+        Ok(Self {
+            codes,
+            sub,
+            tables,
+            cost,
+            kernel,
+            policy: options.policy,
+        })
+    }
+
+    /// Use a specific kernel (benchmarks and tests); it must be in [`Kernel::available`].
+    pub fn with_kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = kernel.checked();
+        self
+    }
+
+    pub fn set_policy(&mut self, policy: PathPolicy) {
+        self.policy = policy;
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    pub fn code_len(&self) -> CodeLen {
+        self.codes.code_len()
+    }
+
+    pub fn codes(&self) -> &CodeArray {
+        &self.codes
+    }
+
+    /// The number of substrings (tables), m.
+    pub fn substrings(&self) -> usize {
+        self.sub.count()
+    }
+
+    pub fn substring_lens(&self) -> &[u32] {
+        self.sub.lens()
+    }
+
+    /// Bytes held by the index: codes plus every table (offsets, postings, inline codes).
+    pub fn memory_bytes(&self) -> usize {
+        self.codes.as_words().len() * 8 + self.tables.iter().map(Table::bytes).sum::<usize>()
+    }
+
+    /// The predicted k-th neighbour distance of a typical query (from the build-time sample).
+    pub fn predicted_knn_radius(&self, k: usize) -> u32 {
+        self.cost.predicted_knn_radius(k)
+    }
+
+    /// The `k` nearest codes, ascending by (distance, id); exact. `k = 0` gives an empty result.
+    pub fn search(&self, query: &Code, k: usize) -> Result<SearchResult> {
+        self.search_with(query, k, self.policy)
+    }
+
+    pub fn search_with(&self, query: &Code, k: usize, policy: PathPolicy) -> Result<SearchResult> {
+        check_query(self.code_len(), query)?;
+        Ok(self.knn(query.words(), k, policy))
+    }
+
+    /// Every code within distance `r` (inclusive), ascending by (distance, id); exact.
+    /// `r >= bits` gives every code.
+    pub fn search_radius(&self, query: &Code, r: u32) -> Result<SearchResult> {
+        self.search_radius_with(query, r, self.policy)
+    }
+
+    pub fn search_radius_with(&self, query: &Code, r: u32, policy: PathPolicy) -> Result<SearchResult> {
+        check_query(self.code_len(), query)?;
+        Ok(self.radius(query.words(), r, policy))
+    }
+
+    /// k-NN for every query of a batch.
+    pub fn search_batch(&self, queries: &CodeArray, k: usize) -> Result<Vec<SearchResult>> {
+        check_queries(self.code_len(), queries)?;
+        Ok(queries.iter().map(|q| self.knn(q, k, self.policy)).collect())
+    }
+
+    /// k-NN for every query of a batch, queries split over `threads` threads.
+    pub fn search_batch_parallel(&self, queries: &CodeArray, k: usize, threads: usize) -> Result<Vec<SearchResult>> {
+        check_queries(self.code_len(), queries)?;
+        let words = self.code_len().words();
+        let parts = partitions(queries.len(), threads.max(1));
+        let out: Vec<Vec<SearchResult>> = crossbeam::scope(|s| {
+            let hs: Vec<_> = parts
+                .iter()
+                .map(|r| {
+                    let qs = &queries.as_words()[r.start * words..r.end * words];
+                    s.spawn(move |_| qs.chunks_exact(words).map(|q| self.knn(q, k, self.policy)).collect())
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("search worker panicked")).collect()
+        })
+        .expect("search scope");
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    fn scan_knn(&self, q: &[u64], k: usize) -> Vec<(u32, u32)> {
+        scan::knn(self.kernel, q, self.codes.as_words(), k)
+    }
+
+    fn knn(&self, q: &[u64], k: usize, policy: PathPolicy) -> SearchResult {
+        let n = self.len();
+        if k == 0 || n == 0 {
+            return SearchResult::default();
+        }
+        let k = k.min(n);
+        let m = self.sub.count() as u32;
+        let scan_ns = self.cost.scan_ns();
+        if policy == PathPolicy::ForceScan
+            || (policy == PathPolicy::Auto
+                && self.cost.mih_ns(&self.sub, self.cost.predicted_knn_radius(k) / m) > scan_ns)
+        {
+            return SearchResult::from_pairs(self.scan_knn(q, k), scan_stats(n));
+        }
+        let mut prober = Prober::new(self, q);
+        let mut topk = TopK::new(k);
+        let max_len = self.sub.lens().iter().copied().max().unwrap_or(0);
+        let mut last_s = 0;
+        'levels: for s in 0..=max_len {
+            last_s = s;
+            for p in 0..m as usize {
+                prober.probe(p, s, &mut topk);
+                if let Some(kth) = topk.kth_distance() {
+                    if kth <= s * m + p as u32 {
+                        break 'levels;
+                    }
+                }
+                if policy == PathPolicy::Auto && self.cost.work_ns(prober.buckets, prober.candidates) > scan_ns {
+                    let stats = SearchStats {
+                        path: Some(SearchPath::MihThenScan),
+                        buckets_probed: prober.buckets,
+                        candidates_checked: prober.candidates + n as u64,
+                        substring_radius: Some(s),
+                    };
+                    return SearchResult::from_pairs(self.scan_knn(q, k), stats);
+                }
+            }
+        }
+        let stats = SearchStats {
+            path: Some(SearchPath::Mih),
+            buckets_probed: prober.buckets,
+            candidates_checked: prober.candidates,
+            substring_radius: Some(last_s),
+        };
+        SearchResult::from_pairs(topk.into_sorted(), stats)
+    }
+
+    fn radius(&self, q: &[u64], r: u32, policy: PathPolicy) -> SearchResult {
+        let n = self.len();
+        if n == 0 {
+            return SearchResult::default();
+        }
+        let bits = self.code_len().bits() as u32;
+        let m = self.sub.count() as u32;
+        let (s_max, t) = (r / m, r % m);
+        let scan_ns = self.cost.scan_ns();
+        let scan_all = |this: &Self| {
+            SearchResult::from_pairs(scan::radius(this.kernel, q, this.codes.as_words(), r), scan_stats(n))
+        };
+        if policy == PathPolicy::ForceScan
+            || (policy == PathPolicy::Auto && (r >= bits || self.cost.mih_ns(&self.sub, s_max) > scan_ns))
+        {
+            return scan_all(self);
+        }
+        // Pigeonhole with r = s_max*m + t: tables at positions 0..=t need radius s_max, the rest
+        // s_max - 1; a code within r cannot exceed both in every table.
+        let mut prober = Prober::new(self, q);
+        let mut sink = RadiusSink { r, keys: Vec::new() };
+        let max_len = self.sub.lens().iter().copied().max().unwrap_or(0);
+        for s in 0..=s_max.min(max_len) {
+            for p in 0..m as usize {
+                if s == s_max && p as u32 > t {
+                    break;
+                }
+                prober.probe(p, s, &mut sink);
+                if policy == PathPolicy::Auto && self.cost.work_ns(prober.buckets, prober.candidates) > scan_ns {
+                    let mut res = scan_all(self);
+                    res.stats = SearchStats {
+                        path: Some(SearchPath::MihThenScan),
+                        buckets_probed: prober.buckets,
+                        candidates_checked: prober.candidates + n as u64,
+                        substring_radius: Some(s),
+                    };
+                    return res;
+                }
+            }
+        }
+        let mut keys = sink.keys;
+        keys.sort_unstable();
+        let pairs = keys.into_iter().map(|k| ((k >> 32) as u32, k as u32)).collect();
+        let stats = SearchStats {
+            path: Some(SearchPath::Mih),
+            buckets_probed: prober.buckets,
+            candidates_checked: prober.candidates,
+            substring_radius: Some(s_max.min(max_len)),
+        };
+        SearchResult::from_pairs(pairs, stats)
+    }
+}

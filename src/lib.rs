@@ -1,0 +1,18 @@
+//! hamdb: an embeddable database for image search by semantic binary codes.
+//!
+//! This crate's core: packed codes ([`Code`], [`CodeArray`]), Hamming kernels with run-time
+//! dispatch ([`hamming`]), exact linear scan ([`ScanIndex`]) and exact multi-index hashing
+//! ([`MihIndex`]) with k-NN and radius search.
+
+mod aligned;
+pub mod code;
+mod error;
+mod prefetch;
+pub mod hamming;
+pub mod index;
+mod topk;
+
+pub use code::{Code, CodeArray, CodeLen};
+pub use error::{Error, Result};
+pub use hamming::Kernel;
+pub use index::{MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats};
