@@ -77,7 +77,7 @@ def summary(res: Dict) -> Dict:
     return {"code_bits": res["code_bits"], "test_accuracy": res["test_accuracy"],
             "map_full": r["map_full"], "map_at_1000": r["map_at_1000"],
             "map_11pt_interpolated": r["map_11pt_interpolated"],
-            "precision_hamming_r2": r["precision_hamming_r2"], "precision_at_k": r["precision_at_k"],
+            "precision_hamming_r2": r["precision_hamming_r2"], "precision_at_k": r.get("precision_at_k"),
             "mean_abs_correlation": res["bits_database"]["mean_abs_correlation"]}
 
 

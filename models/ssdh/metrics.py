@@ -22,6 +22,7 @@ def retrieval_metrics(q_bits, q_labels, db_bits, db_labels, top: int = 1000, rad
                       chunk: int = 200) -> Dict:
     q_bits, db_bits = np.asarray(q_bits), np.asarray(db_bits)
     nq = len(q_bits)
+    top_key = top                     # keys name the requested cut even on a tiny database
     top = min(top, len(db_bits))
     n_rel_all = np.bincount(db_labels, minlength=int(max(db_labels.max(), q_labels.max())) + 1)
     ap_full = np.zeros(nq)
@@ -67,7 +68,8 @@ def retrieval_metrics(q_bits, q_labels, db_bits, db_labels, top: int = 1000, rad
         "queries": int(nq),
         "database": int(len(db_bits)),
         "map_full": float(ap_full.mean()),
-        f"map_at_{top}": float(ap_top.mean()),
+        f"map_at_{top_key}": float(ap_top.mean()),
+        "top": int(top),
         "map_11pt_interpolated": float(interp11.mean()),
         f"precision_hamming_r{radius}": float(p_radius.mean()),
         f"queries_empty_within_r{radius}": int(r_radius_empty),

@@ -17,7 +17,7 @@ def test_hand_computed_example():
     db = np.array([[0, 0], [0, 0], [1, 1], [0, 1]])
     m = retrieval_metrics(np.array([[0, 0]]), np.array([0]), db, np.array([0, 1, 0, 1]), top=3)
     assert m["map_full"] == 0.75
-    assert m["map_at_3"] == 1.0          # only item 0 is found in the top 3
+    assert m["map_at_3"] == 1.0 and m["top"] == 3         # only item 0 is found in the top 3
     assert m["precision_hamming_r2"] == 0.5
     assert m["precision_at_k_curve"] == [1.0, 0.5, 1 / 3]
     # 11-point: precision 1 up to recall 0.5 (6 points), 0.5 for recall 0.6..1 (5 points).
