@@ -15,4 +15,4 @@ mod topk;
 pub use code::{Code, CodeArray, CodeLen};
 pub use error::{Error, Result};
 pub use hamming::Kernel;
-pub use index::{MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats};
+pub use index::{MihIndex, MihOptions, MAX_SUBSTRING_BITS, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats};

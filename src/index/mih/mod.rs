@@ -30,7 +30,8 @@ pub use substrings::MAX_SUBSTRING_BITS;
 /// How to build a [`MihIndex`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MihOptions {
-    /// Number of substrings m; `None` picks m near b / log2(n).
+    /// Number of substrings m; `None` picks m near b / log2(n). Each table holds 2^(b/m) + 1
+    /// u32 offsets whatever n is, so a small m over few codes costs memory, not correctness.
     pub substrings: Option<usize>,
     /// Store each posting's code beside it for streaming verification; `None` inlines codes of
     /// up to 64 bits (one word: 8 bytes per posting), where it pays for itself.
