@@ -59,13 +59,13 @@ impl MihIndex {
             return Err(Error::TooManyCodes { count: n, limit: MAX_ROWS });
         }
         let len = codes.code_len();
-        let m = match options.substrings {
-            Some(m) => m,
-            None => substrings::default_count(len, n),
-        };
-        let sub = Substrings::new(len, m)?;
         let words = len.words();
         let inline = options.inline_codes.unwrap_or(words == 1);
+        let m = match options.substrings {
+            Some(m) => m,
+            None => substrings::default_count(len, n, inline && words == 1),
+        };
+        let sub = Substrings::new(len, m)?;
         let tables = (0..m)
             .map(|j| Table::build(&sub, j, codes.as_words(), words, inline))
             .collect();
@@ -186,7 +186,7 @@ impl MihIndex {
         let scan_ns = self.cost.scan_ns();
         if policy == PathPolicy::ForceScan
             || (policy == PathPolicy::Auto
-                && self.cost.mih_ns(&self.sub, self.cost.predicted_knn_radius(k) / m) > scan_ns)
+                && self.cost.mih_ns(&self.sub, self.cost.predicted_knn_radius(k)) > scan_ns)
         {
             return SearchResult::from_pairs(self.scan_knn(q, k), scan_stats(n));
         }
@@ -236,7 +236,7 @@ impl MihIndex {
             SearchResult::from_pairs(scan::radius(this.kernel, q, this.codes.as_words(), r), scan_stats(n))
         };
         if policy == PathPolicy::ForceScan
-            || (policy == PathPolicy::Auto && (r >= bits || self.cost.mih_ns(&self.sub, s_max) > scan_ns))
+            || (policy == PathPolicy::Auto && (r >= bits || self.cost.mih_ns(&self.sub, r) > scan_ns))
         {
             return scan_all(self);
         }
