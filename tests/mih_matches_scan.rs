@@ -97,19 +97,38 @@ fn larger_clustered_set_with_default_m() {
 }
 
 #[test]
-fn auto_policy_sends_clustered_queries_to_mih_and_stays_exact() {
-    // Clustered codes have near neighbours, so the cost model should pick MIH for most queries.
-    // (Uniform 64-bit codes at this size are cheaper to scan: 50k codes are ~30 us of reading.)
-    let data = codes(Kind::Clustered, 64, 50_000, 3);
+fn auto_policy_sends_queries_with_near_neighbours_to_mih_and_stays_exact() {
+    // 2,000 tight clusters of 100 codes: every query's neighbours sit in a few buckets, so MIH
+    // costs microseconds where a scan reads all 200k codes; the cost model must see that.
+    use hamdb::{Code, CodeArray, CodeLen};
+    let mut r = common::rng(8);
+    let centres: Vec<Vec<bool>> = (0..2000).map(|_| common::random_code(&mut r, 64)).collect();
+    let mut data = CodeArray::new(CodeLen::new(64).unwrap());
+    for i in 0..200_000 {
+        data.push(&Code::from_bools(&common::flip(&mut r, &centres[i % 2000], 0.02)).unwrap()).unwrap();
+    }
     let mih = MihIndex::build(data.clone(), MihOptions::default()).unwrap();
     let scan = ScanIndex::new(data.clone()).unwrap();
     let mut mih_answers = 0;
-    for q in queries(&data, 30, 4) {
+    for i in 0..50 {
+        let q = Code::from_bools(&common::flip(&mut r, &centres[i * 37], 0.02)).unwrap();
         let got = mih.search(&q, 10).unwrap();
         assert_eq!(got.neighbors, scan.search(&q, 10).unwrap().neighbors);
         mih_answers += usize::from(got.stats.path == Some(SearchPath::Mih));
-        assert!(got.stats.path.is_some());
+        assert!(got.stats.buckets_probed <= 1000 || got.stats.path != Some(SearchPath::Mih));
     }
-    // The cost model must send typical 64-bit queries at this size to MIH.
-    assert!(mih_answers > 0, "no query took the MIH path");
+    assert!(mih_answers >= 45, "only {mih_answers} of 50 queries took the MIH path");
+}
+
+#[test]
+fn auto_policy_scans_when_neighbours_are_far() {
+    // Uniform 256-bit codes: the 10th neighbour is ~90 bits away, MIH would probe millions of
+    // buckets; every query must be answered by the scan directly.
+    let data = codes(Kind::Uniform, 256, 20_000, 5);
+    let mih = MihIndex::build(data.clone(), MihOptions::default()).unwrap();
+    for q in queries(&data, 10, 6).iter().step_by(3) {
+        let got = mih.search(q, 10).unwrap();
+        assert_eq!(got.stats.path, Some(SearchPath::LinearScan));
+        assert_eq!(got.stats.buckets_probed, 0);
+    }
 }
