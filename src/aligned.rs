@@ -84,7 +84,9 @@ impl AlignedWords {
 
 impl std::fmt::Debug for AlignedWords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlignedWords").field("len", &self.len).finish()
+        f.debug_struct("AlignedWords")
+            .field("len", &self.len)
+            .finish()
     }
 }
 
@@ -100,7 +102,11 @@ mod tests {
             assert_eq!(a.as_slice().as_ptr() as usize % 64, 0);
         }
         assert_eq!(a.len(), 1000);
-        assert!(a.as_slice().iter().enumerate().all(|(i, &w)| w == i as u64 * 3));
+        assert!(a
+            .as_slice()
+            .iter()
+            .enumerate()
+            .all(|(i, &w)| w == i as u64 * 3));
         let z = AlignedWords::zeroed(13);
         assert_eq!(z.as_slice(), &[0u64; 13]);
     }

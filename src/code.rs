@@ -31,7 +31,7 @@ impl CodeLen {
     pub const MAX_BITS: usize = 1024;
 
     pub fn new(bits: usize) -> Result<Self> {
-        if bits % 8 != 0 || !(Self::MIN_BITS..=Self::MAX_BITS).contains(&bits) {
+        if !bits.is_multiple_of(8) || !(Self::MIN_BITS..=Self::MAX_BITS).contains(&bits) {
             return Err(Error::UnsupportedCodeLength { bits });
         }
         Ok(Self { bits: bits as u16 })
@@ -158,7 +158,7 @@ impl Code {
     /// From the hex form (two digits per packed byte; upper or lower case; no prefix).
     pub fn from_hex(hex: &str) -> Result<Self> {
         let hex = hex.trim();
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return Err(Error::InvalidHex {
                 reason: format!("odd number of digits ({})", hex.len()),
             });
@@ -183,7 +183,11 @@ impl Code {
 
     /// Bit `i` (panics if `i >= bits`, like slice indexing).
     pub fn bit(&self, i: usize) -> bool {
-        assert!(i < self.bits(), "bit {i} out of range for a {}-bit code", self.bits());
+        assert!(
+            i < self.bits(),
+            "bit {i} out of range for a {}-bit code",
+            self.bits()
+        );
         let (w, bit) = word_bit(i);
         self.words()[w] >> bit & 1 == 1
     }
@@ -262,7 +266,7 @@ impl CodeArray {
 
     /// From a packed byte buffer `[n, bits/8]` (row-major, numpy `packbits` order).
     pub fn from_packed_bytes(len: CodeLen, bytes: &[u8]) -> Result<Self> {
-        if bytes.len() % len.bytes() != 0 {
+        if !bytes.len().is_multiple_of(len.bytes()) {
             return Err(Error::RaggedCodeBuffer {
                 len: bytes.len(),
                 code_bytes: len.bytes(),
@@ -282,15 +286,22 @@ impl CodeArray {
 
     /// From words already in word form. Fails if the count is ragged or padding bits are set.
     pub fn from_words(len: CodeLen, words: &[u64]) -> Result<Self> {
-        if words.len() % len.words() != 0 {
+        if !words.len().is_multiple_of(len.words()) {
             return Err(Error::RaggedCodeBuffer {
                 len: words.len() * 8,
                 code_bytes: len.words() * 8,
             });
         }
         let pad = padding_mask(len);
-        if pad != 0 && words.chunks_exact(len.words()).any(|c| c[len.words() - 1] & pad != 0) {
-            return Err(Error::param("words", "padding bits past the code length are set"));
+        if pad != 0
+            && words
+                .chunks_exact(len.words())
+                .any(|c| c[len.words() - 1] & pad != 0)
+        {
+            return Err(Error::param(
+                "words",
+                "padding bits past the code length are set",
+            ));
         }
         let mut a = AlignedWords::with_capacity(words.len());
         a.extend_from_slice(words);
@@ -383,7 +394,24 @@ mod tests {
         let bv = bitvec![u8, Msb0; 1,0,0,0,0,0,0,1, 0,1,0,0,0,0,0,0];
         assert_eq!(Code::from_bitslice(&bv).unwrap(), c);
         assert_eq!(bv.as_raw_slice(), &[0x81, 0x40]);
-        let a = [0.9f32, 0.1, 0.5, 0.2, 0.3, 0.4, 0.0, 0.51, 0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0, f32::NAN];
+        let a = [
+            0.9f32,
+            0.1,
+            0.5,
+            0.2,
+            0.3,
+            0.4,
+            0.0,
+            0.51,
+            0.0,
+            0.7,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            f32::NAN,
+        ];
         assert_eq!(Code::from_activations(&a).unwrap(), c);
     }
 
@@ -392,9 +420,18 @@ mod tests {
         let c = Code::from_hex("DEADbeef0102").unwrap();
         assert_eq!(c.bits(), 48);
         assert_eq!(c.to_hex(), "deadbeef0102");
-        assert!(matches!(Code::from_hex("abc"), Err(Error::InvalidHex { .. })));
-        assert!(matches!(Code::from_hex("zz"), Err(Error::InvalidHex { .. })));
-        assert!(matches!(Code::from_hex(""), Err(Error::UnsupportedCodeLength { bits: 0 })));
+        assert!(matches!(
+            Code::from_hex("abc"),
+            Err(Error::InvalidHex { .. })
+        ));
+        assert!(matches!(
+            Code::from_hex("zz"),
+            Err(Error::InvalidHex { .. })
+        ));
+        assert!(matches!(
+            Code::from_hex(""),
+            Err(Error::UnsupportedCodeLength { bits: 0 })
+        ));
     }
 
     #[test]

@@ -7,12 +7,16 @@
 mod aligned;
 pub mod code;
 mod error;
-mod prefetch;
 pub mod hamming;
 pub mod index;
+pub mod npy;
+mod prefetch;
 mod topk;
 
 pub use code::{Code, CodeArray, CodeLen};
 pub use error::{Error, Result};
 pub use hamming::Kernel;
-pub use index::{MihIndex, MihOptions, MAX_SUBSTRING_BITS, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats};
+pub use index::{
+    MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats,
+    MAX_SUBSTRING_BITS,
+};

@@ -96,7 +96,16 @@ mod tests {
     #[test]
     fn keeps_the_k_smallest_with_ties_by_row() {
         let mut t = TopK::new(3);
-        let items = [(5, 0), (3, 1), (3, 2), (9, 3), (1, 4), (3, 5), (0, 6), (3, 7)];
+        let items = [
+            (5, 0),
+            (3, 1),
+            (3, 2),
+            (9, 3),
+            (1, 4),
+            (3, 5),
+            (0, 6),
+            (3, 7),
+        ];
         for (d, r) in items {
             t.offer(r, d);
         }

@@ -29,7 +29,10 @@ struct Args {
 }
 
 fn parse_list<T: std::str::FromStr>(s: &str) -> Vec<T> {
-    s.split(',').filter(|x| !x.is_empty()).map(|x| x.parse().ok().expect("list item")).collect()
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(|x| x.parse().ok().expect("list item"))
+        .collect()
 }
 
 fn parse(args: &[String]) -> Args {
@@ -41,7 +44,12 @@ fn parse(args: &[String]) -> Args {
         ks: vec![1, 10, 100],
         radii: vec![0, 2, 4, 8],
         dir: PathBuf::from("target/bench/work"),
-        systems: vec!["hamdb-scan".into(), "hamdb-scan-batch".into(), "hamdb-mih".into(), "mih-rs".into()],
+        systems: vec![
+            "hamdb-scan".into(),
+            "hamdb-scan-batch".into(),
+            "hamdb-mih".into(),
+            "mih-rs".into(),
+        ],
         seed: 42,
         single_queries: 200,
         m: None,
@@ -70,7 +78,13 @@ fn parse(args: &[String]) -> Args {
 
 /// Uniform: independent fair bits. Clustered (SSDH-like): 10 centres, each bit flipped with
 /// probability 5%, so a class's codes crowd around its centre with many exact duplicates.
-fn generate(kind: &str, bits: usize, n: usize, rng: &mut Xoshiro256PlusPlus, centres: &[Vec<u8>]) -> Vec<u8> {
+fn generate(
+    kind: &str,
+    bits: usize,
+    n: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    centres: &[Vec<u8>],
+) -> Vec<u8> {
     let bytes = bits / 8;
     let mut out = vec![0u8; n * bytes];
     match kind {
@@ -98,7 +112,9 @@ fn row(a: &Args, system: &str, k: Option<usize>, radius: Option<u32>, extra: ser
     let mut v = json!({
         "workload": a.kind, "n": a.n, "bits": a.bits, "k": k, "radius": radius, "system": system,
     });
-    v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    v.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     println!("{v}");
     std::io::stdout().flush().ok();
 }
@@ -106,14 +122,18 @@ fn row(a: &Args, system: &str, k: Option<usize>, radius: Option<u32>, extra: ser
 /// Distances of each result list, to compare with the exact answer (ids may differ on ties in
 /// other systems, distances may not).
 fn dists(res: &[hamdb::SearchResult]) -> Vec<Vec<u32>> {
-    res.iter().map(|r| r.neighbors.iter().map(|n| n.distance).collect()).collect()
+    res.iter()
+        .map(|r| r.neighbors.iter().map(|n| n.distance).collect())
+        .collect()
 }
 
 fn workload(a: &Args) {
     std::fs::create_dir_all(&a.dir).expect("bench dir");
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(a.seed);
     let bytes = a.bits / 8;
-    let centres: Vec<Vec<u8>> = (0..10).map(|_| (0..bytes).map(|_| rng.gen()).collect()).collect();
+    let centres: Vec<Vec<u8>> = (0..10)
+        .map(|_| (0..bytes).map(|_| rng.gen()).collect())
+        .collect();
     let t = Instant::now();
     let data = generate(&a.kind, a.bits, a.n, &mut rng, &centres);
     let qbytes = generate(&a.kind, a.bits, a.queries, &mut rng, &centres);
@@ -124,7 +144,9 @@ fn workload(a: &Args) {
     let codes = CodeArray::from_packed_bytes(len, &data).unwrap();
     drop(data);
     let queries = CodeArray::from_packed_bytes(len, &qbytes).unwrap();
-    let qlist: Vec<Code> = (0..queries.len()).map(|i| queries.get(i).unwrap()).collect();
+    let qlist: Vec<Code> = (0..queries.len())
+        .map(|i| queries.get(i).unwrap())
+        .collect();
     let single = &qlist[..a.single_queries.min(qlist.len())];
 
     let scan = ScanIndex::new(codes.clone()).unwrap();
@@ -138,15 +160,27 @@ fn workload(a: &Args) {
         let flat: Vec<u8> = d.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
         write(&a.dir.join(format!("truth_k{k}.u32")), &flat);
         if a.systems.iter().any(|s| s == "hamdb-scan-batch") {
-            row(a, "hamdb-scan-batch", Some(k), None, json!({"qps": a.queries as f64 / secs, "build_s": 0.0,
-                "bytes_per_code": (len.words() * 8) as f64, "exact": true, "mode": "batch", "queries": a.queries}));
+            row(
+                a,
+                "hamdb-scan-batch",
+                Some(k),
+                None,
+                json!({"qps": a.queries as f64 / secs, "build_s": 0.0,
+                "bytes_per_code": (len.words() * 8) as f64, "exact": true, "mode": "batch", "queries": a.queries}),
+            );
         }
         truth.insert(k, d);
     }
     let mut rtruth = std::collections::BTreeMap::new();
     for &r in &a.radii {
-        let res: Vec<_> = single.iter().map(|q| scan.search_radius(q, r).unwrap()).collect();
-        let counts: Vec<u8> = res.iter().flat_map(|x| (x.neighbors.len() as u64).to_le_bytes()).collect();
+        let res: Vec<_> = single
+            .iter()
+            .map(|q| scan.search_radius(q, r).unwrap())
+            .collect();
+        let counts: Vec<u8> = res
+            .iter()
+            .flat_map(|x| (x.neighbors.len() as u64).to_le_bytes())
+            .collect();
         write(&a.dir.join(format!("truth_r{r}.u64")), &counts);
         rtruth.insert(r, res);
     }
@@ -169,17 +203,43 @@ fn workload(a: &Args) {
 
     if a.systems.iter().any(|s| s == "hamdb-scan") {
         for &k in &a.ks {
-            let (qps, got, lat) = per_query(&mut |q| scan.search(q, k).unwrap().neighbors.iter().map(|n| n.distance).collect());
-            row(a, "hamdb-scan", Some(k), None, json!({"qps": qps, "build_s": 0.0, "bytes_per_code": (len.words()*8) as f64,
-                "exact": exact_vs(&got, k), "mode": "single", "median_ms": 1e3 * median(lat), "queries": single.len()}));
+            let (qps, got, lat) = per_query(&mut |q| {
+                scan.search(q, k)
+                    .unwrap()
+                    .neighbors
+                    .iter()
+                    .map(|n| n.distance)
+                    .collect()
+            });
+            row(
+                a,
+                "hamdb-scan",
+                Some(k),
+                None,
+                json!({"qps": qps, "build_s": 0.0, "bytes_per_code": (len.words()*8) as f64,
+                "exact": exact_vs(&got, k), "mode": "single", "median_ms": 1e3 * median(lat), "queries": single.len()}),
+            );
         }
     }
     if a.systems.iter().any(|s| s == "hamdb-mih") {
         let t = Instant::now();
-        let mih = MihIndex::build(codes.clone(), MihOptions { substrings: a.m, ..Default::default() }).unwrap();
+        let mih = MihIndex::build(
+            codes.clone(),
+            MihOptions {
+                substrings: a.m,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let build_s = t.elapsed().as_secs_f64();
         let bpc = mih.memory_bytes() as f64 / a.n as f64;
-        eprintln!("hamdb-mih: m = {} {:?}, build {:.2}s, {:.1} B/code", mih.substrings(), mih.substring_lens(), build_s, bpc);
+        eprintln!(
+            "hamdb-mih: m = {} {:?}, build {:.2}s, {:.1} B/code",
+            mih.substrings(),
+            mih.substring_lens(),
+            build_s,
+            bpc
+        );
         for &k in &a.ks {
             let mut paths = [0usize; 3];
             let (mut buckets, mut cands) = (0u64, 0u64);
@@ -187,21 +247,60 @@ fn workload(a: &Args) {
                 let r = mih.search(q, k).unwrap();
                 buckets += r.stats.buckets_probed;
                 cands += r.stats.candidates_checked;
-                paths[match r.stats.path { Some(SearchPath::Mih) => 0, Some(SearchPath::LinearScan) => 1, _ => 2 }] += 1;
+                paths[match r.stats.path {
+                    Some(SearchPath::Mih) => 0,
+                    Some(SearchPath::LinearScan) => 1,
+                    _ => 2,
+                }] += 1;
                 r.neighbors.iter().map(|n| n.distance).collect()
             });
-            row(a, "hamdb-mih", Some(k), None, json!({"qps": qps, "build_s": build_s, "bytes_per_code": bpc,
+            row(
+                a,
+                "hamdb-mih",
+                Some(k),
+                None,
+                json!({"qps": qps, "build_s": build_s, "bytes_per_code": bpc,
                 "exact": exact_vs(&got, k), "mode": "single", "median_ms": 1e3 * median(lat), "queries": single.len(),
                 "paths": {"mih": paths[0], "scan": paths[1], "mih_then_scan": paths[2]}, "m": mih.substrings(),
                 "avg_buckets": buckets as f64 / single.len() as f64, "avg_candidates": cands as f64 / single.len() as f64,
-                "predicted_radius": mih.predicted_knn_radius(k)}));
+                "predicted_radius": mih.predicted_knn_radius(k)}),
+            );
         }
         for &r in &a.radii {
-            let (qps, got, _) = per_query(&mut |q| mih.search_radius(q, r).unwrap().neighbors.iter().map(|n| n.distance).collect());
-            let exact = got.iter().zip(&rtruth[&r]).all(|(g, t)| g.len() == t.neighbors.len());
-            row(a, "hamdb-mih", None, Some(r), json!({"qps": qps, "build_s": build_s, "bytes_per_code": bpc, "exact": exact, "mode": "single"}));
-            let (qps, _, _) = per_query(&mut |q| scan.search_radius(q, r).unwrap().neighbors.iter().map(|n| n.distance).collect());
-            row(a, "hamdb-scan", None, Some(r), json!({"qps": qps, "build_s": 0.0, "bytes_per_code": (len.words()*8) as f64, "exact": true, "mode": "single"}));
+            let (qps, got, _) = per_query(&mut |q| {
+                mih.search_radius(q, r)
+                    .unwrap()
+                    .neighbors
+                    .iter()
+                    .map(|n| n.distance)
+                    .collect()
+            });
+            let exact = got
+                .iter()
+                .zip(&rtruth[&r])
+                .all(|(g, t)| g.len() == t.neighbors.len());
+            row(
+                a,
+                "hamdb-mih",
+                None,
+                Some(r),
+                json!({"qps": qps, "build_s": build_s, "bytes_per_code": bpc, "exact": exact, "mode": "single"}),
+            );
+            let (qps, _, _) = per_query(&mut |q| {
+                scan.search_radius(q, r)
+                    .unwrap()
+                    .neighbors
+                    .iter()
+                    .map(|n| n.distance)
+                    .collect()
+            });
+            row(
+                a,
+                "hamdb-scan",
+                None,
+                Some(r),
+                json!({"qps": qps, "build_s": 0.0, "bytes_per_code": (len.words()*8) as f64, "exact": true, "mode": "single"}),
+            );
         }
         // Forced MIH, to show what the path choice saves where MIH cannot win.
         if a.kind == "uniform" && a.bits > 64 {
@@ -211,20 +310,37 @@ fn workload(a: &Args) {
                 let t = Instant::now();
                 let mut exact = true;
                 for (i, q) in few.iter().enumerate() {
-                    let got: Vec<u32> = mih.search_with(q, k, PathPolicy::ForceMih).unwrap().neighbors.iter().map(|n| n.distance).collect();
+                    let got: Vec<u32> = mih
+                        .search_with(q, k, PathPolicy::ForceMih)
+                        .unwrap()
+                        .neighbors
+                        .iter()
+                        .map(|n| n.distance)
+                        .collect();
                     exact &= got == truth[&k][i];
                 }
-                row(a, "hamdb-mih-forced", Some(k), None, json!({"qps": few.len() as f64 / t.elapsed().as_secs_f64(),
-                    "build_s": build_s, "bytes_per_code": bpc, "exact": exact, "mode": "single", "queries": few.len()}));
+                row(
+                    a,
+                    "hamdb-mih-forced",
+                    Some(k),
+                    None,
+                    json!({"qps": few.len() as f64 / t.elapsed().as_secs_f64(),
+                    "build_s": build_s, "bytes_per_code": bpc, "exact": exact, "mode": "single", "queries": few.len()}),
+                );
             }
         }
     }
     if a.bits == 64 && a.systems.iter().any(|s| s == "mih-rs") {
-        let raw: Vec<u64> = (0..a.n).map(|i| u64::from_be_bytes(codes.get(i).unwrap().to_bytes().try_into().unwrap())).collect();
+        let raw: Vec<u64> = (0..a.n)
+            .map(|i| u64::from_be_bytes(codes.get(i).unwrap().to_bytes().try_into().unwrap()))
+            .collect();
         let t = Instant::now();
         let index = mih_rs::Index::new(raw).expect("mih-rs build");
         let build_s = t.elapsed().as_secs_f64();
-        let q64: Vec<u64> = single.iter().map(|q| u64::from_be_bytes(q.to_bytes().try_into().unwrap())).collect();
+        let q64: Vec<u64> = single
+            .iter()
+            .map(|q| u64::from_be_bytes(q.to_bytes().try_into().unwrap()))
+            .collect();
         for &k in &a.ks {
             let mut searcher = index.topk_searcher();
             let mut got = Vec::new();
@@ -234,17 +350,30 @@ fn workload(a: &Args) {
                 got.push(ids);
             }
             let qps = q64.len() as f64 / t.elapsed().as_secs_f64();
-            let got_d: Vec<Vec<u32>> = got.iter().zip(&q64).map(|(ids, &q)| {
-                let mut d: Vec<u32> = ids.iter().map(|&i| (index.codes()[i as usize] ^ q).count_ones()).collect();
-                d.sort();
-                d
-            }).collect();
+            let got_d: Vec<Vec<u32>> = got
+                .iter()
+                .zip(&q64)
+                .map(|(ids, &q)| {
+                    let mut d: Vec<u32> = ids
+                        .iter()
+                        .map(|&i| (index.codes()[i as usize] ^ q).count_ones())
+                        .collect();
+                    d.sort();
+                    d
+                })
+                .collect();
             // mih-rs keeps codes plus per-block sparse tables; its size is not exposed, so we
             // report its serialised size.
             let mut buf = Vec::new();
             index.serialize_into(&mut buf).ok();
-            row(a, "mih-rs", Some(k), None, json!({"qps": qps, "build_s": build_s, "bytes_per_code": buf.len() as f64 / a.n as f64,
-                "exact": exact_vs(&got_d, k), "mode": "single", "queries": q64.len()}));
+            row(
+                a,
+                "mih-rs",
+                Some(k),
+                None,
+                json!({"qps": qps, "build_s": build_s, "bytes_per_code": buf.len() as f64 / a.n as f64,
+                "exact": exact_vs(&got_d, k), "mode": "single", "queries": q64.len()}),
+            );
         }
     }
 }

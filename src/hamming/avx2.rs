@@ -20,7 +20,8 @@ pub unsafe fn scan<F: FnMut(usize, u32) -> u32>(query: &[u64], codes: &[u64], li
 #[target_feature(enable = "avx2")]
 unsafe fn popcnt_lanes(x: __m256i) -> __m256i {
     let lut = _mm256_setr_epi8(
-        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3,
+        3, 4,
     );
     _mm256_sad_epu8(byte_counts(x, lut), _mm256_setzero_si256())
 }
@@ -69,9 +70,19 @@ unsafe fn scan1<F: FnMut(usize, u32) -> u32>(query: u64, codes: &[u64], mut limi
 }
 
 #[target_feature(enable = "avx2,popcnt")]
-unsafe fn scan2<F: FnMut(usize, u32) -> u32>(query: &[u64], codes: &[u64], mut limit: u32, mut f: F) {
+unsafe fn scan2<F: FnMut(usize, u32) -> u32>(
+    query: &[u64],
+    codes: &[u64],
+    mut limit: u32,
+    mut f: F,
+) {
     let n = codes.len() / 2;
-    let q = _mm256_setr_epi64x(query[0] as i64, query[1] as i64, query[0] as i64, query[1] as i64);
+    let q = _mm256_setr_epi64x(
+        query[0] as i64,
+        query[1] as i64,
+        query[0] as i64,
+        query[1] as i64,
+    );
     let p = codes.as_ptr() as *const __m256i;
     let mut bound = _mm256_set1_epi64x(limit as i64 + 1);
     let mut lanes = [0u64; 4];
@@ -100,7 +111,8 @@ unsafe fn scan2<F: FnMut(usize, u32) -> u32>(query: &[u64], codes: &[u64], mut l
         i += 4;
     }
     for j in i..n {
-        let dist = (codes[2 * j] ^ query[0]).count_ones() + (codes[2 * j + 1] ^ query[1]).count_ones();
+        let dist =
+            (codes[2 * j] ^ query[0]).count_ones() + (codes[2 * j + 1] ^ query[1]).count_ones();
         if dist <= limit {
             limit = f(j, dist);
         }
@@ -117,7 +129,8 @@ unsafe fn scan_long<F: FnMut(usize, u32) -> u32>(
     let w = query.len();
     let chunks = w / 4;
     let lut = _mm256_setr_epi8(
-        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3,
+        3, 4,
     );
     let qp = query.as_ptr() as *const __m256i;
     for (i, code) in codes.chunks_exact(w).enumerate() {

@@ -37,7 +37,12 @@ unsafe fn pair_sum(a: __m512i, b: __m512i) -> __m512i {
 #[inline]
 #[target_feature(enable = "avx512f,avx512vpopcntdq")]
 unsafe fn eight<const W: usize>(p: *const u64, q: __m512i) -> __m512i {
-    let pc = |k: usize| _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_epi64(p.add(8 * k) as *const i64), q));
+    let pc = |k: usize| {
+        _mm512_popcnt_epi64(_mm512_xor_si512(
+            _mm512_loadu_epi64(p.add(8 * k) as *const i64),
+            q,
+        ))
+    };
     match W {
         1 => pc(0),
         2 => pair_sum(pc(0), pc(1)),
@@ -117,7 +122,10 @@ unsafe fn scan_generic<F: FnMut(usize, u32) -> u32>(
         let cp = code.as_ptr() as *const i64;
         let mut acc = _mm512_setzero_si512();
         for k in 0..full {
-            let x = _mm512_xor_si512(_mm512_loadu_epi64(cp.add(8 * k)), _mm512_loadu_epi64(qp.add(8 * k)));
+            let x = _mm512_xor_si512(
+                _mm512_loadu_epi64(cp.add(8 * k)),
+                _mm512_loadu_epi64(qp.add(8 * k)),
+            );
             acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
         }
         if rem != 0 {

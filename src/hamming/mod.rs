@@ -15,13 +15,13 @@
 //! `count_ones` to `cnt`), `popcnt` (x86 POPCNT), `avx2` (nibble-table popcount, several codes
 //! per register), `avx512` (VPOPCNTDQ, eight codes per step, specialised for 1/2/4/8 words).
 
-pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod popcnt;
+pub mod scalar;
 
 use std::sync::OnceLock;
 
@@ -103,7 +103,7 @@ impl Kernel {
     #[inline]
     pub fn scan<F: FnMut(usize, u32) -> u32>(self, query: &[u64], codes: &[u64], limit: u32, f: F) {
         let words = query.len();
-        assert!(words > 0 && codes.len() % words == 0, "ragged code run");
+        assert!(words > 0 && codes.len().is_multiple_of(words), "ragged code run");
         match self {
             Kernel::Scalar => scalar::scan(query, codes, limit, f),
             #[cfg(target_arch = "x86_64")]

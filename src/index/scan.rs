@@ -12,7 +12,9 @@ use crate::topk::{key, TopK};
 const BATCH_BLOCK_BYTES: usize = 64 * 1024;
 
 pub(crate) fn knn_into(kernel: Kernel, q: &[u64], codes: &[u64], row_base: u32, topk: &mut TopK) {
-    kernel.scan(q, codes, topk.limit(), |i, d| topk.offer(row_base + i as u32, d));
+    kernel.scan(q, codes, topk.limit(), |i, d| {
+        topk.offer(row_base + i as u32, d)
+    });
 }
 
 pub(crate) fn radius_into(kernel: Kernel, q: &[u64], codes: &[u64], r: u32, out: &mut Vec<u64>) {
@@ -32,11 +34,19 @@ pub(crate) fn radius(kernel: Kernel, q: &[u64], codes: &[u64], r: u32) -> Vec<(u
     let mut keys = Vec::new();
     radius_into(kernel, q, codes, r, &mut keys);
     keys.sort_unstable();
-    keys.into_iter().map(|k| ((k >> 32) as u32, k as u32)).collect()
+    keys.into_iter()
+        .map(|k| ((k >> 32) as u32, k as u32))
+        .collect()
 }
 
 /// Many queries, one pass over the codes per block.
-pub(crate) fn knn_batch(kernel: Kernel, queries: &[u64], codes: &[u64], words: usize, k: usize) -> Vec<Vec<(u32, u32)>> {
+pub(crate) fn knn_batch(
+    kernel: Kernel,
+    queries: &[u64],
+    codes: &[u64],
+    words: usize,
+    k: usize,
+) -> Vec<Vec<(u32, u32)>> {
     let mut tops: Vec<TopK> = queries.chunks_exact(words).map(|_| TopK::new(k)).collect();
     let block = (BATCH_BLOCK_BYTES / (8 * words)).max(1) * words;
     for (b, chunk) in codes.chunks(block).enumerate() {
@@ -51,11 +61,20 @@ pub(crate) fn knn_batch(kernel: Kernel, queries: &[u64], codes: &[u64], words: u
 /// Split `n` items into `parts` contiguous ranges of nearly equal size.
 pub(crate) fn partitions(n: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
     let parts = parts.clamp(1, n.max(1));
-    (0..parts).map(|p| n * p / parts..n * (p + 1) / parts).collect()
+    (0..parts)
+        .map(|p| n * p / parts..n * (p + 1) / parts)
+        .collect()
 }
 
 /// One query over `threads` partitions of the codes, each with its own top-k, then a merge.
-pub(crate) fn knn_parallel(kernel: Kernel, q: &[u64], codes: &[u64], words: usize, k: usize, threads: usize) -> Vec<(u32, u32)> {
+pub(crate) fn knn_parallel(
+    kernel: Kernel,
+    q: &[u64],
+    codes: &[u64],
+    words: usize,
+    k: usize,
+    threads: usize,
+) -> Vec<(u32, u32)> {
     let n = codes.len() / words;
     let parts = partitions(n, threads);
     let tops: Vec<TopK> = crossbeam::scope(|s| {
@@ -71,7 +90,10 @@ pub(crate) fn knn_parallel(kernel: Kernel, q: &[u64], codes: &[u64], words: usiz
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("scan worker panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("scan worker panicked"))
+            .collect()
     })
     .expect("scan scope");
     let mut merged = TopK::new(k);
@@ -177,7 +199,13 @@ impl ScanIndex {
             return Ok(vec![SearchResult::default(); queries.len()]);
         }
         let words = self.code_len().words();
-        let res = knn_batch(self.kernel, queries.as_words(), self.codes.as_words(), words, k);
+        let res = knn_batch(
+            self.kernel,
+            queries.as_words(),
+            self.codes.as_words(),
+            words,
+            k,
+        );
         Ok(res
             .into_iter()
             .map(|p| SearchResult::from_pairs(p, scan_stats(self.len())))
@@ -186,7 +214,12 @@ impl ScanIndex {
 
     /// k-NN for many queries on `threads` threads: queries are split among threads and each
     /// runs the shared-pass batch scan over all codes.
-    pub fn search_batch_parallel(&self, queries: &CodeArray, k: usize, threads: usize) -> Result<Vec<SearchResult>> {
+    pub fn search_batch_parallel(
+        &self,
+        queries: &CodeArray,
+        k: usize,
+        threads: usize,
+    ) -> Result<Vec<SearchResult>> {
         check_queries(self.code_len(), queries)?;
         if threads <= 1 || queries.len() < 2 {
             return self.search_batch(queries, k);
@@ -206,7 +239,9 @@ impl ScanIndex {
                     s.spawn(move |_| knn_batch(kernel, qs, codes, words, k))
                 })
                 .collect();
-            hs.into_iter().map(|h| h.join().expect("batch worker panicked")).collect()
+            hs.into_iter()
+                .map(|h| h.join().expect("batch worker panicked"))
+                .collect()
         })
         .expect("batch scope");
         Ok(chunks
@@ -223,8 +258,14 @@ impl ScanIndex {
             return Ok(SearchResult::default());
         }
         let words = self.code_len().words();
-        let pairs = knn_parallel(self.kernel, query.words(), self.codes.as_words(), words, k, threads.max(1));
+        let pairs = knn_parallel(
+            self.kernel,
+            query.words(),
+            self.codes.as_words(),
+            words,
+            k,
+            threads.max(1),
+        );
         Ok(SearchResult::from_pairs(pairs, scan_stats(self.len())))
     }
-
 }

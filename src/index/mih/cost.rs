@@ -45,7 +45,14 @@ pub struct CostModel {
 }
 
 impl CostModel {
-    pub fn sample(kernel: Kernel, sub: &Substrings, codes: &[u64], words: usize, bits: usize, inline: bool) -> Self {
+    pub fn sample(
+        kernel: Kernel,
+        sub: &Substrings,
+        codes: &[u64],
+        words: usize,
+        bits: usize,
+        inline: bool,
+    ) -> Self {
         let n = codes.len() / words;
         let max_sub = sub.lens().iter().copied().max().unwrap_or(0) as usize;
         let mut within = vec![0f64; bits + 1];
@@ -92,22 +99,39 @@ impl CostModel {
                 *x = if total == 0 { 1.0 } else { acc / total as f64 };
             }
         }
-        Self { n, words, inline, within, sub_within }
+        Self {
+            n,
+            words,
+            inline,
+            within,
+            sub_within,
+        }
     }
     /// Predicted distance of the k-th nearest neighbour of a typical query.
     pub fn predicted_knn_radius(&self, k: usize) -> u32 {
         let need = k as f64 / self.n.max(1) as f64;
-        self.within.iter().position(|&f| f >= need).unwrap_or(self.within.len() - 1) as u32
+        self.within
+            .iter()
+            .position(|&f| f >= need)
+            .unwrap_or(self.within.len() - 1) as u32
     }
 
     pub fn scan_ns(&self) -> f64 {
         let words = self.n * self.words;
-        let per_word = if words * 8 <= CACHED_SCAN_BYTES { NS_PER_CACHED_WORD } else { NS_PER_DRAM_WORD };
+        let per_word = if words * 8 <= CACHED_SCAN_BYTES {
+            NS_PER_CACHED_WORD
+        } else {
+            NS_PER_DRAM_WORD
+        };
         words as f64 * per_word
     }
 
     pub fn work_ns(&self, probes: u64, candidates: u64) -> f64 {
-        let per_cand = if self.inline { NS_PER_INLINE_CANDIDATE } else { NS_PER_GATHERED_CANDIDATE };
+        let per_cand = if self.inline {
+            NS_PER_INLINE_CANDIDATE
+        } else {
+            NS_PER_GATHERED_CANDIDATE
+        };
         probes as f64 * NS_PER_PROBE + candidates as f64 * per_cand
     }
 
@@ -127,12 +151,17 @@ impl CostModel {
         };
         let mut probes = 0.0;
         for (p, &len) in sub.lens().iter().enumerate() {
-            let radius = if (p as u32) <= t { s as i64 } else { s as i64 - 1 };
+            let radius = if (p as u32) <= t {
+                s as i64
+            } else {
+                s as i64 - 1
+            };
             if radius >= 0 {
                 probes += buckets_within(len, radius as u32);
             }
         }
-        let visits = self.n as f64 * ((t + 1) as f64 * within(s as i64) + (m - t - 1) as f64 * within(s as i64 - 1));
+        let visits = self.n as f64
+            * ((t + 1) as f64 * within(s as i64) + (m - t - 1) as f64 * within(s as i64 - 1));
         self.work_ns(probes.min(1e18) as u64, visits.min(1e18) as u64)
     }
 }

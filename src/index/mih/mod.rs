@@ -56,7 +56,10 @@ impl MihIndex {
     pub fn build(codes: CodeArray, options: MihOptions) -> Result<Self> {
         let n = codes.len();
         if n > MAX_ROWS {
-            return Err(Error::TooManyCodes { count: n, limit: MAX_ROWS });
+            return Err(Error::TooManyCodes {
+                count: n,
+                limit: MAX_ROWS,
+            });
         }
         let len = codes.code_len();
         let words = len.words();
@@ -142,7 +145,12 @@ impl MihIndex {
         self.search_radius_with(query, r, self.policy)
     }
 
-    pub fn search_radius_with(&self, query: &Code, r: u32, policy: PathPolicy) -> Result<SearchResult> {
+    pub fn search_radius_with(
+        &self,
+        query: &Code,
+        r: u32,
+        policy: PathPolicy,
+    ) -> Result<SearchResult> {
         check_query(self.code_len(), query)?;
         Ok(self.radius(query.words(), r, policy))
     }
@@ -150,11 +158,19 @@ impl MihIndex {
     /// k-NN for every query of a batch.
     pub fn search_batch(&self, queries: &CodeArray, k: usize) -> Result<Vec<SearchResult>> {
         check_queries(self.code_len(), queries)?;
-        Ok(queries.iter().map(|q| self.knn(q, k, self.policy)).collect())
+        Ok(queries
+            .iter()
+            .map(|q| self.knn(q, k, self.policy))
+            .collect())
     }
 
     /// k-NN for every query of a batch, queries split over `threads` threads.
-    pub fn search_batch_parallel(&self, queries: &CodeArray, k: usize, threads: usize) -> Result<Vec<SearchResult>> {
+    pub fn search_batch_parallel(
+        &self,
+        queries: &CodeArray,
+        k: usize,
+        threads: usize,
+    ) -> Result<Vec<SearchResult>> {
         check_queries(self.code_len(), queries)?;
         let words = self.code_len().words();
         let parts = partitions(queries.len(), threads.max(1));
@@ -163,10 +179,16 @@ impl MihIndex {
                 .iter()
                 .map(|r| {
                     let qs = &queries.as_words()[r.start * words..r.end * words];
-                    s.spawn(move |_| qs.chunks_exact(words).map(|q| self.knn(q, k, self.policy)).collect())
+                    s.spawn(move |_| {
+                        qs.chunks_exact(words)
+                            .map(|q| self.knn(q, k, self.policy))
+                            .collect()
+                    })
                 })
                 .collect();
-            hs.into_iter().map(|h| h.join().expect("search worker panicked")).collect()
+            hs.into_iter()
+                .map(|h| h.join().expect("search worker panicked"))
+                .collect()
         })
         .expect("search scope");
         Ok(out.into_iter().flatten().collect())
@@ -186,7 +208,10 @@ impl MihIndex {
         let scan_ns = self.cost.scan_ns();
         if policy == PathPolicy::ForceScan
             || (policy == PathPolicy::Auto
-                && self.cost.mih_ns(&self.sub, self.cost.predicted_knn_radius(k)) > scan_ns)
+                && self
+                    .cost
+                    .mih_ns(&self.sub, self.cost.predicted_knn_radius(k))
+                    > scan_ns)
         {
             return SearchResult::from_pairs(self.scan_knn(q, k), scan_stats(n));
         }
@@ -203,7 +228,9 @@ impl MihIndex {
                         break 'levels;
                     }
                 }
-                if policy == PathPolicy::Auto && self.cost.work_ns(prober.buckets, prober.candidates) > scan_ns {
+                if policy == PathPolicy::Auto
+                    && self.cost.work_ns(prober.buckets, prober.candidates) > scan_ns
+                {
                     let stats = SearchStats {
                         path: Some(SearchPath::MihThenScan),
                         buckets_probed: prober.buckets,
@@ -233,17 +260,24 @@ impl MihIndex {
         let (s_max, t) = (r / m, r % m);
         let scan_ns = self.cost.scan_ns();
         let scan_all = |this: &Self| {
-            SearchResult::from_pairs(scan::radius(this.kernel, q, this.codes.as_words(), r), scan_stats(n))
+            SearchResult::from_pairs(
+                scan::radius(this.kernel, q, this.codes.as_words(), r),
+                scan_stats(n),
+            )
         };
         if policy == PathPolicy::ForceScan
-            || (policy == PathPolicy::Auto && (r >= bits || self.cost.mih_ns(&self.sub, r) > scan_ns))
+            || (policy == PathPolicy::Auto
+                && (r >= bits || self.cost.mih_ns(&self.sub, r) > scan_ns))
         {
             return scan_all(self);
         }
         // Pigeonhole with r = s_max*m + t: tables at positions 0..=t need radius s_max, the rest
         // s_max - 1; a code within r cannot exceed both in every table.
         let mut prober = Prober::new(self, q);
-        let mut sink = RadiusSink { r, keys: Vec::new() };
+        let mut sink = RadiusSink {
+            r,
+            keys: Vec::new(),
+        };
         let max_len = self.sub.lens().iter().copied().max().unwrap_or(0);
         for s in 0..=s_max.min(max_len) {
             for p in 0..m as usize {
@@ -251,7 +285,9 @@ impl MihIndex {
                     break;
                 }
                 prober.probe(p, s, &mut sink);
-                if policy == PathPolicy::Auto && self.cost.work_ns(prober.buckets, prober.candidates) > scan_ns {
+                if policy == PathPolicy::Auto
+                    && self.cost.work_ns(prober.buckets, prober.candidates) > scan_ns
+                {
                     let mut res = scan_all(self);
                     res.stats = SearchStats {
                         path: Some(SearchPath::MihThenScan),
@@ -265,7 +301,10 @@ impl MihIndex {
         }
         let mut keys = sink.keys;
         keys.sort_unstable();
-        let pairs = keys.into_iter().map(|k| ((k >> 32) as u32, k as u32)).collect();
+        let pairs = keys
+            .into_iter()
+            .map(|k| ((k >> 32) as u32, k as u32))
+            .collect();
         let stats = SearchStats {
             path: Some(SearchPath::Mih),
             buckets_probed: prober.buckets,

@@ -120,7 +120,14 @@ impl<'a> Prober<'a> {
         self.keys = keys;
     }
 
-    fn verify<S: Sink>(&mut self, table: &Table, range: std::ops::Range<usize>, p: usize, s: u32, sink: &mut S) {
+    fn verify<S: Sink>(
+        &mut self,
+        table: &Table,
+        range: std::ops::Range<usize>,
+        p: usize,
+        s: u32,
+        sink: &mut S,
+    ) {
         if range.is_empty() {
             return;
         }
@@ -159,7 +166,15 @@ impl<'a> Prober<'a> {
 
 /// True iff (s, p) is the first probe in the order that reaches `code` (see the module docs).
 #[inline]
-fn first_probe(idx: &MihIndex, order: &[usize], q: &[u64], code: &[u64], xor: &mut [u64], p: usize, s: u32) -> bool {
+fn first_probe(
+    idx: &MihIndex,
+    order: &[usize],
+    q: &[u64],
+    code: &[u64],
+    xor: &mut [u64],
+    p: usize,
+    s: u32,
+) -> bool {
     for (x, (a, b)) in xor.iter_mut().zip(q.iter().zip(code)) {
         *x = a ^ b;
     }

@@ -25,7 +25,10 @@ impl Substrings {
     pub fn new(len: CodeLen, m: usize) -> Result<Self> {
         let b = len.bits();
         if m == 0 || m > b {
-            return Err(Error::param("substrings", format!("must be in 1..={b} for {b}-bit codes, got {m}")));
+            return Err(Error::param(
+                "substrings",
+                format!("must be in 1..={b} for {b}-bit codes, got {m}"),
+            ));
         }
         let longest = b.div_ceil(m);
         if longest > MAX_SUBSTRING_BITS {
@@ -51,7 +54,12 @@ impl Substrings {
             start += l;
         }
         debug_assert_eq!(start, b);
-        Ok(Self { words, starts, lens, masks })
+        Ok(Self {
+            words,
+            starts,
+            lens,
+            masks,
+        })
     }
 
     /// The number of substrings, m.
@@ -83,7 +91,10 @@ impl Substrings {
     #[inline]
     pub fn distance_in(&self, xor: &[u64], j: usize) -> u32 {
         let mask = &self.masks[j * self.words..(j + 1) * self.words];
-        xor.iter().zip(mask).map(|(x, m)| (x & m).count_ones()).sum()
+        xor.iter()
+            .zip(mask)
+            .map(|(x, m)| (x & m).count_ones())
+            .sum()
     }
 }
 
@@ -122,14 +133,20 @@ mod tests {
                 };
                 let mut union = vec![0u64; len.words()];
                 for j in 0..m {
-                    for w in 0..len.words() {
-                        assert_eq!(union[w] & s.masks[j * len.words() + w], 0);
-                        union[w] |= s.masks[j * len.words() + w];
+                    let mask = &s.masks[j * len.words()..(j + 1) * len.words()];
+                    for (u, m) in union.iter_mut().zip(mask) {
+                        assert_eq!(*u & m, 0);
+                        *u |= m;
                     }
                 }
-                assert_eq!(union.iter().map(|w| w.count_ones()).sum::<u32>() as usize, bits);
+                assert_eq!(
+                    union.iter().map(|w| w.count_ones()).sum::<u32>() as usize,
+                    bits
+                );
                 // extract() agrees with the masks.
-                let code: Vec<u64> = (0..len.words() as u64).map(|i| 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i + 1)).collect();
+                let code: Vec<u64> = (0..len.words() as u64)
+                    .map(|i| 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i + 1))
+                    .collect();
                 let code: Vec<u64> = code.iter().zip(&union).map(|(c, u)| c & u).collect();
                 for j in 0..m {
                     let v = s.extract(&code, j);

@@ -21,10 +21,19 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn build(sub: &Substrings, j: usize, codes: &[u64], words: usize, inline_codes: bool) -> Self {
+    pub fn build(
+        sub: &Substrings,
+        j: usize,
+        codes: &[u64],
+        words: usize,
+        inline_codes: bool,
+    ) -> Self {
         let n = codes.len() / words;
         let buckets = 1usize << sub.len_of(j);
-        let keys: Vec<u32> = codes.chunks_exact(words).map(|c| sub.extract(c, j)).collect();
+        let keys: Vec<u32> = codes
+            .chunks_exact(words)
+            .map(|c| sub.extract(c, j))
+            .collect();
         let mut offsets = vec![0u32; buckets + 1];
         for &k in &keys {
             offsets[k as usize + 1] += 1;

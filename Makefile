@@ -1,0 +1,61 @@
+# hamdb: the README's two commands are `make demo` (the main job) and `make test` (every test).
+# Everything installs itself on a fresh machine: Rust crates from crates.io, Python packages from
+# PyPI into .venv (tests) and .venv-bench (benchmarks).
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+VENV_BENCH := .venv-bench
+
+.PHONY: all build test test-rust test-models lint fmt demo bench bench-quick bench-full criterion clean-bench
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+$(VENV)/.stamp: models/requirements-ci.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r models/requirements-ci.txt
+	touch $@
+
+$(VENV_BENCH)/.stamp: benches/compare/requirements.txt
+	$(PYTHON) -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/pip install -q --disable-pip-version-check -r benches/compare/requirements.txt
+	touch $@
+
+# Every test: Rust unit, property and integration tests (release build: the property tests
+# run thousands of searches), then the encoder model tests with ONNX Runtime.
+test: test-rust test-models
+
+test-rust:
+	$(CARGO) test --release --all-targets
+
+test-models: $(VENV)/.stamp
+	$(VENV)/bin/python -m pytest -q models/tests
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+# The main job: encode the shipped sample images with the shipped reference model, index the
+# codes and run image queries (see README).
+demo: $(VENV)/.stamp
+	$(CARGO) build --release --bin hamdb
+	$(VENV)/bin/python scripts/demo.py
+
+# Side-by-side comparison with FAISS and mih-rs; writes target/bench/report.json and .md.
+bench-quick: $(VENV_BENCH)/.stamp
+	$(CARGO) build --release --example compare
+	$(VENV_BENCH)/bin/python benches/compare/run.py --quick --python $(VENV_BENCH)/bin/python
+
+bench-full: $(VENV_BENCH)/.stamp
+	$(CARGO) build --release --example compare
+	$(VENV_BENCH)/bin/python benches/compare/run.py --full --python $(VENV_BENCH)/bin/python
+
+# criterion micro-benchmarks (kernels, scan, MIH build and search).
+criterion:
+	$(CARGO) bench --bench scan --bench mih
