@@ -11,7 +11,11 @@ use proptest::prelude::*;
 const BITS: [usize; 8] = [8, 16, 32, 48, 64, 128, 256, 512];
 
 fn kind_strategy() -> impl Strategy<Value = Kind> {
-    prop_oneof![Just(Kind::Uniform), Just(Kind::Clustered), Just(Kind::AllEqual)]
+    prop_oneof![
+        Just(Kind::Uniform),
+        Just(Kind::Clustered),
+        Just(Kind::AllEqual)
+    ]
 }
 
 /// Substring counts valid for `bits`; with `force_mih`, short substrings only (a forced MIH
@@ -19,7 +23,11 @@ fn kind_strategy() -> impl Strategy<Value = Kind> {
 fn m_choices(bits: usize, force_mih: bool) -> Vec<usize> {
     // Auto tests stay at <= 18-bit substrings: a table has 2^len offsets whatever n is, and
     // dozens of 2^28-entry tables over a few hundred codes only test the allocator.
-    let min_m = if force_mih { bits.div_ceil(12) } else { bits.div_ceil(18) };
+    let min_m = if force_mih {
+        bits.div_ceil(12)
+    } else {
+        bits.div_ceil(18)
+    };
     let mut v: Vec<usize> = (min_m..=(min_m + 5).min(bits)).collect();
     if bits >= 2 * min_m {
         v.push((bits / 2).max(min_m));
@@ -27,32 +35,80 @@ fn m_choices(bits: usize, force_mih: bool) -> Vec<usize> {
     v
 }
 
-fn check(kind: Kind, bits: usize, n: usize, m_pick: usize, inline: bool, force_mih: bool, seed: u64) -> Result<(), TestCaseError> {
+fn check(
+    kind: Kind,
+    bits: usize,
+    n: usize,
+    m_pick: usize,
+    inline: bool,
+    force_mih: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
     let data = codes(kind, bits, n, seed);
     let ms = m_choices(bits, force_mih);
     let m = ms[m_pick % ms.len()];
-    let policy = if force_mih { PathPolicy::ForceMih } else { PathPolicy::Auto };
-    let mih = MihIndex::build(data.clone(), MihOptions { substrings: Some(m), inline_codes: Some(inline), policy }).unwrap();
+    let policy = if force_mih {
+        PathPolicy::ForceMih
+    } else {
+        PathPolicy::Auto
+    };
+    let mih = MihIndex::build(
+        data.clone(),
+        MihOptions {
+            substrings: Some(m),
+            inline_codes: Some(inline),
+            policy,
+        },
+    )
+    .unwrap();
     let scan = ScanIndex::new(data.clone()).unwrap();
     for (qi, q) in queries(&data, 6, seed).iter().enumerate() {
         for k in [0usize, 1, 2, 10, n.saturating_sub(1), n, n + 3] {
             let want = scan.search(q, k).unwrap();
             let got = mih.search(q, k).unwrap();
-            prop_assert_eq!(&got.neighbors, &want.neighbors, "k-NN q{} k={} m={} n={}", qi, k, m, n);
+            prop_assert_eq!(
+                &got.neighbors,
+                &want.neighbors,
+                "k-NN q{} k={} m={} n={}",
+                qi,
+                k,
+                m,
+                n
+            );
             prop_assert_eq!(got.neighbors.len(), k.min(n));
             if force_mih && k > 0 && n > 0 {
                 prop_assert_eq!(got.stats.path, Some(SearchPath::Mih));
             }
         }
         let radii: Vec<u32> = if force_mih {
-            (0..=(2 * m as u32).min(bits as u32)).step_by(1 + m / 3).collect()
+            (0..=(2 * m as u32).min(bits as u32))
+                .step_by(1 + m / 3)
+                .collect()
         } else {
-            vec![0, 1, 2, 3, 5, 8, bits as u32 / 4, bits as u32, bits as u32 + 5]
+            vec![
+                0,
+                1,
+                2,
+                3,
+                5,
+                8,
+                bits as u32 / 4,
+                bits as u32,
+                bits as u32 + 5,
+            ]
         };
         for r in radii {
             let want = scan.search_radius(q, r).unwrap();
             let got = mih.search_radius(q, r).unwrap();
-            prop_assert_eq!(&got.neighbors, &want.neighbors, "radius q{} r={} m={} n={}", qi, r, m, n);
+            prop_assert_eq!(
+                &got.neighbors,
+                &want.neighbors,
+                "radius q{} r={} m={} n={}",
+                qi,
+                r,
+                m,
+                n
+            );
             prop_assert!(got.neighbors.iter().all(|nb| nb.distance <= r));
         }
     }
@@ -83,14 +139,27 @@ proptest! {
 fn larger_clustered_set_with_default_m() {
     for bits in [32, 64, 128] {
         let data = codes(Kind::Clustered, bits, 20_000, bits as u64);
-        let mih = MihIndex::build(data.clone(), MihOptions { policy: PathPolicy::ForceMih, ..Default::default() }).unwrap();
+        let mih = MihIndex::build(
+            data.clone(),
+            MihOptions {
+                policy: PathPolicy::ForceMih,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let scan = ScanIndex::new(data.clone()).unwrap();
         for q in queries(&data, 20, 9) {
             for k in [1, 10, 100] {
-                assert_eq!(mih.search(&q, k).unwrap().neighbors, scan.search(&q, k).unwrap().neighbors);
+                assert_eq!(
+                    mih.search(&q, k).unwrap().neighbors,
+                    scan.search(&q, k).unwrap().neighbors
+                );
             }
             for r in [0, 2, 4] {
-                assert_eq!(mih.search_radius(&q, r).unwrap().neighbors, scan.search_radius(&q, r).unwrap().neighbors);
+                assert_eq!(
+                    mih.search_radius(&q, r).unwrap().neighbors,
+                    scan.search_radius(&q, r).unwrap().neighbors
+                );
             }
         }
     }
@@ -105,7 +174,8 @@ fn auto_policy_sends_queries_with_near_neighbours_to_mih_and_stays_exact() {
     let centres: Vec<Vec<bool>> = (0..2000).map(|_| common::random_code(&mut r, 64)).collect();
     let mut data = CodeArray::new(CodeLen::new(64).unwrap());
     for i in 0..200_000 {
-        data.push(&Code::from_bools(&common::flip(&mut r, &centres[i % 2000], 0.02)).unwrap()).unwrap();
+        data.push(&Code::from_bools(&common::flip(&mut r, &centres[i % 2000], 0.02)).unwrap())
+            .unwrap();
     }
     let mih = MihIndex::build(data.clone(), MihOptions::default()).unwrap();
     let scan = ScanIndex::new(data.clone()).unwrap();
@@ -117,7 +187,10 @@ fn auto_policy_sends_queries_with_near_neighbours_to_mih_and_stays_exact() {
         mih_answers += usize::from(got.stats.path == Some(SearchPath::Mih));
         assert!(got.stats.buckets_probed <= 1000 || got.stats.path != Some(SearchPath::Mih));
     }
-    assert!(mih_answers >= 45, "only {mih_answers} of 50 queries took the MIH path");
+    assert!(
+        mih_answers >= 45,
+        "only {mih_answers} of 50 queries took the MIH path"
+    );
 }
 
 #[test]

@@ -22,13 +22,23 @@ fn scan_matches_brute_force_for_every_kernel() {
             for q in queries(&data, 5, 1) {
                 let all = brute_force(&data, &q);
                 for k in [1, 5, 64, 800] {
-                    let got: Vec<(u32, u64)> =
-                        scan.search(&q, k).unwrap().neighbors.iter().map(|n| (n.distance, n.id)).collect();
+                    let got: Vec<(u32, u64)> = scan
+                        .search(&q, k)
+                        .unwrap()
+                        .neighbors
+                        .iter()
+                        .map(|n| (n.distance, n.id))
+                        .collect();
                     assert_eq!(got, all[..k.min(all.len())], "{kernel:?} bits {bits} k {k}");
                 }
                 let r = bits as u32 / 8;
-                let got: Vec<(u32, u64)> =
-                    scan.search_radius(&q, r).unwrap().neighbors.iter().map(|n| (n.distance, n.id)).collect();
+                let got: Vec<(u32, u64)> = scan
+                    .search_radius(&q, r)
+                    .unwrap()
+                    .neighbors
+                    .iter()
+                    .map(|n| (n.distance, n.id))
+                    .collect();
                 let want: Vec<_> = all.iter().copied().filter(|&(d, _)| d <= r).collect();
                 assert_eq!(got, want);
             }
@@ -52,7 +62,10 @@ fn batch_and_parallel_scans_equal_single_queries() {
             let single = scan.search(q, 10).unwrap();
             assert_eq!(batch[i].neighbors, single.neighbors);
             assert_eq!(par_batch[i].neighbors, single.neighbors);
-            assert_eq!(scan.search_parallel(q, 10, 4).unwrap().neighbors, single.neighbors);
+            assert_eq!(
+                scan.search_parallel(q, 10, 4).unwrap().neighbors,
+                single.neighbors
+            );
         }
         let mih = MihIndex::build(data, MihOptions::default()).unwrap();
         let mb = mih.search_batch_parallel(&arr, 10, 2).unwrap();
@@ -68,7 +81,10 @@ fn wrong_lengths_and_bad_parameters_are_typed_errors() {
     let scan = ScanIndex::new(data.clone()).unwrap();
     let mih = MihIndex::build(data, MihOptions::default()).unwrap();
     let q32 = Code::from_hex("01020304").unwrap();
-    let want = Error::CodeLengthMismatch { expected: 64, actual: 32 };
+    let want = Error::CodeLengthMismatch {
+        expected: 64,
+        actual: 32,
+    };
     assert_eq!(scan.search(&q32, 3).unwrap_err(), want);
     assert_eq!(scan.search_radius(&q32, 3).unwrap_err(), want);
     assert_eq!(mih.search(&q32, 3).unwrap_err(), want);
@@ -79,10 +95,29 @@ fn wrong_lengths_and_bad_parameters_are_typed_errors() {
 
     let data = codes(Kind::Uniform, 64, 10, 1);
     for m in [0, 2, 65] {
-        let e = MihIndex::build(data.clone(), MihOptions { substrings: Some(m), ..Default::default() }).unwrap_err();
-        assert!(matches!(e, Error::InvalidParameter { name: "substrings", .. }), "{m}: {e}");
+        let e = MihIndex::build(
+            data.clone(),
+            MihOptions {
+                substrings: Some(m),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParameter {
+                    name: "substrings",
+                    ..
+                }
+            ),
+            "{m}: {e}"
+        );
     }
-    assert!(matches!(CodeLen::new(63), Err(Error::UnsupportedCodeLength { bits: 63 })));
+    assert!(matches!(
+        CodeLen::new(63),
+        Err(Error::UnsupportedCodeLength { bits: 63 })
+    ));
 }
 
 #[test]

@@ -31,7 +31,9 @@ pub fn codes(kind: Kind, bits: usize, n: usize, seed: u64) -> CodeArray {
     let mut r = rng(seed);
     let len = CodeLen::new(bits).unwrap();
     let mut arr = CodeArray::with_capacity(len, n);
-    let centres: Vec<Vec<bool>> = (0..1 + (seed % 4) as usize).map(|_| random_code(&mut r, bits)).collect();
+    let centres: Vec<Vec<bool>> = (0..1 + (seed % 4) as usize)
+        .map(|_| random_code(&mut r, bits))
+        .collect();
     let mut prev: Option<Vec<bool>> = None;
     for _ in 0..n {
         let bools = match kind {
