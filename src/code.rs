@@ -351,6 +351,10 @@ impl CodeArray {
         out
     }
 
+    pub(crate) fn into_words(self) -> AlignedWords {
+        self.words
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &[u64]> + '_ {
         self.as_words().chunks_exact(self.len.words())
     }

@@ -11,6 +11,7 @@ pub mod hamming;
 pub mod index;
 pub mod npy;
 mod prefetch;
+pub mod slab;
 mod topk;
 
 pub use code::{Code, CodeArray, CodeLen};

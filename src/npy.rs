@@ -31,7 +31,9 @@ pub struct Npy<'a> {
 
 fn field<'h>(header: &'h str, key: &str) -> Result<&'h str, NpyError> {
     let pat = format!("'{key}':");
-    let at = header.find(&pat).ok_or_else(|| NpyError(format!("header has no '{key}'")))?;
+    let at = header
+        .find(&pat)
+        .ok_or_else(|| NpyError(format!("header has no '{key}'")))?;
     Ok(header[at + pat.len()..].trim_start())
 }
 
@@ -41,23 +43,39 @@ pub fn parse(bytes: &[u8]) -> Result<Npy<'_>, NpyError> {
     }
     let (header_len, start): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize,
+            12,
+        ),
         v => return err(format!("unsupported format version {v}")),
     };
-    let end = start.checked_add(header_len).filter(|&e| e <= bytes.len()).ok_or_else(|| NpyError("truncated header".into()))?;
-    let header = std::str::from_utf8(&bytes[start..end]).map_err(|_| NpyError("header is not text".into()))?;
+    let end = start
+        .checked_add(header_len)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| NpyError("truncated header".into()))?;
+    let header = std::str::from_utf8(&bytes[start..end])
+        .map_err(|_| NpyError("header is not text".into()))?;
     let descr = field(header, "descr")?;
-    let descr = descr.strip_prefix('\'').and_then(|d| d.split('\'').next()).ok_or_else(|| NpyError("bad descr".into()))?;
+    let descr = descr
+        .strip_prefix('\'')
+        .and_then(|d| d.split('\'').next())
+        .ok_or_else(|| NpyError("bad descr".into()))?;
     if !field(header, "fortran_order")?.starts_with("False") {
         return err("Fortran-ordered arrays are not supported; use np.ascontiguousarray");
     }
     let shape_txt = field(header, "shape")?;
-    let inner = shape_txt.strip_prefix('(').and_then(|s| s.split(')').next()).ok_or_else(|| NpyError("bad shape".into()))?;
+    let inner = shape_txt
+        .strip_prefix('(')
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| NpyError("bad shape".into()))?;
     let shape = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| NpyError(format!("bad dimension {s:?}"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| NpyError(format!("bad dimension {s:?}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let item = match descr {
         "|u1" | "<u1" | "u1" | "|b1" => 1,
@@ -66,20 +84,37 @@ pub fn parse(bytes: &[u8]) -> Result<Npy<'_>, NpyError> {
         "<i8" => 8,
         other => return err(format!("unsupported dtype {other:?}")),
     };
-    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| NpyError("shape overflows".into()))?;
-    let need = count.checked_mul(item).ok_or_else(|| NpyError("shape overflows".into()))?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| NpyError("shape overflows".into()))?;
+    let need = count
+        .checked_mul(item)
+        .ok_or_else(|| NpyError("shape overflows".into()))?;
     let data = &bytes[end..];
     if data.len() != need {
-        return err(format!("shape {shape:?} of {descr} needs {need} data bytes, file has {}", data.len()));
+        return err(format!(
+            "shape {shape:?} of {descr} needs {need} data bytes, file has {}",
+            data.len()
+        ));
     }
-    Ok(Npy { descr: descr.to_string(), shape, data })
+    Ok(Npy {
+        descr: descr.to_string(),
+        shape,
+        data,
+    })
 }
 
 /// Serialise a C-order array (version 1.0 header, padded to 64 bytes as numpy does).
 pub fn write(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_txt = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_txt}, }}");
+    let shape_txt = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_txt}, }}");
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');
@@ -100,7 +135,10 @@ mod tests {
         let f = write("|u1", &[3, 4], &data);
         assert_eq!(f.len() % 64, 12 % 64);
         let a = parse(&f).unwrap();
-        assert_eq!((a.descr.as_str(), a.shape.as_slice(), a.data), ("|u1", &[3usize, 4][..], &data[..]));
+        assert_eq!(
+            (a.descr.as_str(), a.shape.as_slice(), a.data),
+            ("|u1", &[3usize, 4][..], &data[..])
+        );
         let ids = write("<u8", &[2], &[0; 16]);
         assert_eq!(parse(&ids).unwrap().shape, vec![2]);
         assert!(parse(&f[..f.len() - 1]).is_err());

@@ -205,3 +205,86 @@ fn auto_policy_scans_when_neighbours_are_far() {
         assert_eq!(got.stats.buckets_probed, 0);
     }
 }
+
+#[test]
+fn an_index_rebuilt_from_its_stored_parts_answers_identically() {
+    use hamdb::slab::Slab;
+    for (kind, bits) in [
+        (Kind::Clustered, 64),
+        (Kind::Uniform, 48),
+        (Kind::Clustered, 128),
+    ] {
+        let data = codes(kind, bits, 5_000, 11);
+        let built = MihIndex::build(
+            data.clone(),
+            MihOptions {
+                policy: PathPolicy::ForceMih,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let parts = built.parts();
+        let tables = parts
+            .tables
+            .iter()
+            .map(|t| {
+                (
+                    Slab::from_vec(t.offsets.to_vec()),
+                    Slab::from_vec(t.rows.to_vec()),
+                    t.codes.map(|c| Slab::from_vec(c.to_vec())),
+                )
+            })
+            .collect();
+        let stored = MihIndex::from_stored(
+            data.code_len(),
+            Slab::from_vec(built.code_words().to_vec()),
+            parts.substrings,
+            tables,
+            parts.within.to_vec(),
+            parts.sub_within.to_vec(),
+            PathPolicy::ForceMih,
+        )
+        .unwrap();
+        for q in queries(&data, 10, 12) {
+            assert_eq!(
+                stored.search(&q, 10).unwrap(),
+                built.search(&q, 10).unwrap()
+            );
+            assert_eq!(
+                stored.search_radius(&q, 3).unwrap(),
+                built.search_radius(&q, 3).unwrap()
+            );
+        }
+        // Damaged shapes are refused, not trusted.
+        let parts = built.parts();
+        let mut bad_offsets = parts.tables[0].offsets.to_vec();
+        bad_offsets[1] = u32::MAX;
+        let tables = parts
+            .tables
+            .iter()
+            .enumerate()
+            .map(|(j, t)| {
+                let o = if j == 0 {
+                    bad_offsets.clone()
+                } else {
+                    t.offsets.to_vec()
+                };
+                (
+                    Slab::from_vec(o),
+                    Slab::from_vec(t.rows.to_vec()),
+                    t.codes.map(|c| Slab::from_vec(c.to_vec())),
+                )
+            })
+            .collect();
+        let err = MihIndex::from_stored(
+            data.code_len(),
+            Slab::from_vec(built.code_words().to_vec()),
+            parts.substrings,
+            tables,
+            parts.within.to_vec(),
+            parts.sub_within.to_vec(),
+            PathPolicy::Auto,
+        );
+        assert!(err.is_err());
+    }
+}

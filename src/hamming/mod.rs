@@ -103,7 +103,10 @@ impl Kernel {
     #[inline]
     pub fn scan<F: FnMut(usize, u32) -> u32>(self, query: &[u64], codes: &[u64], limit: u32, f: F) {
         let words = query.len();
-        assert!(words > 0 && codes.len().is_multiple_of(words), "ragged code run");
+        assert!(
+            words > 0 && codes.len().is_multiple_of(words),
+            "ragged code run"
+        );
         match self {
             Kernel::Scalar => scalar::scan(query, codes, limit, f),
             #[cfg(target_arch = "x86_64")]

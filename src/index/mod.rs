@@ -3,7 +3,7 @@
 mod mih;
 mod scan;
 
-pub use mih::{MihIndex, MihOptions, MAX_SUBSTRING_BITS};
+pub use mih::{MihIndex, MihOptions, MihParts, TableParts, MAX_SUBSTRING_BITS};
 pub use scan::ScanIndex;
 
 /// One result: the row's id (its position in the indexed code array) and its Hamming distance.

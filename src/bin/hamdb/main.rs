@@ -23,15 +23,32 @@ struct Args {
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
-    let mut a = Args { codes: String::new(), queries: String::new(), k: None, radius: None, scan: false, json: false };
+    let mut a = Args {
+        codes: String::new(),
+        queries: String::new(),
+        k: None,
+        radius: None,
+        scan: false,
+        json: false,
+    };
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
         match flag.as_str() {
             "--codes" => a.codes = value()?,
             "--queries" => a.queries = value()?,
             "-k" | "--k" => a.k = Some(value()?.parse().map_err(|_| "-k takes a whole number")?),
-            "--radius" => a.radius = Some(value()?.parse().map_err(|_| "--radius takes a whole number")?),
+            "--radius" => {
+                a.radius = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--radius takes a whole number")?,
+                )
+            }
             "--scan" => a.scan = true,
             "--json" => a.json = true,
             other => return Err(format!("unknown argument {other}")),
@@ -50,7 +67,10 @@ fn load_codes(path: &str) -> Result<CodeArray, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
     let arr = npy::parse(&bytes).map_err(|e| format!("{path}: {e}"))?;
     if arr.descr != "|u1" && arr.descr != "<u1" && arr.descr != "u1" || arr.shape.len() != 2 {
-        return Err(format!("{path}: expected a uint8 array [N, bits/8], got {} {:?}", arr.descr, arr.shape));
+        return Err(format!(
+            "{path}: expected a uint8 array [N, bits/8], got {} {:?}",
+            arr.descr, arr.shape
+        ));
     }
     let len = CodeLen::new(arr.shape[1] * 8).map_err(|e| format!("{path}: {e}"))?;
     CodeArray::from_packed_bytes(len, arr.data).map_err(|e| format!("{path}: {e}"))
@@ -74,7 +94,12 @@ fn run(a: Args) -> Result<(), String> {
             .map_err(|e| e.to_string())?
     } else {
         let idx = MihIndex::build(codes, MihOptions::default()).map_err(|e| e.to_string())?;
-        eprintln!("built MIH index: {} codes, m = {}, {:.1?}", idx.len(), idx.substrings(), t.elapsed());
+        eprintln!(
+            "built MIH index: {} codes, m = {}, {:.1?}",
+            idx.len(),
+            idx.substrings(),
+            t.elapsed()
+        );
         (0..queries.len())
             .map(|i| {
                 let q = queries.get(i).expect("in range");
@@ -99,7 +124,11 @@ fn run(a: Args) -> Result<(), String> {
                 r.stats.candidates_checked
             );
         } else {
-            let hits: Vec<String> = r.neighbors.iter().map(|n| format!("{}@{}", n.id, n.distance)).collect();
+            let hits: Vec<String> = r
+                .neighbors
+                .iter()
+                .map(|n| format!("{}@{}", n.id, n.distance))
+                .collect();
             println!("query {qi}: {}", hits.join(" "));
         }
     }

@@ -107,6 +107,42 @@ impl CostModel {
             sub_within,
         }
     }
+    /// A model from stored curves; both must be non-decreasing fractions of the right length.
+    pub fn from_parts(
+        n: usize,
+        words: usize,
+        inline: bool,
+        within: Vec<f64>,
+        sub_within: Vec<f64>,
+        bits: usize,
+        sub: &Substrings,
+    ) -> Result<Self, String> {
+        let max_sub = sub.lens().iter().copied().max().unwrap_or(0) as usize;
+        if within.len() != bits + 1 || sub_within.len() != max_sub + 1 {
+            return Err("curve lengths do not match the code layout".into());
+        }
+        for v in [&within, &sub_within] {
+            if v.iter().any(|x| !(0.0..=1.0).contains(x)) || v.windows(2).any(|w| w[0] > w[1]) {
+                return Err("curves must be non-decreasing fractions".into());
+            }
+        }
+        Ok(Self {
+            n,
+            words,
+            inline,
+            within,
+            sub_within,
+        })
+    }
+
+    pub fn within(&self) -> &[f64] {
+        &self.within
+    }
+
+    pub fn sub_within(&self) -> &[f64] {
+        &self.sub_within
+    }
+
     /// Predicted distance of the k-th nearest neighbour of a typical query.
     pub fn predicted_knn_radius(&self, k: usize) -> u32 {
         let need = k as f64 / self.n.max(1) as f64;

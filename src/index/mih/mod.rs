@@ -19,6 +19,7 @@ use super::{PathPolicy, SearchPath, SearchResult, SearchStats, MAX_ROWS};
 use crate::code::{Code, CodeArray, CodeLen};
 use crate::error::{Error, Result};
 use crate::hamming::Kernel;
+use crate::slab::Slab;
 use crate::topk::TopK;
 use cost::CostModel;
 use probe::{Prober, RadiusSink};
@@ -40,10 +41,29 @@ pub struct MihOptions {
     pub policy: PathPolicy,
 }
 
+/// One table's arrays (see [`MihIndex::parts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TableParts<'a> {
+    pub offsets: &'a [u32],
+    pub rows: &'a [u32],
+    pub codes: Option<&'a [u64]>,
+}
+
+/// Everything besides the codes that a stored index needs.
+#[derive(Debug, Clone)]
+pub struct MihParts<'a> {
+    pub substrings: usize,
+    pub inline_codes: bool,
+    pub tables: Vec<TableParts<'a>>,
+    pub within: &'a [f64],
+    pub sub_within: &'a [f64],
+}
+
 /// An exact Hamming index over a fixed set of codes.
 #[derive(Debug, Clone)]
 pub struct MihIndex {
-    codes: CodeArray,
+    len: CodeLen,
+    codes: Slab<u64>,
     sub: Substrings,
     tables: Vec<Table>,
     cost: CostModel,
@@ -75,7 +95,8 @@ impl MihIndex {
         let kernel = Kernel::best();
         let cost = CostModel::sample(kernel, &sub, codes.as_words(), words, len.bits(), inline);
         Ok(Self {
-            codes,
+            len,
+            codes: Slab::from_words(codes.into_words()),
             sub,
             tables,
             cost,
@@ -95,7 +116,7 @@ impl MihIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.codes.len()
+        self.codes.len() / self.len.words()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -103,11 +124,83 @@ impl MihIndex {
     }
 
     pub fn code_len(&self) -> CodeLen {
-        self.codes.code_len()
+        self.len
     }
 
-    pub fn codes(&self) -> &CodeArray {
+    /// All codes in word form, row order.
+    pub fn code_words(&self) -> &[u64] {
         &self.codes
+    }
+
+    /// The flat arrays this index is made of, for storing it (see [`MihIndex::from_stored`]).
+    pub fn parts(&self) -> MihParts<'_> {
+        MihParts {
+            substrings: self.sub.count(),
+            inline_codes: self
+                .tables
+                .first()
+                .is_some_and(|t| t.inline_codes().is_some()),
+            tables: self
+                .tables
+                .iter()
+                .map(|t| TableParts {
+                    offsets: t.offsets(),
+                    rows: t.rows(),
+                    codes: t.inline_codes(),
+                })
+                .collect(),
+            within: self.cost.within(),
+            sub_within: self.cost.sub_within(),
+        }
+    }
+
+    /// An index over stored arrays (for example memory-mapped from a database file): no
+    /// rebuild. Shapes are validated; row values are bounds-checked where the probe uses them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_stored(
+        len: CodeLen,
+        codes: Slab<u64>,
+        substrings: usize,
+        tables: Vec<(Slab<u32>, Slab<u32>, Option<Slab<u64>>)>,
+        within: Vec<f64>,
+        sub_within: Vec<f64>,
+        policy: PathPolicy,
+    ) -> Result<Self> {
+        let words = len.words();
+        if codes.len() % words != 0 {
+            return Err(Error::param("codes", "ragged code array"));
+        }
+        let n = codes.len() / words;
+        let sub = Substrings::new(len, substrings)?;
+        if tables.len() != substrings {
+            return Err(Error::param(
+                "tables",
+                format!("{} tables for {substrings} substrings", tables.len()),
+            ));
+        }
+        let inline = tables.first().is_some_and(|t| t.2.is_some());
+        let tables = tables
+            .into_iter()
+            .enumerate()
+            .map(|(j, (o, r, c))| {
+                if c.is_some() != inline {
+                    return Err(Error::param("tables", "inline codes in some tables only"));
+                }
+                Table::from_parts(o, r, c, sub.len_of(j), n, words)
+                    .map_err(|e| Error::param("tables", e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let cost = CostModel::from_parts(n, words, inline, within, sub_within, len.bits(), &sub)
+            .map_err(|e| Error::param("cost model", e))?;
+        Ok(Self {
+            len,
+            codes,
+            sub,
+            tables,
+            cost,
+            kernel: Kernel::best(),
+            policy,
+        })
     }
 
     /// The number of substrings (tables), m.
@@ -121,7 +214,7 @@ impl MihIndex {
 
     /// Bytes held by the index: codes plus every table (offsets, postings, inline codes).
     pub fn memory_bytes(&self) -> usize {
-        self.codes.as_words().len() * 8 + self.tables.iter().map(Table::bytes).sum::<usize>()
+        self.codes.len() * 8 + self.tables.iter().map(Table::bytes).sum::<usize>()
     }
 
     /// The predicted k-th neighbour distance of a typical query (from the build-time sample).
@@ -195,7 +288,7 @@ impl MihIndex {
     }
 
     fn scan_knn(&self, q: &[u64], k: usize) -> Vec<(u32, u32)> {
-        scan::knn(self.kernel, q, self.codes.as_words(), k)
+        scan::knn(self.kernel, q, &self.codes, k)
     }
 
     fn knn(&self, q: &[u64], k: usize, policy: PathPolicy) -> SearchResult {
@@ -260,10 +353,7 @@ impl MihIndex {
         let (s_max, t) = (r / m, r % m);
         let scan_ns = self.cost.scan_ns();
         let scan_all = |this: &Self| {
-            SearchResult::from_pairs(
-                scan::radius(this.kernel, q, this.codes.as_words(), r),
-                scan_stats(n),
-            )
+            SearchResult::from_pairs(scan::radius(this.kernel, q, &this.codes, r), scan_stats(n))
         };
         if policy == PathPolicy::ForceScan
             || (policy == PathPolicy::Auto

@@ -148,12 +148,17 @@ impl<'a> Prober<'a> {
                 });
             }
             None => {
-                let all = idx.codes.as_words();
+                let all = idx.code_words();
                 for (i, &row) in rows.iter().enumerate() {
                     if let Some(&ahead) = rows.get(i + 4) {
                         prefetch(all, ahead as usize * words);
                     }
-                    let code = &all[row as usize * words..(row as usize + 1) * words];
+                    // A row past the end can only come from a damaged stored table: skip it;
+                    // the database layer reports the damage when it maps rows to ids.
+                    let Some(code) = all.get(row as usize * words..(row as usize + 1) * words)
+                    else {
+                        continue;
+                    };
                     let d = idx.kernel.distance(q, code);
                     if d <= sink.limit() && first_probe(idx, order, q, code, xor, p, s) {
                         sink.accept(row, d);

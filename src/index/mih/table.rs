@@ -10,14 +10,47 @@
 
 use super::substrings::Substrings;
 use crate::aligned::AlignedWords;
+use crate::slab::Slab;
 use std::ops::Range;
 
 #[derive(Debug, Clone)]
 pub struct Table {
-    offsets: Vec<u32>,
-    rows: Vec<u32>,
+    offsets: Slab<u32>,
+    rows: Slab<u32>,
     /// Codes in posting order, `words` per posting, when inlined.
-    codes: Option<AlignedWords>,
+    codes: Option<Slab<u64>>,
+}
+
+/// Why stored table arrays cannot form a table.
+pub fn check_parts(
+    offsets: &[u32],
+    rows: &[u32],
+    codes: Option<&[u64]>,
+    len_bits: u32,
+    n: usize,
+    words: usize,
+) -> Result<(), String> {
+    if offsets.len() != (1usize << len_bits) + 1 {
+        return Err(format!(
+            "{} offsets for a {len_bits}-bit substring",
+            offsets.len()
+        ));
+    }
+    if rows.len() != n {
+        return Err(format!("{} postings for {n} codes", rows.len()));
+    }
+    if offsets[0] != 0 || offsets[offsets.len() - 1] as usize != n {
+        return Err("offsets do not span the postings".into());
+    }
+    if offsets.windows(2).any(|w| w[0] > w[1]) {
+        return Err("offsets decrease".into());
+    }
+    if let Some(c) = codes {
+        if c.len() != n * words {
+            return Err(format!("{} inline code words for {n} codes", c.len()));
+        }
+    }
+    Ok(())
 }
 
 impl Table {
@@ -54,10 +87,28 @@ impl Table {
             }
         }
         Self {
+            offsets: Slab::from_vec(offsets),
+            rows: Slab::from_vec(rows),
+            codes: inline.map(Slab::from_words),
+        }
+    }
+
+    /// A table over stored arrays, validated by [`check_parts`] first. Row values are not
+    /// checked here (that is a full pass); the probe loop bounds-checks each one it uses.
+    pub fn from_parts(
+        offsets: Slab<u32>,
+        rows: Slab<u32>,
+        codes: Option<Slab<u64>>,
+        len_bits: u32,
+        n: usize,
+        words: usize,
+    ) -> Result<Self, String> {
+        check_parts(&offsets, &rows, codes.as_deref(), len_bits, n, words)?;
+        Ok(Self {
             offsets,
             rows,
-            codes: inline,
-        }
+            codes,
+        })
     }
 
     /// The posting range of bucket `key`.
@@ -84,7 +135,7 @@ impl Table {
     /// Inlined codes in posting order, if this table has them.
     #[inline]
     pub fn inline_codes(&self) -> Option<&[u64]> {
-        self.codes.as_ref().map(|c| c.as_slice())
+        self.codes.as_deref()
     }
 
     pub fn bytes(&self) -> usize {
