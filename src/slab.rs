@@ -99,7 +99,7 @@ impl<T: Plain> Slab<T> {
             });
         }
         let align = std::mem::align_of::<T>();
-        if (bytes.as_ptr() as usize + offset) % align != 0 {
+        if !(bytes.as_ptr() as usize + offset).is_multiple_of(align) {
             return Err(SlabError::Misaligned { offset, align });
         }
         Ok(Self {

@@ -41,6 +41,9 @@ pub struct MihOptions {
     pub policy: PathPolicy,
 }
 
+/// One stored table: offsets, postings, and inline codes if any.
+pub type StoredTable = (Slab<u32>, Slab<u32>, Option<Slab<u64>>);
+
 /// One table's arrays (see [`MihIndex::parts`]).
 #[derive(Debug, Clone, Copy)]
 pub struct TableParts<'a> {
@@ -161,13 +164,13 @@ impl MihIndex {
         len: CodeLen,
         codes: Slab<u64>,
         substrings: usize,
-        tables: Vec<(Slab<u32>, Slab<u32>, Option<Slab<u64>>)>,
+        tables: Vec<StoredTable>,
         within: Vec<f64>,
         sub_within: Vec<f64>,
         policy: PathPolicy,
     ) -> Result<Self> {
         let words = len.words();
-        if codes.len() % words != 0 {
+        if !codes.len().is_multiple_of(words) {
             return Err(Error::param("codes", "ragged code array"));
         }
         let n = codes.len() / words;
