@@ -30,12 +30,60 @@ pub enum Error {
     /// More codes than one index can address (row numbers are u32).
     #[error("too many codes: {count} exceeds the per-index limit of {limit}")]
     TooManyCodes { count: usize, limit: usize },
+
+    /// An operating-system I/O failure; `op` says what hamdb was doing.
+    #[error("I/O error while {op}: {message}")]
+    Io { op: &'static str, message: String },
+
+    /// The file is not a hamdb database at all.
+    #[error("not a hamdb database: {reason}")]
+    NotADatabase { reason: String },
+
+    /// A database written by a format version this build does not read.
+    #[error("unsupported database format version {found} (this build reads version {supported})")]
+    UnsupportedFormatVersion { found: u32, supported: u32 },
+
+    /// The file is damaged: a checksum, offset, length or invariant does not hold.
+    #[error("database is corrupt: {what}")]
+    Corrupt { what: String },
+
+    /// Another process holds the database's write lock.
+    #[error("database is locked by another writer")]
+    Locked,
+
+    /// A write on a database opened read-only.
+    #[error("database is open read-only")]
+    ReadOnly,
+
+    /// An earlier write failed part-way; the handle refuses further writes until reopened
+    /// (what was committed before the failure is intact on disk).
+    #[error("an earlier write failed; reopen the database to continue writing")]
+    Poisoned,
+
+    /// An insert whose id is already present (use upsert to replace).
+    #[error("id {id} already exists")]
+    DuplicateId { id: u64 },
+
+    /// The database was created for another encoder, or for none.
+    #[error("encoder mismatch: database has fingerprint {expected:?}, got {actual:?}")]
+    EncoderMismatch { expected: String, actual: String },
 }
 
 /// Shorthand used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    pub(crate) fn io(op: &'static str, e: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            message: e.to_string(),
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>) -> Self {
+        Error::Corrupt { what: what.into() }
+    }
+
     pub(crate) fn param(name: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidParameter {
             name,

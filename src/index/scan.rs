@@ -17,22 +17,54 @@ pub(crate) fn knn_into(kernel: Kernel, q: &[u64], codes: &[u64], row_base: u32, 
     });
 }
 
-pub(crate) fn radius_into(kernel: Kernel, q: &[u64], codes: &[u64], r: u32, out: &mut Vec<u64>) {
+pub(crate) fn radius_into(
+    kernel: Kernel,
+    q: &[u64],
+    codes: &[u64],
+    r: u32,
+    keep: &dyn Fn(u32) -> bool,
+    out: &mut Vec<u64>,
+) {
     kernel.scan(q, codes, r, |i, d| {
-        out.push(key(d, i as u32));
+        if keep(i as u32) {
+            out.push(key(d, i as u32));
+        }
         r
     });
 }
 
-pub(crate) fn knn(kernel: Kernel, q: &[u64], codes: &[u64], k: usize) -> Vec<(u32, u32)> {
+/// Keeps every row.
+pub(crate) fn keep_all(_: u32) -> bool {
+    true
+}
+
+pub(crate) fn knn(
+    kernel: Kernel,
+    q: &[u64],
+    codes: &[u64],
+    k: usize,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<(u32, u32)> {
     let mut topk = TopK::new(k);
-    knn_into(kernel, q, codes, 0, &mut topk);
+    kernel.scan(q, codes, topk.limit(), |i, d| {
+        if keep(i as u32) {
+            topk.offer(i as u32, d)
+        } else {
+            topk.limit()
+        }
+    });
     topk.into_sorted()
 }
 
-pub(crate) fn radius(kernel: Kernel, q: &[u64], codes: &[u64], r: u32) -> Vec<(u32, u32)> {
+pub(crate) fn radius(
+    kernel: Kernel,
+    q: &[u64],
+    codes: &[u64],
+    r: u32,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<(u32, u32)> {
     let mut keys = Vec::new();
-    radius_into(kernel, q, codes, r, &mut keys);
+    radius_into(kernel, q, codes, r, keep, &mut keys);
     keys.sort_unstable();
     keys.into_iter()
         .map(|k| ((k >> 32) as u32, k as u32))
@@ -181,14 +213,53 @@ impl ScanIndex {
         if k == 0 || self.is_empty() {
             return Ok(SearchResult::default());
         }
-        let pairs = knn(self.kernel, query.words(), self.codes.as_words(), k);
+        let pairs = knn(
+            self.kernel,
+            query.words(),
+            self.codes.as_words(),
+            k,
+            &keep_all,
+        );
         Ok(SearchResult::from_pairs(pairs, scan_stats(self.len())))
     }
 
     /// Every code within distance `r` (inclusive), ascending by (distance, id).
     pub fn search_radius(&self, query: &Code, r: u32) -> Result<SearchResult> {
         check_query(self.code_len(), query)?;
-        let pairs = radius(self.kernel, query.words(), self.codes.as_words(), r);
+        let pairs = radius(
+            self.kernel,
+            query.words(),
+            self.codes.as_words(),
+            r,
+            &keep_all,
+        );
+        Ok(SearchResult::from_pairs(pairs, scan_stats(self.len())))
+    }
+
+    /// k-NN over the rows `keep` accepts.
+    pub fn search_filtered(
+        &self,
+        query: &Code,
+        k: usize,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Result<SearchResult> {
+        check_query(self.code_len(), query)?;
+        if k == 0 || self.is_empty() {
+            return Ok(SearchResult::default());
+        }
+        let pairs = knn(self.kernel, query.words(), self.codes.as_words(), k, keep);
+        Ok(SearchResult::from_pairs(pairs, scan_stats(self.len())))
+    }
+
+    /// Radius search over the rows `keep` accepts.
+    pub fn search_radius_filtered(
+        &self,
+        query: &Code,
+        r: u32,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Result<SearchResult> {
+        check_query(self.code_len(), query)?;
+        let pairs = radius(self.kernel, query.words(), self.codes.as_words(), r, keep);
         Ok(SearchResult::from_pairs(pairs, scan_stats(self.len())))
     }
 

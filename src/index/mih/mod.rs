@@ -14,7 +14,7 @@ mod probe;
 mod substrings;
 mod table;
 
-use super::scan::{self, check_queries, check_query, partitions, scan_stats};
+use super::scan::{self, check_queries, check_query, keep_all, partitions, scan_stats};
 use super::{PathPolicy, SearchPath, SearchResult, SearchStats, MAX_ROWS};
 use crate::code::{Code, CodeArray, CodeLen};
 use crate::error::{Error, Result};
@@ -22,7 +22,7 @@ use crate::hamming::Kernel;
 use crate::slab::Slab;
 use crate::topk::TopK;
 use cost::CostModel;
-use probe::{Prober, RadiusSink};
+use probe::{Filtered, Prober, RadiusSink};
 use substrings::Substrings;
 use table::Table;
 
@@ -232,7 +232,31 @@ impl MihIndex {
 
     pub fn search_with(&self, query: &Code, k: usize, policy: PathPolicy) -> Result<SearchResult> {
         check_query(self.code_len(), query)?;
-        Ok(self.knn(query.words(), k, policy))
+        Ok(self.knn(query.words(), k, policy, &keep_all))
+    }
+
+    /// k-NN over the rows `keep` accepts (the database passes deleted rows and class filters).
+    pub fn search_filtered(
+        &self,
+        query: &Code,
+        k: usize,
+        policy: PathPolicy,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Result<SearchResult> {
+        check_query(self.code_len(), query)?;
+        Ok(self.knn(query.words(), k, policy, keep))
+    }
+
+    /// Radius search over the rows `keep` accepts.
+    pub fn search_radius_filtered(
+        &self,
+        query: &Code,
+        r: u32,
+        policy: PathPolicy,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Result<SearchResult> {
+        check_query(self.code_len(), query)?;
+        Ok(self.radius(query.words(), r, policy, keep))
     }
 
     /// Every code within distance `r` (inclusive), ascending by (distance, id); exact.
@@ -248,7 +272,7 @@ impl MihIndex {
         policy: PathPolicy,
     ) -> Result<SearchResult> {
         check_query(self.code_len(), query)?;
-        Ok(self.radius(query.words(), r, policy))
+        Ok(self.radius(query.words(), r, policy, &keep_all))
     }
 
     /// k-NN for every query of a batch.
@@ -256,7 +280,7 @@ impl MihIndex {
         check_queries(self.code_len(), queries)?;
         Ok(queries
             .iter()
-            .map(|q| self.knn(q, k, self.policy))
+            .map(|q| self.knn(q, k, self.policy, &keep_all))
             .collect())
     }
 
@@ -277,7 +301,7 @@ impl MihIndex {
                     let qs = &queries.as_words()[r.start * words..r.end * words];
                     s.spawn(move |_| {
                         qs.chunks_exact(words)
-                            .map(|q| self.knn(q, k, self.policy))
+                            .map(|q| self.knn(q, k, self.policy, &keep_all))
                             .collect()
                     })
                 })
@@ -290,11 +314,17 @@ impl MihIndex {
         Ok(out.into_iter().flatten().collect())
     }
 
-    fn scan_knn(&self, q: &[u64], k: usize) -> Vec<(u32, u32)> {
-        scan::knn(self.kernel, q, &self.codes, k)
+    fn scan_knn(&self, q: &[u64], k: usize, keep: &dyn Fn(u32) -> bool) -> Vec<(u32, u32)> {
+        scan::knn(self.kernel, q, &self.codes, k, keep)
     }
 
-    fn knn(&self, q: &[u64], k: usize, policy: PathPolicy) -> SearchResult {
+    fn knn(
+        &self,
+        q: &[u64],
+        k: usize,
+        policy: PathPolicy,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> SearchResult {
         let n = self.len();
         if k == 0 || n == 0 {
             return SearchResult::default();
@@ -309,17 +339,20 @@ impl MihIndex {
                     .mih_ns(&self.sub, self.cost.predicted_knn_radius(k))
                     > scan_ns)
         {
-            return SearchResult::from_pairs(self.scan_knn(q, k), scan_stats(n));
+            return SearchResult::from_pairs(self.scan_knn(q, k, keep), scan_stats(n));
         }
         let mut prober = Prober::new(self, q);
-        let mut topk = TopK::new(k);
+        let mut topk = Filtered {
+            inner: TopK::new(k),
+            keep,
+        };
         let max_len = self.sub.lens().iter().copied().max().unwrap_or(0);
         let mut last_s = 0;
         'levels: for s in 0..=max_len {
             last_s = s;
             for p in 0..m as usize {
                 prober.probe(p, s, &mut topk);
-                if let Some(kth) = topk.kth_distance() {
+                if let Some(kth) = topk.inner.kth_distance() {
                     if kth <= s * m + p as u32 {
                         break 'levels;
                     }
@@ -333,7 +366,7 @@ impl MihIndex {
                         candidates_checked: prober.candidates + n as u64,
                         substring_radius: Some(s),
                     };
-                    return SearchResult::from_pairs(self.scan_knn(q, k), stats);
+                    return SearchResult::from_pairs(self.scan_knn(q, k, keep), stats);
                 }
             }
         }
@@ -343,10 +376,16 @@ impl MihIndex {
             candidates_checked: prober.candidates,
             substring_radius: Some(last_s),
         };
-        SearchResult::from_pairs(topk.into_sorted(), stats)
+        SearchResult::from_pairs(topk.inner.into_sorted(), stats)
     }
 
-    fn radius(&self, q: &[u64], r: u32, policy: PathPolicy) -> SearchResult {
+    fn radius(
+        &self,
+        q: &[u64],
+        r: u32,
+        policy: PathPolicy,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> SearchResult {
         let n = self.len();
         if n == 0 {
             return SearchResult::default();
@@ -356,7 +395,10 @@ impl MihIndex {
         let (s_max, t) = (r / m, r % m);
         let scan_ns = self.cost.scan_ns();
         let scan_all = |this: &Self| {
-            SearchResult::from_pairs(scan::radius(this.kernel, q, &this.codes, r), scan_stats(n))
+            SearchResult::from_pairs(
+                scan::radius(this.kernel, q, &this.codes, r, keep),
+                scan_stats(n),
+            )
         };
         if policy == PathPolicy::ForceScan
             || (policy == PathPolicy::Auto
@@ -367,9 +409,12 @@ impl MihIndex {
         // Pigeonhole with r = s_max*m + t: tables at positions 0..=t need radius s_max, the rest
         // s_max - 1; a code within r cannot exceed both in every table.
         let mut prober = Prober::new(self, q);
-        let mut sink = RadiusSink {
-            r,
-            keys: Vec::new(),
+        let mut sink = Filtered {
+            inner: RadiusSink {
+                r,
+                keys: Vec::new(),
+            },
+            keep,
         };
         let max_len = self.sub.lens().iter().copied().max().unwrap_or(0);
         for s in 0..=s_max.min(max_len) {
@@ -392,7 +437,7 @@ impl MihIndex {
                 }
             }
         }
-        let mut keys = sink.keys;
+        let mut keys = sink.inner.keys;
         keys.sort_unstable();
         let pairs = keys
             .into_iter()

@@ -37,6 +37,27 @@ impl Sink for TopK {
     }
 }
 
+/// Passes on only the rows `keep` accepts (deleted rows, class filters).
+pub(super) struct Filtered<'f, S> {
+    pub inner: S,
+    pub keep: &'f dyn Fn(u32) -> bool,
+}
+
+impl<S: Sink> Sink for Filtered<'_, S> {
+    #[inline]
+    fn limit(&self) -> u32 {
+        self.inner.limit()
+    }
+    #[inline]
+    fn accept(&mut self, row: u32, distance: u32) -> u32 {
+        if (self.keep)(row) {
+            self.inner.accept(row, distance)
+        } else {
+            self.inner.limit()
+        }
+    }
+}
+
 pub(super) struct RadiusSink {
     pub r: u32,
     pub keys: Vec<u64>,
