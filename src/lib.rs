@@ -12,6 +12,7 @@ pub mod index;
 pub mod npy;
 mod prefetch;
 pub mod slab;
+pub mod storage;
 mod topk;
 
 pub use code::{Code, CodeArray, CodeLen};
@@ -20,4 +21,8 @@ pub use hamming::Kernel;
 pub use index::{
     MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats,
     MAX_SUBSTRING_BITS,
+};
+pub use storage::{
+    CommitInfo, CreateOptions, Database, DbStats, Hit, Item, OpenOptions, QueryResult, Snapshot,
+    VerifyReport, WriteBatch,
 };

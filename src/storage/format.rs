@@ -61,11 +61,16 @@ impl Header {
 
     pub fn decode(b: &[u8]) -> Result<Self> {
         if b.len() < 104 || &b[0..8] != MAGIC {
-            return Err(Error::NotADatabase { reason: "missing the hamdb magic bytes".into() });
+            return Err(Error::NotADatabase {
+                reason: "missing the hamdb magic bytes".into(),
+            });
         }
         let version = u32_at(b, 8);
         if version != FORMAT_VERSION {
-            return Err(Error::UnsupportedFormatVersion { found: version, supported: FORMAT_VERSION });
+            return Err(Error::UnsupportedFormatVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         if u32_at(b, 100) != crc(&b[..100]) {
             return Err(Error::corrupt("header checksum mismatch"));
@@ -74,12 +79,17 @@ impl Header {
             return Err(Error::corrupt("unexpected page size"));
         }
         let code_bits = u32_at(b, 16);
-        crate::CodeLen::new(code_bits as usize).map_err(|_| Error::corrupt(format!("header code length {code_bits}")))?;
+        crate::CodeLen::new(code_bits as usize)
+            .map_err(|_| Error::corrupt(format!("header code length {code_bits}")))?;
         let flen = u32_at(b, 32) as usize;
         if flen > MAX_FINGERPRINT {
             return Err(Error::corrupt("fingerprint length"));
         }
-        Ok(Self { code_bits, created_unix: u64_at(b, 24), fingerprint: b[36..36 + flen].to_vec() })
+        Ok(Self {
+            code_bits,
+            created_unix: u64_at(b, 24),
+            fingerprint: b[36..36 + flen].to_vec(),
+        })
     }
 }
 
@@ -110,7 +120,11 @@ impl Meta {
         if b.len() < Self::LEN || &b[0..8] != META_MAGIC || u32_at(b, 32) != crc(&b[..32]) {
             return None;
         }
-        Some(Self { txn: u64_at(b, 8), manifest: u64_at(b, 16), file_len: u64_at(b, 24) })
+        Some(Self {
+            txn: u64_at(b, 8),
+            manifest: u64_at(b, 16),
+            file_len: u64_at(b, 24),
+        })
     }
 
     /// The slot a commit of `txn` writes (the other holds the previous commit).
@@ -168,7 +182,11 @@ impl BlockHeader {
             return Err(bad("header checksum mismatch"));
         }
         let kind = BlockKind::from_u32(u32_at(b, 8)).ok_or_else(|| bad("unknown kind"))?;
-        Ok(Self { kind, payload_len: u64_at(b, 16), payload_crc: u32_at(b, 24) })
+        Ok(Self {
+            kind,
+            payload_len: u64_at(b, 16),
+            payload_crc: u32_at(b, 24),
+        })
     }
 }
 
@@ -178,22 +196,40 @@ mod tests {
 
     #[test]
     fn header_meta_block_round_trip_and_damage() {
-        let h = Header { code_bits: 48, created_unix: 7, fingerprint: b"abc".to_vec() };
+        let h = Header {
+            code_bits: 48,
+            created_unix: 7,
+            fingerprint: b"abc".to_vec(),
+        };
         let mut b = h.encode();
         assert_eq!(Header::decode(&b).unwrap(), h);
         b[40] ^= 1;
         assert!(matches!(Header::decode(&b), Err(Error::Corrupt { .. })));
         b[8] = 9;
-        assert!(matches!(Header::decode(&b), Err(Error::UnsupportedFormatVersion { found: 9, .. })));
-        assert!(matches!(Header::decode(b"garbage"), Err(Error::NotADatabase { .. })));
+        assert!(matches!(
+            Header::decode(&b),
+            Err(Error::UnsupportedFormatVersion { found: 9, .. })
+        ));
+        assert!(matches!(
+            Header::decode(b"garbage"),
+            Err(Error::NotADatabase { .. })
+        ));
 
-        let m = Meta { txn: 5, manifest: 12288, file_len: 99999 };
+        let m = Meta {
+            txn: 5,
+            manifest: 12288,
+            file_len: 99999,
+        };
         let mut mb = m.encode();
         assert_eq!(Meta::decode(&mb), Some(m));
         mb[9] ^= 4;
         assert_eq!(Meta::decode(&mb), None);
 
-        let bh = BlockHeader { kind: BlockKind::Delta, payload_len: 10, payload_crc: 3 };
+        let bh = BlockHeader {
+            kind: BlockKind::Delta,
+            payload_len: 10,
+            payload_crc: 3,
+        };
         let mut bb = bh.encode();
         assert_eq!(BlockHeader::decode(&bb, 0).unwrap(), bh);
         bb[17] ^= 1;

@@ -12,7 +12,7 @@ pub trait StorageFile: Send + Sync {
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
     /// Make every completed write durable (fsync).
     fn sync(&self) -> io::Result<()>;
-    fn len(&self) -> io::Result<u64>;
+    fn size(&self) -> io::Result<u64>;
     fn set_len(&self, len: u64) -> io::Result<()>;
 }
 
@@ -31,7 +31,7 @@ impl StorageFile for FileStorage {
     fn sync(&self) -> io::Result<()> {
         self.file.sync_all()
     }
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
     }
     fn set_len(&self, len: u64) -> io::Result<()> {
@@ -40,4 +40,5 @@ impl StorageFile for FileStorage {
 }
 
 /// Wraps the file a database opens; tests pass one that injects failures.
-pub type StorageWrapper = std::sync::Arc<dyn Fn(Box<dyn StorageFile>) -> Box<dyn StorageFile> + Send + Sync>;
+pub type StorageWrapper =
+    std::sync::Arc<dyn Fn(Box<dyn StorageFile>) -> Box<dyn StorageFile> + Send + Sync>;

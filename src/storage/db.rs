@@ -1,0 +1,1338 @@
+//! `Database`: open, commit, flush, compact, refresh, verify, and snapshots for readers.
+//!
+//! One writer (commits are serialised by a mutex; across processes an advisory lock on the
+//! file) and any number of readers. A reader takes an `Arc<Snapshot>` — the segments it
+//! searches are memory-mapped and immutable, the delta is an immutable copy — so it never
+//! blocks the writer and always sees exactly one commit's state.
+
+use super::codec;
+use super::format::{
+    align_up, crc, BlockHeader, BlockKind, Header, Meta, BLOCK_HEADER, FIRST_BLOCK,
+    MAX_FINGERPRINT, META_OFFSETS, PAGE,
+};
+use super::io::{FileStorage, StorageFile, StorageWrapper};
+use super::manifest::{ItemRecord, Manifest, Op};
+use super::segment::{self, Segment, SegmentColumns, NO_LABEL};
+use crate::code::{Code, CodeArray, CodeLen};
+use crate::error::{Error, Result};
+use crate::index::{PathPolicy, ScanIndex, SearchPath, SearchStats};
+use crate::slab::Backing;
+use bitvec::prelude::{BitVec, Lsb0};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions as FsOpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Deleted rows of one segment, shared by every snapshot that has not seen a later delete.
+type DeletedRows = Arc<BitVec<u64, Lsb0>>;
+
+/// (id, code words, label, payload) of one live item being rewritten.
+type LiveItem = (u64, Vec<u64>, Option<u32>, Vec<u8>);
+
+/// Delta items past this count are flushed into a new segment at the next commit.
+pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
+
+/// How to create a database.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    pub code_bits: usize,
+    /// Identifies the encoder whose codes this database holds (empty: a code-only database).
+    pub fingerprint: Vec<u8>,
+}
+
+/// How to open a database.
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    pub read_only: bool,
+    /// Delta size that triggers a flush into a segment (default 65,536).
+    pub flush_threshold: Option<usize>,
+    /// Wraps the write path (tests inject I/O failures with it).
+    pub storage: Option<StorageWrapper>,
+}
+
+/// A stored item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub id: u64,
+    pub code: Code,
+    pub label: Option<u32>,
+    pub payload: Vec<u8>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub id: u64,
+    pub distance: u32,
+    pub label: Option<u32>,
+    pub payload: Vec<u8>,
+}
+
+/// Results of one query, ascending by (distance, id), with what the search did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueryResult {
+    pub hits: Vec<Hit>,
+    /// Summed over segments and the delta; `path` is the largest segment's.
+    pub stats: SearchStats,
+}
+
+enum BatchOp {
+    Insert {
+        id: Option<u64>,
+        code: Code,
+        label: Option<u32>,
+        payload: Vec<u8>,
+    },
+    Upsert {
+        id: u64,
+        code: Code,
+        label: Option<u32>,
+        payload: Vec<u8>,
+    },
+    Delete(u64),
+}
+
+/// Writes that commit together, atomically.
+#[derive(Default)]
+pub struct WriteBatch {
+    ops: Vec<BatchOp>,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Insert with a caller-given id; the commit fails if the id exists.
+    pub fn insert(
+        &mut self,
+        id: u64,
+        code: Code,
+        label: Option<u32>,
+        payload: impl Into<Vec<u8>>,
+    ) -> &mut Self {
+        self.ops.push(BatchOp::Insert {
+            id: Some(id),
+            code,
+            label,
+            payload: payload.into(),
+        });
+        self
+    }
+
+    /// Insert with an id assigned at commit ([`CommitInfo::assigned_ids`], in order).
+    pub fn insert_auto(
+        &mut self,
+        code: Code,
+        label: Option<u32>,
+        payload: impl Into<Vec<u8>>,
+    ) -> &mut Self {
+        self.ops.push(BatchOp::Insert {
+            id: None,
+            code,
+            label,
+            payload: payload.into(),
+        });
+        self
+    }
+
+    /// Insert, or replace the item with this id.
+    pub fn upsert(
+        &mut self,
+        id: u64,
+        code: Code,
+        label: Option<u32>,
+        payload: impl Into<Vec<u8>>,
+    ) -> &mut Self {
+        self.ops.push(BatchOp::Upsert {
+            id,
+            code,
+            label,
+            payload: payload.into(),
+        });
+        self
+    }
+
+    /// Delete by id (deleting an absent id is not an error).
+    pub fn delete(&mut self, id: u64) -> &mut Self {
+        self.ops.push(BatchOp::Delete(id));
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub txn: u64,
+    pub assigned_ids: Vec<u64>,
+}
+
+/// Counts for `stats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbStats {
+    pub code_bits: usize,
+    pub txn: u64,
+    pub items: u64,
+    pub segments: usize,
+    pub segment_items: u64,
+    pub delta_items: u64,
+    pub deleted_in_segments: u64,
+    pub file_bytes: u64,
+    pub fingerprint: Vec<u8>,
+}
+
+/// What `verify` checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub txn: u64,
+    pub segments: usize,
+    pub items: u64,
+    pub delta_batches: usize,
+}
+
+#[derive(Clone)]
+struct DeltaItem {
+    code: Code,
+    label: Option<u32>,
+    payload: Arc<[u8]>,
+}
+
+/// The writer's view of the committed state.
+#[derive(Clone)]
+struct State {
+    meta: Meta,
+    manifest: Manifest,
+    map: Arc<dyn Backing>,
+    segments: Vec<Arc<Segment>>,
+    /// Per segment: ids deleted from it, and the same as a row bitmap for searches.
+    deleted: Vec<BTreeSet<u64>>,
+    deleted_rows: Vec<DeletedRows>,
+    delta: BTreeMap<u64, DeltaItem>,
+}
+
+/// A consistent, immutable view of one commit, for searching.
+pub struct Snapshot {
+    len: CodeLen,
+    txn: u64,
+    segments: Vec<(Arc<Segment>, DeletedRows)>,
+    delta_ids: Vec<u64>,
+    delta: ScanIndex,
+    delta_labels: Vec<Option<u32>>,
+    delta_payloads: Vec<Arc<[u8]>>,
+    items: u64,
+}
+
+struct Inner {
+    path: PathBuf,
+    header: Header,
+    flush_threshold: usize,
+    wrapper: Option<StorageWrapper>,
+    /// The write path and its lock holder; `None` for read-only handles.
+    writer: Mutex<Writer>,
+    state: Mutex<State>,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+struct Writer {
+    storage: Option<Box<dyn StorageFile>>,
+    /// Holds the advisory lock for as long as the handle lives.
+    _lock: Option<File>,
+    poisoned: bool,
+}
+
+/// An open database. Cloning gives another handle to the same database; handles are
+/// `Send + Sync`: any thread may search, commits are serialised.
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("syncing the directory", e))
+}
+
+fn lock_exclusive(file: &File) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("locking the database", e)),
+    }
+}
+
+fn map_file(file: &File) -> Result<Arc<dyn Backing>> {
+    // SAFETY (memmap2's contract): the mapped file must not be truncated or modified in place
+    // while mapped. hamdb only appends past the committed length and replaces the file by
+    // rename (compaction), never rewrites committed bytes; the advisory lock keeps other hamdb
+    // writers out. A foreign process truncating the file is outside what any mmap-based
+    // database (LMDB, redb) can defend against.
+    let map =
+        unsafe { memmap2::Mmap::map(file) }.map_err(|e| Error::io("mapping the database", e))?;
+    Ok(Arc::new(map))
+}
+
+fn write_block(storage: &dyn StorageFile, at: u64, kind: BlockKind, payload: &[u8]) -> Result<u64> {
+    let h = BlockHeader {
+        kind,
+        payload_len: payload.len() as u64,
+        payload_crc: crc(payload),
+    };
+    let mut buf = h.encode().to_vec();
+    buf.extend_from_slice(payload);
+    storage
+        .write_at(&buf, at)
+        .map_err(|e| Error::io("writing a block", e))?;
+    Ok(at + buf.len() as u64)
+}
+
+/// A block's payload from the map, checked against its header and the committed length.
+fn read_block(map: &[u8], file_len: u64, at: u64, kind: BlockKind) -> Result<&[u8]> {
+    let hend = at
+        .checked_add(BLOCK_HEADER)
+        .filter(|&e| e <= file_len && e <= map.len() as u64);
+    let hend = hend
+        .ok_or_else(|| Error::corrupt(format!("block at offset {at} is past the committed end")))?;
+    if at < FIRST_BLOCK {
+        return Err(Error::corrupt(format!(
+            "block offset {at} inside the header pages"
+        )));
+    }
+    let h = BlockHeader::decode(&map[at as usize..hend as usize], at)?;
+    if h.kind != kind {
+        return Err(Error::corrupt(format!(
+            "block at offset {at} is {:?}, expected {kind:?}",
+            h.kind
+        )));
+    }
+    let end = hend
+        .checked_add(h.payload_len)
+        .filter(|&e| e <= file_len && e <= map.len() as u64);
+    let end = end.ok_or_else(|| {
+        Error::corrupt(format!("block at offset {at} runs past the committed end"))
+    })?;
+    let payload = &map[hend as usize..end as usize];
+    if crc(payload) != h.payload_crc {
+        return Err(Error::corrupt(format!(
+            "block at offset {at}: payload checksum mismatch"
+        )));
+    }
+    Ok(payload)
+}
+
+impl State {
+    fn find_live_in_segments(&self, id: u64) -> Option<(usize, u32)> {
+        self.segments.iter().enumerate().find_map(|(si, s)| {
+            s.row_of(id)
+                .filter(|_| !self.deleted[si].contains(&id))
+                .map(|row| (si, row))
+        })
+    }
+
+    fn exists(&self, id: u64) -> bool {
+        self.delta.contains_key(&id) || self.find_live_in_segments(id).is_some()
+    }
+
+    fn remove(&mut self, id: u64) {
+        if self.delta.remove(&id).is_none() {
+            if let Some((si, _)) = self.find_live_in_segments(id) {
+                self.deleted[si].insert(id);
+            }
+        }
+    }
+
+    /// Apply one logged op. `strict` refuses an insert of an existing id (commit-time and
+    /// replay both use it: a log that inserts an existing id is damage).
+    fn apply(&mut self, op: &Op, len: CodeLen) -> Result<()> {
+        let item = |r: &ItemRecord| -> Result<DeltaItem> {
+            let code =
+                Code::from_bytes(&r.code).map_err(|_| Error::corrupt("delta code length"))?;
+            if code.len() != len {
+                return Err(Error::corrupt("delta code length"));
+            }
+            if r.label == Some(NO_LABEL) {
+                return Err(Error::corrupt("reserved label value"));
+            }
+            Ok(DeltaItem {
+                code,
+                label: r.label,
+                payload: r.payload.clone().unwrap_or_default().into(),
+            })
+        };
+        match op {
+            Op::Insert(r) => {
+                if self.exists(r.id) {
+                    return Err(Error::DuplicateId { id: r.id });
+                }
+                self.delta.insert(r.id, item(r)?);
+                self.manifest.next_id = self.manifest.next_id.max(r.id.saturating_add(1));
+            }
+            Op::Upsert(r) => {
+                self.remove(r.id);
+                self.delta.insert(r.id, item(r)?);
+                self.manifest.next_id = self.manifest.next_id.max(r.id.saturating_add(1));
+            }
+            Op::Delete(id) => self.remove(*id),
+        }
+        Ok(())
+    }
+
+    fn rebuild_deleted_rows(&mut self, which: Option<usize>) {
+        for (si, seg) in self.segments.iter().enumerate() {
+            if which.is_some_and(|w| w != si) && si < self.deleted_rows.len() {
+                continue;
+            }
+            let mut bits: BitVec<u64, Lsb0> = BitVec::repeat(false, seg.len());
+            for &id in &self.deleted[si] {
+                if let Some(row) = seg.row_of(id) {
+                    bits.set(row as usize, true);
+                }
+            }
+            if si < self.deleted_rows.len() {
+                self.deleted_rows[si] = Arc::new(bits);
+            } else {
+                self.deleted_rows.push(Arc::new(bits));
+            }
+        }
+    }
+
+    fn snapshot(&self, len: CodeLen) -> Result<Snapshot> {
+        let mut codes = CodeArray::with_capacity(len, self.delta.len());
+        let mut ids = Vec::with_capacity(self.delta.len());
+        let mut labels = Vec::with_capacity(self.delta.len());
+        let mut payloads = Vec::with_capacity(self.delta.len());
+        for (&id, it) in &self.delta {
+            ids.push(id);
+            codes.push(&it.code)?;
+            labels.push(it.label);
+            payloads.push(it.payload.clone());
+        }
+        let seg_items: u64 = self
+            .segments
+            .iter()
+            .zip(&self.deleted)
+            .map(|(s, d)| s.len() as u64 - d.len() as u64)
+            .sum();
+        Ok(Snapshot {
+            len,
+            txn: self.meta.txn,
+            segments: self
+                .segments
+                .iter()
+                .cloned()
+                .zip(self.deleted_rows.iter().cloned())
+                .collect(),
+            delta_ids: ids,
+            delta: ScanIndex::new(codes)?,
+            delta_labels: labels,
+            delta_payloads: payloads,
+            items: seg_items + self.delta.len() as u64,
+        })
+    }
+}
+
+/// Read the committed state of an open file.
+fn load(
+    file: &File,
+    storage: &dyn StorageFile,
+    header_expect: Option<&Header>,
+) -> Result<(Header, State)> {
+    let file_size = storage
+        .size()
+        .map_err(|e| Error::io("reading the file size", e))?;
+    if file_size < FIRST_BLOCK {
+        let mut head = vec![0u8; file_size.min(PAGE) as usize];
+        storage
+            .read_at(&mut head, 0)
+            .map_err(|e| Error::io("reading the header", e))?;
+        Header::decode(&head)?;
+        return Err(Error::corrupt(format!(
+            "file is {file_size} bytes, shorter than its header pages"
+        )));
+    }
+    let mut pages = vec![0u8; FIRST_BLOCK as usize];
+    storage
+        .read_at(&mut pages, 0)
+        .map_err(|e| Error::io("reading the header", e))?;
+    let header = Header::decode(&pages[..PAGE as usize])?;
+    if let Some(h) = header_expect {
+        if h.code_bits != header.code_bits || h.fingerprint != header.fingerprint {
+            return Err(Error::corrupt("header changed under an open handle"));
+        }
+    }
+    let metas: Vec<Meta> = META_OFFSETS
+        .iter()
+        .filter_map(|&o| Meta::decode(&pages[o as usize..(o + PAGE) as usize]))
+        .collect();
+    let meta = metas
+        .iter()
+        .copied()
+        .filter(|m| m.file_len <= file_size)
+        .max_by_key(|m| m.txn)
+        .ok_or_else(|| Error::corrupt("no valid commit record"))?;
+    let map = map_file(file)?;
+    let bytes = map.bytes();
+    let manifest: Manifest = codec::decode(
+        read_block(bytes, meta.file_len, meta.manifest, BlockKind::Manifest)?,
+        "manifest",
+    )?;
+    if manifest.txn != meta.txn {
+        return Err(Error::corrupt(
+            "manifest does not belong to its commit record",
+        ));
+    }
+    let len = CodeLen::new(header.code_bits as usize)?;
+    let segments = manifest
+        .segments
+        .iter()
+        .map(|r| Segment::open(&map, meta.file_len, r, len).map(Arc::new))
+        .collect::<Result<Vec<_>>>()?;
+    let mut deleted = vec![BTreeSet::new(); segments.len()];
+    if let Some(at) = manifest.tombstones {
+        let t: Vec<(u64, Vec<u64>)> = codec::decode(
+            read_block(bytes, meta.file_len, at, BlockKind::Tombstones)?,
+            "tombstones",
+        )?;
+        for (block, ids) in t {
+            let si = segments
+                .iter()
+                .position(|s| s.block == block)
+                .ok_or_else(|| Error::corrupt("tombstones name a segment that is not live"))?;
+            deleted[si].extend(ids);
+        }
+    }
+    let mut state = State {
+        meta,
+        manifest: manifest.clone(),
+        map: map.clone(),
+        segments,
+        deleted,
+        deleted_rows: Vec::new(),
+        delta: BTreeMap::new(),
+    };
+    for &at in &manifest.deltas {
+        let ops: Vec<Op> = codec::decode(
+            read_block(bytes, meta.file_len, at, BlockKind::Delta)?,
+            "delta batch",
+        )?;
+        for op in &ops {
+            state.apply(op, len).map_err(|e| match e {
+                Error::DuplicateId { id } => {
+                    Error::corrupt(format!("delta batch at {at} inserts existing id {id}"))
+                }
+                other => other,
+            })?;
+        }
+    }
+    state.manifest.next_id = state.manifest.next_id.max(manifest.next_id);
+    state.rebuild_deleted_rows(None);
+    Ok((header, state))
+}
+
+impl Database {
+    /// Create a new database file; fails if `path` exists.
+    pub fn create(path: impl AsRef<Path>, options: CreateOptions) -> Result<Self> {
+        Self::create_with(path, options, OpenOptions::default())
+    }
+
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        options: CreateOptions,
+        open: OpenOptions,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let len = CodeLen::new(options.code_bits)?;
+        if options.fingerprint.len() > MAX_FINGERPRINT {
+            return Err(Error::param(
+                "fingerprint",
+                format!("at most {MAX_FINGERPRINT} bytes"),
+            ));
+        }
+        let file = FsOpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io("creating the database", e))?;
+        lock_exclusive(&file)?;
+        let lock = file
+            .try_clone()
+            .map_err(|e| Error::io("creating the database", e))?;
+        let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
+        if let Some(w) = &open.storage {
+            storage = w(storage);
+        }
+        let header = Header {
+            code_bits: len.bits() as u32,
+            created_unix: now_unix(),
+            fingerprint: options.fingerprint,
+        };
+        let manifest = Manifest {
+            txn: 1,
+            ..Manifest::default()
+        };
+        let result = (|| {
+            let mut pages = header.encode();
+            pages.resize(FIRST_BLOCK as usize, 0);
+            storage
+                .write_at(&pages, 0)
+                .map_err(|e| Error::io("writing the header", e))?;
+            let end = write_block(
+                &*storage,
+                FIRST_BLOCK,
+                BlockKind::Manifest,
+                &codec::encode(&manifest),
+            )?;
+            storage.sync().map_err(|e| Error::io("syncing", e))?;
+            let meta = Meta {
+                txn: 1,
+                manifest: FIRST_BLOCK,
+                file_len: end,
+            };
+            storage
+                .write_at(&meta.encode(), Meta::slot_of(1))
+                .map_err(|e| Error::io("writing the commit record", e))?;
+            storage.sync().map_err(|e| Error::io("syncing", e))?;
+            sync_dir(path)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(path);
+            return Err(e);
+        }
+        drop(storage);
+        drop(lock);
+        Self::open_with(path, open)
+    }
+
+    /// Open for reading and writing; fails with [`Error::Locked`] if another writer has it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, OpenOptions::default())
+    }
+
+    /// Open for reading only: no lock is taken; [`Database::refresh`] picks up new commits.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(
+            path,
+            OpenOptions {
+                read_only: true,
+                ..OpenOptions::default()
+            },
+        )
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = FsOpenOptions::new()
+            .read(true)
+            .write(!options.read_only)
+            .open(&path)
+            .map_err(|e| Error::io("opening the database", e))?;
+        let lock = if options.read_only {
+            None
+        } else {
+            lock_exclusive(&file)?;
+            Some(
+                file.try_clone()
+                    .map_err(|e| Error::io("opening the database", e))?,
+            )
+        };
+        let map_file_handle = file
+            .try_clone()
+            .map_err(|e| Error::io("opening the database", e))?;
+        let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
+        if let Some(w) = &options.storage {
+            storage = w(storage);
+        }
+        let (header, state) = load(&map_file_handle, &*storage, None)?;
+        let len = CodeLen::new(header.code_bits as usize)?;
+        if !options.read_only {
+            // Drop whatever an interrupted commit left past the committed end.
+            storage
+                .set_len(state.meta.file_len)
+                .map_err(|e| Error::io("trimming an interrupted commit", e))?;
+        }
+        let snapshot = Arc::new(state.snapshot(len)?);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                header,
+                flush_threshold: options
+                    .flush_threshold
+                    .unwrap_or(DEFAULT_FLUSH_THRESHOLD)
+                    .max(1),
+                wrapper: options.storage.clone(),
+                writer: Mutex::new(Writer {
+                    storage: (!options.read_only).then_some(storage),
+                    _lock: lock,
+                    poisoned: false,
+                }),
+                state: Mutex::new(state),
+                snapshot: RwLock::new(snapshot),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn code_len(&self) -> CodeLen {
+        CodeLen::new(self.inner.header.code_bits as usize).expect("validated at open")
+    }
+
+    pub fn fingerprint(&self) -> &[u8] {
+        &self.inner.header.fingerprint
+    }
+
+    /// The latest committed state, for any number of searches.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// k-NN over the latest commit (see [`Snapshot::search`]).
+    pub fn search(&self, query: &Code, k: usize) -> Result<QueryResult> {
+        self.snapshot().search(query, k, None)
+    }
+
+    pub fn search_radius(&self, query: &Code, r: u32) -> Result<QueryResult> {
+        self.snapshot().search_radius(query, r, None)
+    }
+
+    fn publish(&self, state: &State) -> Result<()> {
+        let snap = Arc::new(state.snapshot(self.code_len())?);
+        *self
+            .inner
+            .snapshot
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = snap;
+        Ok(())
+    }
+
+    /// Append `blocks` (kind, payload) and a manifest, then make it the committed state:
+    /// data, fsync, commit record, fsync. Returns the new meta.
+    fn write_commit(
+        storage: &dyn StorageFile,
+        state: &State,
+        manifest: &mut Manifest,
+        blocks: Vec<(BlockKind, Vec<u8>)>,
+        mut on_block: impl FnMut(BlockKind, u64),
+    ) -> Result<Meta> {
+        let mut at = align_up(state.meta.file_len);
+        for (kind, payload) in blocks {
+            on_block(kind, at);
+            match kind {
+                BlockKind::Delta => manifest.deltas.push(at),
+                BlockKind::Tombstones => manifest.tombstones = Some(at),
+                _ => {}
+            }
+            let end = if kind == BlockKind::Segment {
+                storage
+                    .write_at(&payload, at)
+                    .map_err(|e| Error::io("writing a segment", e))?;
+                at + payload.len() as u64
+            } else {
+                write_block(storage, at, kind, &payload)?
+            };
+            at = align_up(end);
+        }
+        let manifest_at = at;
+        let end = write_block(
+            storage,
+            manifest_at,
+            BlockKind::Manifest,
+            &codec::encode(&*manifest),
+        )?;
+        storage.sync().map_err(|e| Error::io("syncing", e))?;
+        let meta = Meta {
+            txn: manifest.txn,
+            manifest: manifest_at,
+            file_len: end,
+        };
+        storage
+            .write_at(&meta.encode(), Meta::slot_of(meta.txn))
+            .map_err(|e| Error::io("writing the commit record", e))?;
+        storage.sync().map_err(|e| Error::io("syncing", e))?;
+        Ok(meta)
+    }
+
+    /// Apply `batch` atomically and durably: when this returns Ok the writes survive a crash;
+    /// when it returns Err none of them happened. A failed write poisons the handle.
+    pub fn commit(&self, batch: WriteBatch) -> Result<CommitInfo> {
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if writer.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let Some(storage) = writer.storage.as_deref() else {
+            return Err(Error::ReadOnly);
+        };
+        let len = self.code_len();
+        let mut state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut log = Vec::with_capacity(batch.ops.len());
+        let mut assigned = Vec::new();
+        for op in batch.ops {
+            let rec =
+                |id: u64, code: Code, label: Option<u32>, payload: Vec<u8>| -> Result<ItemRecord> {
+                    if code.len() != len {
+                        return Err(Error::CodeLengthMismatch {
+                            expected: len.bits(),
+                            actual: code.bits(),
+                        });
+                    }
+                    if label == Some(NO_LABEL) {
+                        return Err(Error::param("label", format!("{NO_LABEL} is reserved")));
+                    }
+                    Ok(ItemRecord {
+                        id,
+                        code: code.to_bytes(),
+                        label,
+                        payload: (!payload.is_empty()).then_some(payload),
+                    })
+                };
+            let logged = match op {
+                BatchOp::Insert {
+                    id,
+                    code,
+                    label,
+                    payload,
+                } => {
+                    let id = match id {
+                        Some(id) => id,
+                        None => {
+                            let id = state.manifest.next_id;
+                            assigned.push(id);
+                            id
+                        }
+                    };
+                    Op::Insert(rec(id, code, label, payload)?)
+                }
+                BatchOp::Upsert {
+                    id,
+                    code,
+                    label,
+                    payload,
+                } => Op::Upsert(rec(id, code, label, payload)?),
+                BatchOp::Delete(id) => Op::Delete(id),
+            };
+            state.apply(&logged, len)?;
+            log.push(logged);
+        }
+        if log.is_empty() {
+            return Ok(CommitInfo {
+                txn: state.meta.txn,
+                assigned_ids: assigned,
+            });
+        }
+        let mut manifest = state.manifest.clone();
+        manifest.txn = state.meta.txn + 1;
+        let written = Self::write_commit(
+            storage,
+            &state,
+            &mut manifest,
+            vec![(BlockKind::Delta, codec::encode(&log))],
+            |_, _| {},
+        );
+        let meta = match written {
+            Ok(m) => m,
+            Err(e) => {
+                writer.poisoned = true;
+                return Err(e);
+            }
+        };
+        state.meta = meta;
+        state.manifest = manifest;
+        state.rebuild_deleted_rows(None);
+        let txn = meta.txn;
+        let flush = state.delta.len() >= self.inner.flush_threshold;
+        *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = state.clone();
+        self.publish(&state)?;
+        if flush {
+            drop(state);
+            self.flush_locked(&mut writer)?;
+        }
+        Ok(CommitInfo {
+            txn,
+            assigned_ids: assigned,
+        })
+    }
+
+    /// Move the delta into a new immutable segment (one commit). Happens automatically past
+    /// the flush threshold.
+    pub fn flush(&self) -> Result<()> {
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.flush_locked(&mut writer)
+    }
+
+    fn flush_locked(&self, writer: &mut Writer) -> Result<()> {
+        if writer.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let Some(storage) = writer.storage.as_deref() else {
+            return Err(Error::ReadOnly);
+        };
+        let len = self.code_len();
+        let mut state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if state.delta.is_empty() {
+            return Ok(());
+        }
+        let cols = columns(
+            len,
+            state
+                .delta
+                .iter()
+                .map(|(&id, it)| (id, it.code.words().to_vec(), it.label, it.payload.to_vec())),
+        )?;
+        let (block, mut seg_ref) = segment::encode(cols)?;
+        let mut manifest = state.manifest.clone();
+        manifest.txn = state.meta.txn + 1;
+        manifest.deltas.clear();
+        let mut seg_at = 0;
+        let tombstones: Vec<(u64, Vec<u64>)> = state
+            .segments
+            .iter()
+            .zip(&state.deleted)
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(s, d)| (s.block, d.iter().copied().collect()))
+            .collect();
+        let mut blocks = vec![(BlockKind::Segment, block)];
+        if tombstones.is_empty() {
+            manifest.tombstones = None;
+        } else {
+            blocks.push((BlockKind::Tombstones, codec::encode(&tombstones)));
+        }
+        // The segment's position is only known once placed; the manifest must name it.
+        let at = align_up(state.meta.file_len);
+        seg_ref.block = at;
+        manifest.segments.push(seg_ref);
+        let written = Self::write_commit(storage, &state, &mut manifest, blocks, |kind, pos| {
+            if kind == BlockKind::Segment {
+                seg_at = pos;
+            }
+        });
+        let meta = match written {
+            Ok(m) => m,
+            Err(e) => {
+                writer.poisoned = true;
+                return Err(e);
+            }
+        };
+        debug_assert_eq!(seg_at, at);
+        let file =
+            File::open(&self.inner.path).map_err(|e| Error::io("remapping after a flush", e))?;
+        let map = map_file(&file)?;
+        let seg = Segment::open(
+            &map,
+            meta.file_len,
+            manifest.segments.last().expect("just pushed"),
+            len,
+        )?;
+        state.segments.push(Arc::new(seg));
+        state.deleted.push(BTreeSet::new());
+        state.delta.clear();
+        state.map = map;
+        state.meta = meta;
+        state.manifest = manifest;
+        state.rebuild_deleted_rows(None);
+        *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = state.clone();
+        self.publish(&state)
+    }
+
+    /// Rewrite the database as one segment of its live items, reclaiming deleted items and
+    /// delta batches. Written to a temporary file beside the database, synced, then renamed
+    /// over it: a crash leaves either the old file or the new one. Readers holding snapshots
+    /// keep reading the old file's mapping until they drop them.
+    pub fn compact(&self) -> Result<()> {
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if writer.poisoned {
+            return Err(Error::Poisoned);
+        }
+        if writer.storage.is_none() {
+            return Err(Error::ReadOnly);
+        }
+        let len = self.code_len();
+        let state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut live: Vec<LiveItem> = Vec::new();
+        for (si, seg) in state.segments.iter().enumerate() {
+            let words = seg.index.code_words();
+            let w = len.words();
+            for row in 0..seg.len() as u32 {
+                if state.deleted_rows[si][row as usize] {
+                    continue;
+                }
+                let id = seg.id(row)?;
+                live.push((
+                    id,
+                    words[row as usize * w..(row as usize + 1) * w].to_vec(),
+                    seg.label(row),
+                    seg.payload(row)?.to_vec(),
+                ));
+            }
+        }
+        for (&id, it) in &state.delta {
+            live.push((id, it.code.words().to_vec(), it.label, it.payload.to_vec()));
+        }
+        live.sort_unstable_by_key(|x| x.0);
+        let tmp = self.inner.path.with_extension("hamdb-compact-tmp");
+        let _ = std::fs::remove_file(&tmp);
+        let txn = state.meta.txn + 1;
+        let result = (|| -> Result<File> {
+            let file = FsOpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| Error::io("creating the compacted file", e))?;
+            lock_exclusive(&file)?;
+            let lock = file.try_clone().map_err(|e| Error::io("compacting", e))?;
+            let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
+            if let Some(w) = &self.inner.wrapper {
+                storage = w(storage);
+            }
+            let mut pages = self.inner.header.encode();
+            pages.resize(FIRST_BLOCK as usize, 0);
+            storage
+                .write_at(&pages, 0)
+                .map_err(|e| Error::io("writing the header", e))?;
+            let mut manifest = Manifest {
+                txn,
+                next_id: state.manifest.next_id,
+                ..Manifest::default()
+            };
+            let mut at = FIRST_BLOCK;
+            if !live.is_empty() {
+                let cols = columns(len, live.into_iter())?;
+                let (block, mut seg_ref) = segment::encode(cols)?;
+                seg_ref.block = at;
+                storage
+                    .write_at(&block, at)
+                    .map_err(|e| Error::io("writing a segment", e))?;
+                at = align_up(at + block.len() as u64);
+                manifest.segments.push(seg_ref);
+            }
+            let end = write_block(
+                &*storage,
+                at,
+                BlockKind::Manifest,
+                &codec::encode(&manifest),
+            )?;
+            storage.sync().map_err(|e| Error::io("syncing", e))?;
+            let meta = Meta {
+                txn,
+                manifest: at,
+                file_len: end,
+            };
+            storage
+                .write_at(&meta.encode(), Meta::slot_of(txn))
+                .map_err(|e| Error::io("writing the commit record", e))?;
+            storage.sync().map_err(|e| Error::io("syncing", e))?;
+            std::fs::rename(&tmp, &self.inner.path)
+                .map_err(|e| Error::io("replacing the database", e))?;
+            sync_dir(&self.inner.path)?;
+            Ok(lock)
+        })();
+        let lock = match result {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        // The new file is in place: switch the write path, lock and mapping over to it.
+        let file = FsOpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.inner.path)
+            .map_err(|e| Error::io("reopening after compaction", e))?;
+        let map_handle = file
+            .try_clone()
+            .map_err(|e| Error::io("reopening after compaction", e))?;
+        let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
+        if let Some(w) = &self.inner.wrapper {
+            storage = w(storage);
+        }
+        let (_, new_state) = load(&map_handle, &*storage, Some(&self.inner.header))?;
+        writer.storage = Some(storage);
+        writer._lock = Some(lock);
+        *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = new_state.clone();
+        self.publish(&new_state)
+    }
+
+    /// Pick up commits made through other handles or processes (read-only openers use this).
+    /// Returns whether the state changed.
+    pub fn refresh(&self) -> Result<bool> {
+        let _writer = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let file = File::open(&self.inner.path).map_err(|e| Error::io("refreshing", e))?;
+        let storage = FileStorage {
+            file: file.try_clone().map_err(|e| Error::io("refreshing", e))?,
+        };
+        let (_, state) = load(&file, &storage, Some(&self.inner.header))?;
+        let changed = state.meta
+            != self
+                .inner
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .meta;
+        if changed {
+            *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = state.clone();
+            self.publish(&state)?;
+        }
+        Ok(changed)
+    }
+
+    pub fn stats(&self) -> DbStats {
+        let state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let seg_items: u64 = state.segments.iter().map(|s| s.len() as u64).sum();
+        let deleted: u64 = state.deleted.iter().map(|d| d.len() as u64).sum();
+        DbStats {
+            code_bits: self.code_len().bits(),
+            txn: state.meta.txn,
+            items: seg_items - deleted + state.delta.len() as u64,
+            segments: state.segments.len(),
+            segment_items: seg_items,
+            delta_items: state.delta.len() as u64,
+            deleted_in_segments: deleted,
+            file_bytes: state.meta.file_len,
+            fingerprint: self.inner.header.fingerprint.clone(),
+        }
+    }
+
+    /// Check every checksum and invariant of the file at `path`.
+    pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport> {
+        let file = File::open(path.as_ref()).map_err(|e| Error::io("opening the database", e))?;
+        let storage = FileStorage {
+            file: file
+                .try_clone()
+                .map_err(|e| Error::io("opening the database", e))?,
+        };
+        let (header, state) = load(&file, &storage, None)?;
+        for seg in &state.segments {
+            seg.verify(state.map.bytes())?;
+        }
+        let len = CodeLen::new(header.code_bits as usize)?;
+        Ok(VerifyReport {
+            txn: state.meta.txn,
+            segments: state.segments.len(),
+            items: state.snapshot(len)?.items,
+            delta_batches: state.manifest.deltas.len(),
+        })
+    }
+}
+
+/// Sorted items into segment columns.
+fn columns(len: CodeLen, items: impl Iterator<Item = LiveItem>) -> Result<SegmentColumns> {
+    let mut cols = SegmentColumns {
+        ids: Vec::new(),
+        codes: CodeArray::new(len),
+        labels: Vec::new(),
+        payload_offsets: vec![0],
+        payload_bytes: Vec::new(),
+    };
+    let mut words = Vec::new();
+    for (id, code, label, payload) in items {
+        cols.ids.push(id);
+        words.extend_from_slice(&code);
+        cols.labels.push(label.unwrap_or(NO_LABEL));
+        cols.payload_bytes.extend_from_slice(&payload);
+        cols.payload_offsets.push(cols.payload_bytes.len() as u64);
+    }
+    cols.codes = CodeArray::from_words(len, &words)?;
+    Ok(cols)
+}
+
+impl Snapshot {
+    pub fn txn(&self) -> u64 {
+        self.txn
+    }
+
+    /// Live items in this snapshot.
+    pub fn len(&self) -> u64 {
+        self.items
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items == 0
+    }
+
+    fn check(&self, q: &Code) -> Result<()> {
+        if q.len() != self.len {
+            return Err(Error::CodeLengthMismatch {
+                expected: self.len.bits(),
+                actual: q.bits(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The `k` nearest live items, ascending by (distance, id); `class` keeps only items with
+    /// that label. Exact: each segment and the delta return their own best k, merged.
+    pub fn search(&self, query: &Code, k: usize, class: Option<u32>) -> Result<QueryResult> {
+        self.check(query)?;
+        self.collect(
+            query,
+            class,
+            |seg, keep| seg.index.search_filtered(query, k, PathPolicy::Auto, keep),
+            |keep| self.delta.search_filtered(query, k, keep),
+            Some(k),
+        )
+    }
+
+    /// Every live item within distance `r`, ascending by (distance, id).
+    pub fn search_radius(&self, query: &Code, r: u32, class: Option<u32>) -> Result<QueryResult> {
+        self.check(query)?;
+        self.collect(
+            query,
+            class,
+            |seg, keep| {
+                seg.index
+                    .search_radius_filtered(query, r, PathPolicy::Auto, keep)
+            },
+            |keep| self.delta.search_radius_filtered(query, r, keep),
+            None,
+        )
+    }
+
+    fn collect(
+        &self,
+        _query: &Code,
+        class: Option<u32>,
+        seg_search: impl Fn(&Segment, &dyn Fn(u32) -> bool) -> Result<crate::SearchResult>,
+        delta_search: impl Fn(&dyn Fn(u32) -> bool) -> Result<crate::SearchResult>,
+        k: Option<usize>,
+    ) -> Result<QueryResult> {
+        // (distance, id, source, row): source usize::MAX is the delta.
+        let mut all: Vec<(u32, u64, usize, u32)> = Vec::new();
+        let mut stats = SearchStats::default();
+        let mut largest = 0;
+        for (si, (seg, deleted)) in self.segments.iter().enumerate() {
+            let keep = |row: u32| {
+                !deleted.get(row as usize).map(|b| *b).unwrap_or(true)
+                    && class.is_none_or(|c| seg.label(row) == Some(c))
+            };
+            let res = seg_search(seg, &keep)?;
+            for nb in &res.neighbors {
+                all.push((nb.distance, seg.id(nb.id as u32)?, si, nb.id as u32));
+            }
+            stats.buckets_probed += res.stats.buckets_probed;
+            stats.candidates_checked += res.stats.candidates_checked;
+            if seg.len() >= largest {
+                largest = seg.len();
+                stats.path = res.stats.path;
+                stats.substring_radius = res.stats.substring_radius;
+            }
+        }
+        if !self.delta_ids.is_empty() {
+            let keep = |row: u32| {
+                class.is_none_or(|c| {
+                    self.delta_labels.get(row as usize).copied().flatten() == Some(c)
+                })
+            };
+            let res = delta_search(&keep)?;
+            for nb in &res.neighbors {
+                all.push((
+                    nb.distance,
+                    self.delta_ids[nb.id as usize],
+                    usize::MAX,
+                    nb.id as u32,
+                ));
+            }
+            stats.candidates_checked += res.stats.candidates_checked;
+            if stats.path.is_none() {
+                stats.path = Some(SearchPath::LinearScan);
+            }
+        }
+        all.sort_unstable_by_key(|x| (x.0, x.1));
+        if let Some(k) = k {
+            all.truncate(k);
+        }
+        let hits = all
+            .into_iter()
+            .map(|(distance, id, src, row)| {
+                let (label, payload) = if src == usize::MAX {
+                    (
+                        self.delta_labels[row as usize],
+                        self.delta_payloads[row as usize].to_vec(),
+                    )
+                } else {
+                    let seg = &self.segments[src].0;
+                    (seg.label(row), seg.payload(row)?.to_vec())
+                };
+                Ok(Hit {
+                    id,
+                    distance,
+                    label,
+                    payload,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(QueryResult { hits, stats })
+    }
+
+    /// The live item with this id, if any: (code, label, payload).
+    pub fn get(&self, id: u64) -> Result<Option<Item>> {
+        if let Ok(i) = self.delta_ids.binary_search(&id) {
+            let code = self.delta.codes().get(i).expect("in range");
+            return Ok(Some(Item {
+                id,
+                code,
+                label: self.delta_labels[i],
+                payload: self.delta_payloads[i].to_vec(),
+            }));
+        }
+        for (seg, deleted) in &self.segments {
+            if let Some(row) = seg.row_of(id) {
+                if !deleted[row as usize] {
+                    let w = self.len.words();
+                    let words = &seg.index.code_words()[row as usize * w..(row as usize + 1) * w];
+                    let code = CodeArray::from_words(self.len, words)?
+                        .get(0)
+                        .expect("one code");
+                    return Ok(Some(Item {
+                        id,
+                        code,
+                        label: seg.label(row),
+                        payload: seg.payload(row)?.to_vec(),
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,21 @@
+//! The database file: one `.hamdb` file holding packed codes, labels, payloads and MIH tables,
+//! with atomic, durable commits (docs/FORMAT.md).
+//!
+//! - `format`: byte layout of the header, the two meta slots and blocks.
+//! - `codec` / `manifest`: what a commit points at, serialised with bincode.
+//! - `segment`: immutable, memory-mapped, id-sorted segments with their MIH tables.
+//! - `db`: `Database` — open, commit, flush, compact, refresh, verify; snapshots for readers.
+//! - `io`: the one trait writes go through (fault injection in tests).
+
+mod codec;
+mod db;
+mod format;
+pub mod io;
+mod manifest;
+mod segment;
+
+pub use db::{
+    CommitInfo, CreateOptions, Database, DbStats, Hit, Item, OpenOptions, QueryResult, Snapshot,
+    VerifyReport, WriteBatch,
+};
+pub use format::FORMAT_VERSION;

@@ -1,0 +1,284 @@
+//! Immutable segments: items sorted by id, stored column by column (ids, codes, labels,
+//! payloads) beside their MIH tables, every array 64-byte aligned inside one block so the whole
+//! segment is used in place from a memory map. Row order is id order, so the index's
+//! tie-break by row is the database's tie-break by id.
+
+use super::format::{align_up, crc, BlockHeader, BlockKind, BLOCK_HEADER};
+use super::manifest::{ArrayRef, SegmentRef};
+use crate::code::{CodeArray, CodeLen};
+use crate::error::{Error, Result};
+use crate::index::{MihIndex, MihOptions, PathPolicy};
+use crate::slab::{Backing, Plain, Slab};
+use std::sync::Arc;
+
+/// Label value that means "no label" in a segment's label column.
+pub const NO_LABEL: u32 = u32::MAX;
+
+/// Columns of the items a new segment holds, sorted by id.
+pub struct SegmentColumns {
+    pub ids: Vec<u64>,
+    pub codes: CodeArray,
+    pub labels: Vec<u32>,
+    pub payload_offsets: Vec<u64>,
+    pub payload_bytes: Vec<u8>,
+}
+
+fn push_array<T: Plain>(
+    payload: &mut Vec<u8>,
+    refs: &mut Vec<ArrayRef>,
+    items: &[T],
+    to_bytes: impl Fn(&T) -> Vec<u8>,
+) {
+    let offset = align_up(payload.len() as u64);
+    payload.resize(offset as usize, 0);
+    for x in items {
+        payload.extend_from_slice(&to_bytes(x));
+    }
+    refs.push(ArrayRef {
+        offset,
+        len: items.len() as u64,
+    });
+}
+
+/// Build the segment's MIH index and lay out the whole block (header + payload). Returns the
+/// block bytes and its reference (with `block` still to be filled by the caller).
+pub fn encode(cols: SegmentColumns) -> Result<(Vec<u8>, SegmentRef)> {
+    let n = cols.ids.len();
+    debug_assert!(cols.ids.windows(2).all(|w| w[0] < w[1]));
+    let index = MihIndex::build(cols.codes, MihOptions::default())?;
+    let parts = index.parts();
+    let mut payload = Vec::new();
+    let mut refs = Vec::new();
+    push_array(&mut payload, &mut refs, &cols.ids, |x| {
+        x.to_le_bytes().to_vec()
+    });
+    push_array(&mut payload, &mut refs, index.code_words(), |x| {
+        x.to_le_bytes().to_vec()
+    });
+    push_array(&mut payload, &mut refs, &cols.labels, |x| {
+        x.to_le_bytes().to_vec()
+    });
+    push_array(&mut payload, &mut refs, &cols.payload_offsets, |x| {
+        x.to_le_bytes().to_vec()
+    });
+    push_array(&mut payload, &mut refs, &cols.payload_bytes, |x| vec![*x]);
+    push_array(&mut payload, &mut refs, parts.within, |x| {
+        x.to_le_bytes().to_vec()
+    });
+    push_array(&mut payload, &mut refs, parts.sub_within, |x| {
+        x.to_le_bytes().to_vec()
+    });
+    for t in &parts.tables {
+        push_array(&mut payload, &mut refs, t.offsets, |x| {
+            x.to_le_bytes().to_vec()
+        });
+        push_array(&mut payload, &mut refs, t.rows, |x| {
+            x.to_le_bytes().to_vec()
+        });
+        if let Some(c) = t.codes {
+            push_array(&mut payload, &mut refs, c, |x| x.to_le_bytes().to_vec());
+        }
+    }
+    let header = BlockHeader {
+        kind: BlockKind::Segment,
+        payload_len: payload.len() as u64,
+        payload_crc: crc(&payload),
+    };
+    let mut block = header.encode().to_vec();
+    block.extend_from_slice(&payload);
+    let r = SegmentRef {
+        block: 0,
+        n: n as u64,
+        substrings: parts.substrings as u32,
+        inline_codes: parts.inline_codes,
+        arrays: refs,
+    };
+    Ok((block, r))
+}
+
+/// An open segment over a memory map.
+#[derive(Debug)]
+pub struct Segment {
+    pub block: u64,
+    pub ids: Slab<u64>,
+    pub labels: Slab<u32>,
+    pub payload_offsets: Slab<u64>,
+    pub payload_bytes: Slab<u8>,
+    pub index: MihIndex,
+    pub payload_range: (u64, u64),
+    pub payload_crc: u32,
+}
+
+impl Segment {
+    /// Open the segment `r` from `map` (the file mapped up to at least `file_len`).
+    pub fn open(
+        map: &Arc<dyn Backing>,
+        file_len: u64,
+        r: &SegmentRef,
+        len: CodeLen,
+    ) -> Result<Self> {
+        let bad = |why: String| Error::corrupt(format!("segment at offset {}: {why}", r.block));
+        let bytes = map.bytes();
+        let end = r
+            .block
+            .checked_add(BLOCK_HEADER)
+            .filter(|&e| e <= file_len && e <= bytes.len() as u64)
+            .ok_or_else(|| bad("header past the end of the file".into()))?;
+        let h = BlockHeader::decode(&bytes[r.block as usize..end as usize], r.block)?;
+        if h.kind != BlockKind::Segment {
+            return Err(bad("not a segment block".into()));
+        }
+        let payload_start = end;
+        let payload_end = payload_start
+            .checked_add(h.payload_len)
+            .filter(|&e| e <= file_len)
+            .ok_or_else(|| bad("payload past the end of the file".into()))?;
+        let n = usize::try_from(r.n).map_err(|_| bad("count".into()))?;
+        if n > crate::index::MAX_ROWS {
+            return Err(bad(format!("{n} items is over the per-segment limit")));
+        }
+        let words = len.words();
+        let m = r.substrings as usize;
+        let expected_arrays = 7 + m * if r.inline_codes { 3 } else { 2 };
+        if r.arrays.len() != expected_arrays {
+            return Err(bad(format!(
+                "{} arrays, expected {expected_arrays}",
+                r.arrays.len()
+            )));
+        }
+        let slab = |i: usize, want: Option<usize>| -> Result<(u64, u64)> {
+            let a = r.arrays[i];
+            if let Some(w) = want {
+                if a.len != w as u64 {
+                    return Err(bad(format!(
+                        "array {i} has {} elements, expected {w}",
+                        a.len
+                    )));
+                }
+            }
+            let start = payload_start
+                .checked_add(a.offset)
+                .ok_or_else(|| bad("offset overflow".into()))?;
+            Ok((start, a.len))
+        };
+        fn map_slab<T: Plain>(
+            map: &Arc<dyn Backing>,
+            at: (u64, u64),
+            limit: u64,
+            bad: &dyn Fn(String) -> Error,
+        ) -> Result<Slab<T>> {
+            let bytes =
+                at.1.checked_mul(std::mem::size_of::<T>() as u64)
+                    .ok_or_else(|| bad("length overflow".into()))?;
+            if at.0.checked_add(bytes).is_none_or(|e| e > limit) {
+                return Err(bad("array past the end of its block".into()));
+            }
+            Slab::mapped(map.clone(), at.0 as usize, at.1 as usize)
+                .map_err(|e| bad(format!("{e:?}")))
+        }
+        let ids = map_slab::<u64>(map, slab(0, Some(n))?, payload_end, &bad)?;
+        let codes = map_slab::<u64>(map, slab(1, Some(n * words))?, payload_end, &bad)?;
+        let labels = map_slab::<u32>(map, slab(2, Some(n))?, payload_end, &bad)?;
+        let payload_offsets = map_slab::<u64>(map, slab(3, Some(n + 1))?, payload_end, &bad)?;
+        let payload_bytes = map_slab::<u8>(map, slab(4, None)?, payload_end, &bad)?;
+        let within = map_slab::<f64>(map, slab(5, None)?, payload_end, &bad)?.to_vec();
+        let sub_within = map_slab::<f64>(map, slab(6, None)?, payload_end, &bad)?.to_vec();
+        let mut tables = Vec::with_capacity(m);
+        let mut i = 7;
+        for _ in 0..m {
+            let offsets = map_slab::<u32>(map, slab(i, None)?, payload_end, &bad)?;
+            let rows = map_slab::<u32>(map, slab(i + 1, Some(n))?, payload_end, &bad)?;
+            i += 2;
+            let inline = if r.inline_codes {
+                i += 1;
+                Some(map_slab::<u64>(
+                    map,
+                    slab(i - 1, Some(n * words))?,
+                    payload_end,
+                    &bad,
+                )?)
+            } else {
+                None
+            };
+            tables.push((offsets, rows, inline));
+        }
+        let index =
+            MihIndex::from_stored(len, codes, m, tables, within, sub_within, PathPolicy::Auto)
+                .map_err(|e| bad(e.to_string()))?;
+        Ok(Self {
+            block: r.block,
+            ids,
+            labels,
+            payload_offsets,
+            payload_bytes,
+            index,
+            payload_range: (payload_start, payload_end),
+            payload_crc: h.payload_crc,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The row holding `id`, if any (ids are sorted).
+    pub fn row_of(&self, id: u64) -> Option<u32> {
+        self.ids.binary_search(&id).ok().map(|r| r as u32)
+    }
+
+    pub fn id(&self, row: u32) -> Result<u64> {
+        self.ids.get(row as usize).copied().ok_or_else(|| {
+            Error::corrupt(format!("row {row} past the end of segment {}", self.block))
+        })
+    }
+
+    pub fn label(&self, row: u32) -> Option<u32> {
+        self.labels
+            .get(row as usize)
+            .copied()
+            .filter(|&l| l != NO_LABEL)
+    }
+
+    pub fn payload(&self, row: u32) -> Result<&[u8]> {
+        let r = row as usize;
+        let (Some(&a), Some(&b)) = (self.payload_offsets.get(r), self.payload_offsets.get(r + 1))
+        else {
+            return Err(Error::corrupt(format!(
+                "payload offsets of row {row} in segment {}",
+                self.block
+            )));
+        };
+        self.payload_bytes
+            .get(a as usize..b as usize)
+            .ok_or_else(|| {
+                Error::corrupt(format!("payload of row {row} in segment {}", self.block))
+            })
+    }
+
+    /// Full check: payload checksum, id order, postings in range, payload offsets monotonic.
+    pub fn verify(&self, map: &[u8]) -> Result<()> {
+        let bad = |why: &str| Error::corrupt(format!("segment at offset {}: {why}", self.block));
+        let (a, b) = self.payload_range;
+        if crc(&map[a as usize..b as usize]) != self.payload_crc {
+            return Err(bad("payload checksum mismatch"));
+        }
+        if self.ids.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(bad("ids not strictly ascending"));
+        }
+        let n = self.len() as u32;
+        for t in self.index.parts().tables {
+            if t.rows.iter().any(|&r| r >= n) {
+                return Err(bad("posting row out of range"));
+            }
+        }
+        if self.payload_offsets.windows(2).any(|w| w[0] > w[1])
+            || self
+                .payload_offsets
+                .last()
+                .is_some_and(|&e| e as usize > self.payload_bytes.len())
+        {
+            return Err(bad("payload offsets"));
+        }
+        Ok(())
+    }
+}
