@@ -483,12 +483,21 @@ fn load(
         .iter()
         .filter_map(|&o| Meta::decode(&pages[o as usize..(o + PAGE) as usize]))
         .collect();
+    // The newest intact commit record wins; a torn one (a crash while writing it) fails its
+    // checksum and the other slot, the previous commit, is used. Commit data is synced before
+    // its record is written, so a record that points past the end of the file means the file
+    // was cut short after the fact: damage, reported rather than silently rolled back.
     let meta = metas
         .iter()
         .copied()
-        .filter(|m| m.file_len <= file_size)
         .max_by_key(|m| m.txn)
         .ok_or_else(|| Error::corrupt("no valid commit record"))?;
+    if meta.file_len > file_size {
+        return Err(Error::corrupt(format!(
+            "file is truncated: commit {} needs {} bytes, the file has {file_size}",
+            meta.txn, meta.file_len
+        )));
+    }
     let map = map_file(file)?;
     let bytes = map.bytes();
     let manifest: Manifest = codec::decode(

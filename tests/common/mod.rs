@@ -1,6 +1,8 @@
 //! Shared generators for the integration tests: uniform, clustered and degenerate code sets.
 #![allow(dead_code)]
 
+pub mod db;
+
 use hamdb::{Code, CodeArray, CodeLen};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
