@@ -173,6 +173,9 @@ impl WriteBatch {
 pub struct CommitInfo {
     pub txn: u64,
     pub assigned_ids: Vec<u64>,
+    /// The commit is durable, but the automatic flush it triggered failed (the handle is then
+    /// poisoned: reopen to continue writing; nothing committed is lost).
+    pub flush_error: Option<Error>,
 }
 
 /// Counts for `stats`.
@@ -780,10 +783,18 @@ impl Database {
             manifest: manifest_at,
             file_len: end,
         };
-        storage
-            .write_at(&meta.encode(), Meta::slot_of(meta.txn))
-            .map_err(|e| Error::io("writing the commit record", e))?;
-        storage.sync().map_err(|e| Error::io("syncing", e))?;
+        let slot = Meta::slot_of(meta.txn);
+        let published = storage
+            .write_at(&meta.encode(), slot)
+            .map_err(|e| Error::io("writing the commit record", e))
+            .and_then(|()| storage.sync().map_err(|e| Error::io("syncing", e)));
+        if let Err(e) = published {
+            // The caller is told the commit failed, so withdraw its record (best effort): the
+            // other slot still holds the previous commit. If even this cannot reach the disk,
+            // a crash may leave either state; the handle is poisoned either way.
+            let _ = storage.write_at(&[0u8; Meta::LEN], slot).and_then(|()| storage.sync());
+            return Err(e);
+        }
         Ok(meta)
     }
 
@@ -857,7 +868,7 @@ impl Database {
             return Ok(CommitInfo {
                 txn: state.meta.txn,
                 assigned_ids: assigned,
-            });
+            flush_error: None, });
         }
         let mut manifest = state.manifest.clone();
         manifest.txn = state.meta.txn + 1;
@@ -882,11 +893,13 @@ impl Database {
         let flush = state.delta.len() >= self.inner.flush_threshold;
         *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = state.clone();
         self.publish(&state)?;
+        let mut flush_error = None;
         if flush {
             drop(state);
-            self.flush_locked(&mut writer)?;
+            flush_error = self.flush_locked(&mut writer).err();
         }
         Ok(CommitInfo {
+            flush_error,
             txn,
             assigned_ids: assigned,
         })
