@@ -64,8 +64,20 @@ impl StorageFile for Faulty {
 }
 
 fn wrapper(fault: Fault) -> StorageWrapper {
-    let (w, s, b) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    Arc::new(move |inner| Box::new(Faulty { inner, fault, writes: w.clone(), syncs: s.clone(), bytes: b.clone() }) as Box<dyn StorageFile>)
+    let (w, s, b) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    Arc::new(move |inner| {
+        Box::new(Faulty {
+            inner,
+            fault,
+            writes: w.clone(),
+            syncs: s.clone(),
+            bytes: b.clone(),
+        }) as Box<dyn StorageFile>
+    })
 }
 
 /// Ids after `commits` successful commits of the workload below.
@@ -84,14 +96,20 @@ fn expected_ids(commits: u64) -> Vec<u64> {
 
 fn ids_of(db: &Database) -> Vec<u64> {
     let snap = db.snapshot();
-    (0..400).filter(|&id| snap.get(id).unwrap().is_some()).collect()
+    (0..400)
+        .filter(|&id| snap.get(id).unwrap().is_some())
+        .collect()
 }
 
 #[test]
 fn every_injected_failure_leaves_the_last_commit() {
     let mut cases = Vec::new();
     for n in 1..40 {
-        cases.extend([Fault::FailWrite(n), Fault::ShortWrite(n), Fault::FailSync(n)]);
+        cases.extend([
+            Fault::FailWrite(n),
+            Fault::ShortWrite(n),
+            Fault::FailSync(n),
+        ]);
     }
     for limit in [0u64, 5_000, 20_000, 60_000, 150_000, 400_000] {
         cases.push(Fault::DiskFull(limit));
@@ -101,8 +119,19 @@ fn every_injected_failure_leaves_the_last_commit() {
         let dir = tempdir("fault");
         let path = dir.join("f.hamdb");
         // flush every 100 items: commits exercise delta blocks, segments and tombstones.
-        let opts = OpenOptions { flush_threshold: Some(100), storage: Some(wrapper(fault)), ..OpenOptions::default() };
-        let created = Database::create_with(&path, CreateOptions { code_bits: 64, fingerprint: vec![] }, opts.clone());
+        let opts = OpenOptions {
+            flush_threshold: Some(100),
+            storage: Some(wrapper(fault)),
+            ..OpenOptions::default()
+        };
+        let created = Database::create_with(
+            &path,
+            CreateOptions {
+                code_bits: 64,
+                fingerprint: vec![],
+            },
+            opts.clone(),
+        );
         let Ok(db) = created else {
             // Creation itself failed: no database may be left behind half-made.
             assert!(!path.exists() || Database::open(&path).is_err());
@@ -114,7 +143,12 @@ fn every_injected_failure_leaves_the_last_commit() {
         for c in 0..12u64 {
             let mut b = WriteBatch::new();
             for i in 0..30 {
-                b.insert(c * 30 + i, code_for(c * 30 + i), Some(i as u32), vec![c as u8; 20]);
+                b.insert(
+                    c * 30 + i,
+                    code_for(c * 30 + i),
+                    Some(i as u32),
+                    vec![c as u8; 20],
+                );
             }
             if c > 0 {
                 b.delete(c * 30 - 7);
@@ -150,10 +184,18 @@ fn every_injected_failure_leaves_the_last_commit() {
             }
         }
         drop(db);
-        let reopened = Database::open(&path).unwrap_or_else(|e| panic!("{fault:?}: reopen failed: {e}"));
-        assert_eq!(ids_of(&reopened), expected_ids(committed), "{fault:?} after {committed} commits");
+        let reopened =
+            Database::open(&path).unwrap_or_else(|e| panic!("{fault:?}: reopen failed: {e}"));
+        assert_eq!(
+            ids_of(&reopened),
+            expected_ids(committed),
+            "{fault:?} after {committed} commits"
+        );
         Database::verify(&path).unwrap();
         std::fs::remove_dir_all(&dir).ok();
     }
-    assert!(failures_seen > 100, "faults must actually fire ({failures_seen})");
+    assert!(
+        failures_seen > 100,
+        "faults must actually fire ({failures_seen})"
+    );
 }

@@ -792,7 +792,9 @@ impl Database {
             // The caller is told the commit failed, so withdraw its record (best effort): the
             // other slot still holds the previous commit. If even this cannot reach the disk,
             // a crash may leave either state; the handle is poisoned either way.
-            let _ = storage.write_at(&[0u8; Meta::LEN], slot).and_then(|()| storage.sync());
+            let _ = storage
+                .write_at(&[0u8; Meta::LEN], slot)
+                .and_then(|()| storage.sync());
             return Err(e);
         }
         Ok(meta)
@@ -868,7 +870,8 @@ impl Database {
             return Ok(CommitInfo {
                 txn: state.meta.txn,
                 assigned_ids: assigned,
-            flush_error: None, });
+                flush_error: None,
+            });
         }
         let mut manifest = state.manifest.clone();
         manifest.txn = state.meta.txn + 1;
