@@ -351,6 +351,12 @@ impl CodeArray {
         out
     }
 
+    /// Codes already in word form with zero padding bits (checked in debug builds).
+    pub(crate) fn from_aligned_words(len: CodeLen, words: AlignedWords) -> Self {
+        debug_assert!(words.len().is_multiple_of(len.words()));
+        Self { len, words }
+    }
+
     pub(crate) fn into_words(self) -> AlignedWords {
         self.words
     }

@@ -254,3 +254,84 @@ fn a_flipped_byte_anywhere_is_detected_or_harmless() {
     assert!(verify_caught > 0 && rolled_back > 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn bulk_import_adds_a_segment_in_one_commit() {
+    use hamdb::{CodeArray, CodeLen, Import};
+    let dir = tempdir("import");
+    let (path, live) = small_db(&dir);
+    let db = Database::open(&path).unwrap();
+    let len = CodeLen::new(64).unwrap();
+    let mut codes = CodeArray::new(len);
+    for i in 0..5000u64 {
+        codes.push(&code_for(100_000 + i)).unwrap();
+    }
+    let labels: Vec<u32> = (0..5000).map(|i| i % 10).collect();
+    let txn = db.stats().txn;
+    let info = db
+        .import(Import {
+            codes: &codes,
+            ids: None,
+            labels: Some(&labels),
+            payloads: None,
+        })
+        .unwrap();
+    assert_eq!(info.txn, txn + 1);
+    assert_eq!(info.assigned_ids.len(), 5000);
+    let first = info.assigned_ids[0];
+    assert!(first > *live.last().unwrap());
+    let stats = db.stats();
+    assert_eq!(
+        (stats.items, stats.delta_items),
+        (live.len() as u64 + 5000, 0),
+        "the delta is folded into the new segment"
+    );
+    let hit = &db.search(&code_for(100_123), 1).unwrap().hits[0];
+    assert_eq!((hit.id, hit.distance, hit.label), (first + 123, 0, Some(3)));
+    // Explicit ids: an existing or repeated id fails the whole import.
+    let mut two = CodeArray::new(len);
+    two.push(&code_for(1)).unwrap();
+    two.push(&code_for(2)).unwrap();
+    assert_eq!(
+        db.import(Import {
+            codes: &two,
+            ids: Some(&[900_000, 10]),
+            labels: None,
+            payloads: None
+        })
+        .unwrap_err(),
+        Error::DuplicateId { id: 10 }
+    );
+    assert_eq!(
+        db.import(Import {
+            codes: &two,
+            ids: Some(&[900_000, 900_000]),
+            labels: None,
+            payloads: None
+        })
+        .unwrap_err(),
+        Error::DuplicateId { id: 900_000 }
+    );
+    assert!(matches!(
+        db.import(Import {
+            codes: &two,
+            ids: Some(&[1]),
+            labels: None,
+            payloads: None
+        }),
+        Err(Error::InvalidParameter { .. })
+    ));
+    db.import(Import {
+        codes: &two,
+        ids: Some(&[900_001, 900_000]),
+        labels: None,
+        payloads: Some(&[b"a".to_vec(), b"b".to_vec()]),
+    })
+    .unwrap();
+    drop(db);
+    let db = Database::open(&path).unwrap();
+    assert_eq!(db.snapshot().get(900_000).unwrap().unwrap().payload, b"b");
+    assert_eq!(db.stats().items, live.len() as u64 + 5002);
+    Database::verify(&path).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -916,6 +916,27 @@ impl Database {
     }
 
     fn flush_locked(&self, writer: &mut Writer) -> Result<()> {
+        self.add_segment_locked(writer, None).map(|_| ())
+    }
+
+    /// Bulk import: add many items as one new segment in one commit (with the delta folded
+    /// in), building its MIH tables once, instead of logging every item. Ids default to
+    /// consecutive new ids; an id that exists (or repeats) fails the whole import.
+    pub fn import(&self, import: Import<'_>) -> Result<CommitInfo> {
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (txn, assigned) = self.add_segment_locked(&mut writer, Some(import))?;
+        Ok(CommitInfo {
+            txn,
+            assigned_ids: assigned,
+            flush_error: None,
+        })
+    }
+
+    fn add_segment_locked(
+        &self,
+        writer: &mut Writer,
+        import: Option<Import<'_>>,
+    ) -> Result<(u64, Vec<u64>)> {
         if writer.poisoned {
             return Err(Error::Poisoned);
         }
@@ -929,18 +950,16 @@ impl Database {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if state.delta.is_empty() {
-            return Ok(());
+        if state.delta.is_empty() && import.as_ref().is_none_or(|i| i.codes.is_empty()) {
+            return Ok((state.meta.txn, Vec::new()));
         }
-        let cols = columns(
-            len,
-            state
-                .delta
-                .iter()
-                .map(|(&id, it)| (id, it.code.words().to_vec(), it.label, it.payload.to_vec())),
-        )?;
+        let (cols, assigned) = import_columns(&state, len, import)?;
+        let top_id = cols.ids.last().copied();
         let (block, mut seg_ref) = segment::encode(cols)?;
         let mut manifest = state.manifest.clone();
+        if let Some(t) = top_id {
+            manifest.next_id = manifest.next_id.max(t.saturating_add(1));
+        }
         manifest.txn = state.meta.txn + 1;
         manifest.deltas.clear();
         let mut seg_at = 0;
@@ -991,7 +1010,8 @@ impl Database {
         state.manifest = manifest;
         state.rebuild_deleted_rows(None);
         *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = state.clone();
-        self.publish(&state)
+        self.publish(&state)?;
+        Ok((state.meta.txn, assigned))
     }
 
     /// Rewrite the database as one segment of its live items, reclaiming deleted items and
@@ -1179,6 +1199,104 @@ impl Database {
             delta_batches: state.manifest.deltas.len(),
         })
     }
+}
+
+/// Items to add with [`Database::import`]. Optional columns, when given, have one entry per
+/// code.
+#[derive(Debug, Clone, Copy)]
+pub struct Import<'a> {
+    pub codes: &'a CodeArray,
+    pub ids: Option<&'a [u64]>,
+    pub labels: Option<&'a [u32]>,
+    pub payloads: Option<&'a [Vec<u8>]>,
+}
+
+/// The delta plus an import, merged by id into segment columns. Fails on a repeated or
+/// existing id, a wrong code length, a reserved label or a ragged column.
+fn import_columns(
+    state: &State,
+    len: CodeLen,
+    import: Option<Import<'_>>,
+) -> Result<(SegmentColumns, Vec<u64>)> {
+    let n = import.as_ref().map_or(0, |i| i.codes.len());
+    let mut assigned = Vec::new();
+    let mut ids_in: Vec<u64> = Vec::new();
+    if let Some(imp) = &import {
+        if imp.codes.code_len() != len {
+            return Err(Error::CodeLengthMismatch {
+                expected: len.bits(),
+                actual: imp.codes.code_len().bits(),
+            });
+        }
+        for (name, l) in [
+            ("ids", imp.ids.map(<[u64]>::len)),
+            ("labels", imp.labels.map(<[u32]>::len)),
+            ("payloads", imp.payloads.map(<[Vec<u8>]>::len)),
+        ] {
+            if l.is_some_and(|l| l != n) {
+                return Err(Error::param(
+                    name,
+                    format!("{} entries for {n} codes", l.unwrap_or(0)),
+                ));
+            }
+        }
+        if imp.labels.is_some_and(|l| l.contains(&NO_LABEL)) {
+            return Err(Error::param("labels", format!("{NO_LABEL} is reserved")));
+        }
+        ids_in = match imp.ids {
+            Some(ids) => ids.to_vec(),
+            None => {
+                let start = state.manifest.next_id;
+                assigned = (start..start + n as u64).collect();
+                assigned.clone()
+            }
+        };
+    }
+    // (id, source): sources below n are import rows, the rest delta entries in id order.
+    let delta: Vec<(&u64, &DeltaItem)> = state.delta.iter().collect();
+    let mut order: Vec<(u64, usize)> = ids_in.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    let fresh = ids_in.iter().all(|&id| id >= state.manifest.next_id);
+    if !fresh {
+        for &(id, _) in &order {
+            if state.exists(id) {
+                return Err(Error::DuplicateId { id });
+            }
+        }
+    }
+    order.extend(delta.iter().enumerate().map(|(j, (&id, _))| (id, n + j)));
+    order.sort_unstable_by_key(|x| x.0);
+    if let Some(w) = order.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::DuplicateId { id: w[0].0 });
+    }
+    let words = len.words();
+    let mut code_words = crate::aligned::AlignedWords::with_capacity(order.len() * words);
+    let mut cols = SegmentColumns {
+        ids: Vec::with_capacity(order.len()),
+        codes: CodeArray::new(len),
+        labels: Vec::with_capacity(order.len()),
+        payload_offsets: Vec::with_capacity(order.len() + 1),
+        payload_bytes: Vec::new(),
+    };
+    cols.payload_offsets.push(0);
+    for (id, src) in order {
+        cols.ids.push(id);
+        if src < n {
+            let imp = import.as_ref().expect("import rows come from an import");
+            code_words.extend_from_slice(imp.codes.get_words(src));
+            cols.labels.push(imp.labels.map_or(NO_LABEL, |l| l[src]));
+            if let Some(p) = imp.payloads {
+                cols.payload_bytes.extend_from_slice(&p[src]);
+            }
+        } else {
+            let it = delta[src - n].1;
+            code_words.extend_from_slice(it.code.words());
+            cols.labels.push(it.label.unwrap_or(NO_LABEL));
+            cols.payload_bytes.extend_from_slice(&it.payload);
+        }
+        cols.payload_offsets.push(cols.payload_bytes.len() as u64);
+    }
+    cols.codes = CodeArray::from_aligned_words(len, code_words);
+    Ok((cols, assigned))
 }
 
 /// Sorted items into segment columns.

@@ -23,19 +23,34 @@ pub struct SegmentColumns {
     pub payload_bytes: Vec<u8>,
 }
 
-fn push_array<T: Plain>(
-    payload: &mut Vec<u8>,
-    refs: &mut Vec<ArrayRef>,
-    items: &[T],
-    to_bytes: impl Fn(&T) -> Vec<u8>,
-) {
-    let offset = align_up(payload.len() as u64);
-    payload.resize(offset as usize, 0);
+/// Little-endian serialisation of one array element, appended without allocating.
+trait PutLe: Plain {
+    fn put(&self, out: &mut Vec<u8>);
+}
+
+macro_rules! put_le {
+    ($($t:ty),*) => {$(
+        impl PutLe for $t {
+            #[inline]
+            fn put(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+        }
+    )*};
+}
+put_le!(u8, u32, u64, f64);
+
+/// Append `items` at the next 64-byte boundary of `block` (whose first `BLOCK_HEADER` bytes
+/// are the header); offsets in the reference are relative to the payload start.
+fn push_array<T: PutLe>(block: &mut Vec<u8>, refs: &mut Vec<ArrayRef>, items: &[T]) {
+    let at = align_up(block.len() as u64);
+    block.resize(at as usize, 0);
+    block.reserve(std::mem::size_of_val(items));
     for x in items {
-        payload.extend_from_slice(&to_bytes(x));
+        x.put(block);
     }
     refs.push(ArrayRef {
-        offset,
+        offset: at - BLOCK_HEADER,
         len: items.len() as u64,
     });
 }
@@ -47,45 +62,31 @@ pub fn encode(cols: SegmentColumns) -> Result<(Vec<u8>, SegmentRef)> {
     debug_assert!(cols.ids.windows(2).all(|w| w[0] < w[1]));
     let index = MihIndex::build(cols.codes, MihOptions::default())?;
     let parts = index.parts();
-    let mut payload = Vec::new();
+    // Header space first, filled in once the payload's checksum is known: one buffer, no copy.
+    let mut payload = vec![0u8; BLOCK_HEADER as usize];
     let mut refs = Vec::new();
-    push_array(&mut payload, &mut refs, &cols.ids, |x| {
-        x.to_le_bytes().to_vec()
-    });
-    push_array(&mut payload, &mut refs, index.code_words(), |x| {
-        x.to_le_bytes().to_vec()
-    });
-    push_array(&mut payload, &mut refs, &cols.labels, |x| {
-        x.to_le_bytes().to_vec()
-    });
-    push_array(&mut payload, &mut refs, &cols.payload_offsets, |x| {
-        x.to_le_bytes().to_vec()
-    });
-    push_array(&mut payload, &mut refs, &cols.payload_bytes, |x| vec![*x]);
-    push_array(&mut payload, &mut refs, parts.within, |x| {
-        x.to_le_bytes().to_vec()
-    });
-    push_array(&mut payload, &mut refs, parts.sub_within, |x| {
-        x.to_le_bytes().to_vec()
-    });
+    push_array(&mut payload, &mut refs, &cols.ids);
+    push_array(&mut payload, &mut refs, index.code_words());
+    push_array(&mut payload, &mut refs, &cols.labels);
+    push_array(&mut payload, &mut refs, &cols.payload_offsets);
+    push_array(&mut payload, &mut refs, &cols.payload_bytes);
+    push_array(&mut payload, &mut refs, parts.within);
+    push_array(&mut payload, &mut refs, parts.sub_within);
     for t in &parts.tables {
-        push_array(&mut payload, &mut refs, t.offsets, |x| {
-            x.to_le_bytes().to_vec()
-        });
-        push_array(&mut payload, &mut refs, t.rows, |x| {
-            x.to_le_bytes().to_vec()
-        });
+        push_array(&mut payload, &mut refs, t.offsets);
+        push_array(&mut payload, &mut refs, t.rows);
         if let Some(c) = t.codes {
-            push_array(&mut payload, &mut refs, c, |x| x.to_le_bytes().to_vec());
+            push_array(&mut payload, &mut refs, c);
         }
     }
+    let body = &payload[BLOCK_HEADER as usize..];
     let header = BlockHeader {
         kind: BlockKind::Segment,
-        payload_len: payload.len() as u64,
-        payload_crc: crc(&payload),
+        payload_len: body.len() as u64,
+        payload_crc: crc(body),
     };
-    let mut block = header.encode().to_vec();
-    block.extend_from_slice(&payload);
+    payload[..BLOCK_HEADER as usize].copy_from_slice(&header.encode());
+    let block = payload;
     let r = SegmentRef {
         block: 0,
         n: n as u64,
