@@ -3,7 +3,8 @@ model, index the codes with hamdb's MIH index, and answer image queries.
 
 Until the Rust encoder lands (issue 5), images are encoded here by the Python reference
 pipeline (models/ssdh/preprocess.py + ONNX Runtime); indexing and search are hamdb's, through
-its command-line tool. Prints each query's predicted class and its nearest neighbours, then the
+its command-line tool and database file (create, import-codes with the predicted classes as
+labels, search-codes). Prints each query's predicted class and its nearest neighbours, then the
 mean precision@10 of all 1,000 sample images used as queries (leave-one-out).
 """
 
@@ -58,11 +59,23 @@ def main():
     print(f"encoded {len(files)} images with {os.path.basename(MODEL)} ({bits}-bit codes); "
           f"classification accuracy {100 * (pred == labels).mean():.1f}%")
 
+    db = os.path.join(OUT, "samples.hamdb")
+    if os.path.exists(db):
+        os.remove(db)
+    save_npy(os.path.join(OUT, "ids.npy"), np.arange(len(files), dtype=np.uint64))
+    save_npy(os.path.join(OUT, "labels.npy"), pred.astype(np.uint32))
+    run = lambda *args: subprocess.run([HAMDB, *args], check=True, stdout=subprocess.PIPE, text=True).stdout
+    run("create", db, "--bits", str(bits), "--fingerprint", os.path.basename(MODEL))
+    print(run("import-codes", db, os.path.join(OUT, "codes.npy"), "--ids", os.path.join(OUT, "ids.npy"),
+              "--labels", os.path.join(OUT, "labels.npy")).strip())
+
     # All 1,000 images as queries; k = 11 so the image itself (distance 0) can be dropped.
-    out = subprocess.run([HAMDB, "search", "--codes", os.path.join(OUT, "codes.npy"), "--queries",
-                          os.path.join(OUT, "codes.npy"), "-k", "11", "--json"],
-                         check=True, stdout=subprocess.PIPE, text=True).stdout
-    results = [json.loads(line) for line in out.splitlines()]
+    out = run("search-codes", db, "--queries", os.path.join(OUT, "codes.npy"), "-k", "11", "--json")
+    results = []
+    for line in out.splitlines():
+        r = json.loads(line)
+        results.append({"ids": [h["id"] for h in r["hits"]], "distances": [h["distance"] for h in r["hits"]],
+                        "path": r["path"]})
     precisions = []
     for qi, r in enumerate(results):
         ids = [i for i in r["ids"] if i != qi][:10]

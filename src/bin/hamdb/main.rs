@@ -1,163 +1,454 @@
-//! The `hamdb` command line. This version searches code files in memory; the database-file
-//! commands (create, import-codes, search-codes, ...) arrive with the storage engine.
+//! The `hamdb` command line.
 //!
-//! Exit codes: 0 success, 1 runtime failure (bad file, bad code), 2 usage error.
+//! Exit codes (stable, for scripts): 0 success; 1 failure (I/O, bad input file, bad code);
+//! 2 usage error; 3 database locked by another writer; 4 database corrupt (open or verify).
 
-use hamdb::{npy, CodeArray, CodeLen, MihIndex, MihOptions, ScanIndex, SearchResult};
+use hamdb::{
+    npy, Code, CodeArray, CodeLen, CreateOptions, Database, Error, Import, QueryResult, WriteBatch,
+};
+use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage:
-  hamdb search --codes CODES.npy --queries QUERIES.npy (-k K | --radius R) [--scan] [--json]
-      Index CODES (uint8 [N, bits/8], np.packbits rows) with MIH and answer every row of
-      QUERIES; ids are row numbers of CODES. --scan uses the linear scan instead.
-  hamdb version";
+const USAGE: &str = "hamdb — embeddable image search by semantic binary codes
 
-struct Args {
-    codes: String,
-    queries: String,
-    k: Option<usize>,
-    radius: Option<u32>,
-    scan: bool,
-    json: bool,
+usage:
+  hamdb create DB --bits B [--fingerprint TEXT]
+  hamdb import-codes DB CODES.npy [--ids IDS.npy] [--labels LABELS.npy]
+        CODES: uint8 [N, B/8] (np.packbits rows); IDS: uint64 [N]; LABELS: uint32/int64 [N]
+  hamdb search-codes DB (--queries Q.npy | --hex HEX...) (-k K | --radius R) [--class C]
+        [--json | --npy PREFIX]     PREFIX_ids.npy uint64 [Q,K], PREFIX_distances.npy uint32
+                                    [Q,K] (missing results: ids 2^64-1, distances 2^32-1)
+  hamdb delete DB ID...
+  hamdb compact DB
+  hamdb stats DB
+  hamdb verify DB
+  hamdb version
+
+exit codes: 0 ok, 1 failure, 2 usage, 3 database locked, 4 database corrupt";
+
+enum Fail {
+    Usage(String),
+    Db(Error),
+    Other(String),
 }
 
-fn parse_args(argv: &[String]) -> Result<Args, String> {
-    let mut a = Args {
-        codes: String::new(),
-        queries: String::new(),
-        k: None,
-        radius: None,
-        scan: false,
-        json: false,
-    };
-    let mut it = argv.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Db(e)
+    }
+}
+
+type Res<T> = Result<T, Fail>;
+
+fn usage<T>(msg: impl Into<String>) -> Res<T> {
+    Err(Fail::Usage(msg.into()))
+}
+
+/// Flags and positional arguments of one command.
+struct Args {
+    pos: Vec<String>,
+    flags: Vec<(String, String)>,
+    switches: Vec<String>,
+}
+
+impl Args {
+    fn parse(argv: &[String], switches: &[&str]) -> Res<Self> {
+        let mut a = Args {
+            pos: vec![],
+            flags: vec![],
+            switches: vec![],
         };
-        match flag.as_str() {
-            "--codes" => a.codes = value()?,
-            "--queries" => a.queries = value()?,
-            "-k" | "--k" => a.k = Some(value()?.parse().map_err(|_| "-k takes a whole number")?),
-            "--radius" => {
-                a.radius = Some(
-                    value()?
-                        .parse()
-                        .map_err(|_| "--radius takes a whole number")?,
-                )
+        let mut i = 0;
+        while i < argv.len() {
+            let s = &argv[i];
+            if switches.contains(&s.as_str()) {
+                a.switches.push(s.clone());
+            } else if s.starts_with('-') && s.len() > 1 && s.parse::<f64>().is_err() {
+                let v = argv
+                    .get(i + 1)
+                    .ok_or_else(|| Fail::Usage(format!("{s} needs a value")))?;
+                a.flags.push((s.clone(), v.clone()));
+                i += 1;
+            } else {
+                a.pos.push(s.clone());
             }
-            "--scan" => a.scan = true,
-            "--json" => a.json = true,
-            other => return Err(format!("unknown argument {other}")),
+            i += 1;
+        }
+        Ok(a)
+    }
+    fn get(&self, names: &[&str]) -> Option<&str> {
+        self.flags
+            .iter()
+            .find(|(k, _)| names.contains(&k.as_str()))
+            .map(|(_, v)| v.as_str())
+    }
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.flags
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    fn has(&self, name: &str) -> bool {
+        self.switches.iter().any(|s| s == name)
+    }
+    fn num<T: std::str::FromStr>(&self, names: &[&str]) -> Res<Option<T>> {
+        match self.get(names) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| Fail::Usage(format!("{} takes a number, got {v:?}", names[0]))),
         }
     }
-    if a.codes.is_empty() || a.queries.is_empty() {
-        return Err("--codes and --queries are required".into());
+    fn db(&self) -> Res<&str> {
+        self.pos
+            .first()
+            .map(String::as_str)
+            .ok_or_else(|| Fail::Usage("missing the database path".into()))
     }
-    if a.k.is_some() == a.radius.is_some() {
-        return Err("give exactly one of -k and --radius".into());
-    }
-    Ok(a)
 }
 
-fn load_codes(path: &str) -> Result<CodeArray, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    let arr = npy::parse(&bytes).map_err(|e| format!("{path}: {e}"))?;
-    if arr.descr != "|u1" && arr.descr != "<u1" && arr.descr != "u1" || arr.shape.len() != 2 {
-        return Err(format!(
-            "{path}: expected a uint8 array [N, bits/8], got {} {:?}",
-            arr.descr, arr.shape
-        ));
-    }
-    let len = CodeLen::new(arr.shape[1] * 8).map_err(|e| format!("{path}: {e}"))?;
-    CodeArray::from_packed_bytes(len, arr.data).map_err(|e| format!("{path}: {e}"))
+fn read_npy(path: &str) -> Res<(String, Vec<usize>, Vec<u8>)> {
+    let bytes = std::fs::read(path).map_err(|e| Fail::Other(format!("{path}: {e}")))?;
+    let a = npy::parse(&bytes).map_err(|e| Fail::Other(format!("{path}: {e}")))?;
+    Ok((a.descr, a.shape, a.data.to_vec()))
 }
 
-fn run(a: Args) -> Result<(), String> {
-    let codes = load_codes(&a.codes)?;
-    let queries = load_codes(&a.queries)?;
+fn read_codes(path: &str, want: Option<CodeLen>) -> Res<CodeArray> {
+    let (descr, shape, data) = read_npy(path)?;
+    if !matches!(descr.as_str(), "|u1" | "<u1" | "u1") || shape.len() != 2 {
+        return Err(Fail::Other(format!(
+            "{path}: expected uint8 [N, bits/8], got {descr} {shape:?}"
+        )));
+    }
+    let len = CodeLen::new(shape[1] * 8)?;
+    if let Some(w) = want {
+        if w != len {
+            return Err(Error::CodeLengthMismatch {
+                expected: w.bits(),
+                actual: len.bits(),
+            }
+            .into());
+        }
+    }
+    Ok(CodeArray::from_packed_bytes(len, &data)?)
+}
+
+fn read_u64s(path: &str) -> Res<Vec<u64>> {
+    let (descr, shape, data) = read_npy(path)?;
+    if shape.len() != 1 {
+        return Err(Fail::Other(format!(
+            "{path}: expected a 1-D array, got shape {shape:?}"
+        )));
+    }
+    match descr.as_str() {
+        "<u8" | "<i8" => Ok(data
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect()),
+        "<u4" => Ok(data
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()) as u64)
+            .collect()),
+        "|u1" | "<u1" | "u1" => Ok(data.iter().map(|&b| b as u64).collect()),
+        d => Err(Fail::Other(format!(
+            "{path}: unsupported dtype {d} for ids/labels"
+        ))),
+    }
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("template"));
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+fn cmd_create(a: &Args) -> Res<()> {
+    let bits: usize = a
+        .num(&["--bits"])?
+        .ok_or_else(|| Fail::Usage("--bits is required".into()))?;
+    let fp = a.get(&["--fingerprint"]).unwrap_or("").as_bytes().to_vec();
+    Database::create(
+        a.db()?,
+        CreateOptions {
+            code_bits: bits,
+            fingerprint: fp,
+        },
+    )?;
+    println!("created {} ({bits}-bit codes)", a.db()?);
+    Ok(())
+}
+
+fn cmd_import(a: &Args) -> Res<()> {
+    let db = Database::open(a.db()?)?;
+    let codes_path = a
+        .pos
+        .get(1)
+        .ok_or_else(|| Fail::Usage("missing CODES.npy".into()))?;
     let t = Instant::now();
-    let results: Vec<SearchResult> = if a.scan {
-        let idx = ScanIndex::new(codes).map_err(|e| e.to_string())?;
-        (0..queries.len())
-            .map(|i| {
-                let q = queries.get(i).expect("in range");
-                match a.k {
-                    Some(k) => idx.search(&q, k),
-                    None => idx.search_radius(&q, a.radius.unwrap_or(0)),
-                }
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?
-    } else {
-        let idx = MihIndex::build(codes, MihOptions::default()).map_err(|e| e.to_string())?;
-        eprintln!(
-            "built MIH index: {} codes, m = {}, {:.1?}",
-            idx.len(),
-            idx.substrings(),
-            t.elapsed()
-        );
-        (0..queries.len())
-            .map(|i| {
-                let q = queries.get(i).expect("in range");
-                match a.k {
-                    Some(k) => idx.search(&q, k),
-                    None => idx.search_radius(&q, a.radius.unwrap_or(0)),
-                }
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?
+    let pb = spinner(&format!("reading {codes_path}"));
+    let codes = read_codes(codes_path, Some(db.code_len()))?;
+    let ids = a.get(&["--ids"]).map(read_u64s).transpose()?;
+    let labels = match a.get(&["--labels"]).map(read_u64s).transpose()? {
+        Some(l) => Some(
+            l.into_iter()
+                .map(|x| {
+                    u32::try_from(x).map_err(|_| Fail::Other(format!("label {x} does not fit u32")))
+                })
+                .collect::<Res<Vec<u32>>>()?,
+        ),
+        None => None,
     };
+    pb.set_message(format!(
+        "building the index and writing {} codes",
+        codes.len()
+    ));
+    let info = db.import(Import {
+        codes: &codes,
+        ids: ids.as_deref(),
+        labels: labels.as_deref(),
+        payloads: None,
+    })?;
+    pb.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "imported {} codes in {secs:.2}s ({:.2}M codes/s), commit {}",
+        codes.len(),
+        codes.len() as f64 / secs / 1e6,
+        info.txn
+    );
+    Ok(())
+}
+
+fn print_results(results: &[QueryResult], a: &Args, k: Option<usize>) -> Res<()> {
+    if let Some(prefix) = a.get(&["--npy"]) {
+        let k =
+            k.ok_or_else(|| Fail::Usage("--npy needs -k (radius results are ragged)".into()))?;
+        let mut ids = Vec::with_capacity(results.len() * k * 8);
+        let mut ds = Vec::with_capacity(results.len() * k * 4);
+        for r in results {
+            for i in 0..k {
+                let h = r.hits.get(i);
+                ids.extend_from_slice(&h.map_or(u64::MAX, |h| h.id).to_le_bytes());
+                ds.extend_from_slice(&h.map_or(u32::MAX, |h| h.distance).to_le_bytes());
+            }
+        }
+        let shape = [results.len(), k];
+        for (name, descr, data) in [("ids", "<u8", ids), ("distances", "<u4", ds)] {
+            let path = format!("{prefix}_{name}.npy");
+            std::fs::write(&path, npy::write(descr, &shape, &data))
+                .map_err(|e| Fail::Other(format!("{path}: {e}")))?;
+        }
+        println!("wrote {prefix}_ids.npy and {prefix}_distances.npy");
+        return Ok(());
+    }
+    let json = a.has("--json");
+    if !json {
+        println!(
+            "{:>5} {:>4} {:>12} {:>5} {:>6}  payload",
+            "query", "rank", "id", "dist", "label"
+        );
+    }
     for (qi, r) in results.iter().enumerate() {
-        if a.json {
-            let ids: Vec<String> = r.neighbors.iter().map(|n| n.id.to_string()).collect();
-            let ds: Vec<String> = r.neighbors.iter().map(|n| n.distance.to_string()).collect();
+        if json {
+            let hits: Vec<String> = r
+                .hits
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{{\"id\":{},\"distance\":{},\"label\":{},\"payload\":{}}}",
+                        h.id,
+                        h.distance,
+                        h.label.map_or("null".into(), |l| l.to_string()),
+                        json_string(&String::from_utf8_lossy(&h.payload))
+                    )
+                })
+                .collect();
             println!(
-                "{{\"query\":{qi},\"ids\":[{}],\"distances\":[{}],\"path\":\"{:?}\",\"buckets_probed\":{},\"candidates_checked\":{}}}",
-                ids.join(","),
-                ds.join(","),
+                "{{\"query\":{qi},\"hits\":[{}],\"path\":\"{}\",\"buckets_probed\":{},\"candidates_checked\":{}}}",
+                hits.join(","),
                 r.stats.path.map(|p| format!("{p:?}")).unwrap_or_default(),
                 r.stats.buckets_probed,
                 r.stats.candidates_checked
             );
         } else {
-            let hits: Vec<String> = r
-                .neighbors
-                .iter()
-                .map(|n| format!("{}@{}", n.id, n.distance))
-                .collect();
-            println!("query {qi}: {}", hits.join(" "));
+            for (rank, h) in r.hits.iter().enumerate() {
+                let label = h.label.map_or("-".into(), |l| l.to_string());
+                let payload: String = String::from_utf8_lossy(&h.payload)
+                    .chars()
+                    .take(60)
+                    .collect();
+                println!(
+                    "{qi:>5} {:>4} {:>12} {:>5} {label:>6}  {payload}",
+                    rank + 1,
+                    h.id,
+                    h.distance
+                );
+            }
         }
     }
     Ok(())
 }
 
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn cmd_search(a: &Args) -> Res<()> {
+    let db = Database::open_read_only(a.db()?)?;
+    let mut queries: Vec<Code> = Vec::new();
+    if let Some(p) = a.get(&["--queries"]) {
+        let arr = read_codes(p, Some(db.code_len()))?;
+        queries.extend((0..arr.len()).map(|i| arr.get(i).expect("in range")));
+    }
+    for h in a.all("--hex") {
+        queries.push(Code::from_hex(h)?);
+    }
+    if queries.is_empty() {
+        return usage("give --queries FILE.npy or --hex CODE");
+    }
+    let k: Option<usize> = a.num(&["-k", "--k"])?;
+    let r: Option<u32> = a.num(&["--radius", "-r"])?;
+    let class: Option<u32> = a.num(&["--class"])?;
+    if k.is_some() == r.is_some() {
+        return usage("give exactly one of -k and --radius");
+    }
+    let snap = db.snapshot();
+    let results = queries
+        .iter()
+        .map(|q| match (k, r) {
+            (Some(k), _) => snap.search(q, k, class),
+            (_, Some(r)) => snap.search_radius(q, r, class),
+            _ => unreachable!(),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    print_results(&results, a, k)
+}
+
+fn cmd_delete(a: &Args) -> Res<()> {
+    let db = Database::open(a.db()?)?;
+    let mut b = WriteBatch::new();
+    for id in &a.pos[1..] {
+        b.delete(
+            id.parse()
+                .map_err(|_| Fail::Usage(format!("not an id: {id}")))?,
+        );
+    }
+    if b.is_empty() {
+        return usage("give at least one id");
+    }
+    let info = db.commit(b)?;
+    println!("deleted {} id(s), commit {}", a.pos.len() - 1, info.txn);
+    Ok(())
+}
+
+fn cmd_compact(a: &Args) -> Res<()> {
+    let db = Database::open(a.db()?)?;
+    let before = db.stats().file_bytes;
+    let t = Instant::now();
+    db.compact()?;
+    let s = db.stats();
+    println!(
+        "compacted in {:.2}s: {} items, {} -> {} bytes",
+        t.elapsed().as_secs_f64(),
+        s.items,
+        before,
+        s.file_bytes
+    );
+    Ok(())
+}
+
+fn cmd_stats(a: &Args) -> Res<()> {
+    let db = Database::open_read_only(a.db()?)?;
+    let s = db.stats();
+    println!(
+        "{{\"code_bits\":{},\"commit\":{},\"items\":{},\"segments\":{},\"segment_items\":{},\"delta_items\":{},\"deleted_in_segments\":{},\"file_bytes\":{},\"fingerprint\":{}}}",
+        s.code_bits,
+        s.txn,
+        s.items,
+        s.segments,
+        s.segment_items,
+        s.delta_items,
+        s.deleted_in_segments,
+        s.file_bytes,
+        json_string(&String::from_utf8_lossy(&s.fingerprint))
+    );
+    Ok(())
+}
+
+fn cmd_verify(a: &Args) -> Res<()> {
+    let r = Database::verify(a.db()?)?;
+    println!(
+        "ok: commit {}, {} segment(s), {} delta batch(es), {} items",
+        r.txn, r.segments, r.delta_batches, r.items
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    match argv.first().map(String::as_str) {
-        Some("version") | Some("--version") => {
-            println!("hamdb {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Some("search") => match parse_args(&argv[1..]) {
-            Ok(a) => match run(a) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("hamdb: {e}");
-                    ExitCode::from(1)
-                }
-            },
-            Err(e) => {
-                eprintln!("hamdb: {e}\n{USAGE}");
-                ExitCode::from(2)
+    let Some(cmd) = argv.first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &argv[1..];
+    let result = (|| -> Res<()> {
+        match cmd.as_str() {
+            "create" => cmd_create(&Args::parse(rest, &[])?),
+            "import-codes" => cmd_import(&Args::parse(rest, &[])?),
+            "search-codes" => cmd_search(&Args::parse(rest, &["--json"])?),
+            "delete" => cmd_delete(&Args::parse(rest, &[])?),
+            "compact" => cmd_compact(&Args::parse(rest, &[])?),
+            "stats" => cmd_stats(&Args::parse(rest, &[])?),
+            "verify" => cmd_verify(&Args::parse(rest, &[])?),
+            "version" | "--version" => {
+                println!(
+                    "hamdb {} (file format {})",
+                    env!("CARGO_PKG_VERSION"),
+                    hamdb::storage::FORMAT_VERSION
+                );
+                Ok(())
             }
-        },
-        _ => {
-            eprintln!("{USAGE}");
+            "help" | "--help" | "-h" => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            other => usage(format!("unknown command {other:?}")),
+        }
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail::Usage(m)) => {
+            eprintln!("hamdb: {m}\n\n{USAGE}");
             ExitCode::from(2)
+        }
+        Err(Fail::Db(e)) => {
+            eprintln!("hamdb: {e}");
+            ExitCode::from(match e {
+                Error::Locked => 3,
+                Error::Corrupt { .. }
+                | Error::NotADatabase { .. }
+                | Error::UnsupportedFormatVersion { .. } => 4,
+                _ => 1,
+            })
+        }
+        Err(Fail::Other(m)) => {
+            eprintln!("hamdb: {m}");
+            ExitCode::from(1)
         }
     }
 }

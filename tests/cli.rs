@@ -1,0 +1,136 @@
+//! The `hamdb` binary end to end: create, import-codes, search-codes (table, JSON, .npy),
+//! delete, compact, stats, verify, and the exit codes scripts rely on.
+
+mod common;
+
+use common::db::tempdir;
+use hamdb::npy;
+use std::process::Command;
+
+fn hamdb(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hamdb"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn command_line_round_trip_and_exit_codes() {
+    let dir = tempdir("cli");
+    let db = dir.join("c.hamdb");
+    let db = db.to_str().unwrap();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    // 1,000 48-bit codes: row i is i in the last two bytes.
+    let mut codes = Vec::new();
+    for i in 0..1000u32 {
+        codes.extend_from_slice(&[0, 0, 0, 0, (i >> 8) as u8, i as u8]);
+    }
+    std::fs::write(p("codes.npy"), npy::write("|u1", &[1000, 6], &codes)).unwrap();
+    let ids: Vec<u8> = (0..1000u64)
+        .flat_map(|i| (5000 + i).to_le_bytes())
+        .collect();
+    std::fs::write(p("ids.npy"), npy::write("<u8", &[1000], &ids)).unwrap();
+    let labels: Vec<u8> = (0..1000i64).flat_map(|i| (i % 10).to_le_bytes()).collect();
+    std::fs::write(p("labels.npy"), npy::write("<i8", &[1000], &labels)).unwrap();
+
+    assert_eq!(hamdb(&["create", db, "--bits", "48"]).0, 0);
+    assert_eq!(hamdb(&["create", db, "--bits", "48"]).0, 1, "exists");
+    let (rc, out, _) = hamdb(&[
+        "import-codes",
+        db,
+        &p("codes.npy"),
+        "--ids",
+        &p("ids.npy"),
+        "--labels",
+        &p("labels.npy"),
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("imported 1000 codes"));
+
+    let (rc, out, _) = hamdb(&["search-codes", db, "--hex", "000000000007", "-k", "3"]);
+    assert_eq!(rc, 0);
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows[0].split_whitespace().collect::<Vec<_>>()[..5] == ["0", "1", "5007", "0", "7"],
+        "{out}"
+    );
+
+    let (rc, out, _) = hamdb(&[
+        "search-codes",
+        db,
+        "--hex",
+        "000000000007",
+        "--radius",
+        "1",
+        "--json",
+        "--class",
+        "5",
+    ]);
+    assert_eq!(rc, 0);
+    assert!(
+        out.contains("\"id\":5005,\"distance\":1,\"label\":5"),
+        "{out}"
+    );
+
+    let q: Vec<u8> = [0u8, 0, 0, 0, 0, 7, 0, 0, 0, 0, 3, 0xe8].to_vec();
+    std::fs::write(p("q.npy"), npy::write("|u1", &[2, 6], &q)).unwrap();
+    let (rc, _, _) = hamdb(&[
+        "search-codes",
+        db,
+        "--queries",
+        &p("q.npy"),
+        "-k",
+        "4",
+        "--npy",
+        &p("out"),
+    ]);
+    assert_eq!(rc, 0);
+    let idsf = std::fs::read(p("out_ids.npy")).unwrap();
+    let got = npy::parse(&idsf).unwrap();
+    assert_eq!(got.shape, vec![2, 4]);
+    assert_eq!(u64::from_le_bytes(got.data[..8].try_into().unwrap()), 5007);
+    // 1000 is not stored; of its one-bit neighbours (488, 744, 872, 936, 968, 992) the smallest id wins.
+    assert_eq!(
+        u64::from_le_bytes(got.data[32..40].try_into().unwrap()),
+        5488
+    );
+
+    assert_eq!(hamdb(&["delete", db, "5007"]).0, 0);
+    let (_, out, _) = hamdb(&["search-codes", db, "--hex", "000000000007", "-k", "1"]);
+    assert!(!out.contains(" 5007 "), "{out}");
+    let (rc, out, _) = hamdb(&["stats", db]);
+    assert_eq!(rc, 0);
+    assert!(out.contains("\"items\":999"), "{out}");
+    assert_eq!(hamdb(&["compact", db]).0, 0);
+    let (rc, out, _) = hamdb(&["verify", db]);
+    assert_eq!((rc, out.contains("999 items")), (0, true), "{out}");
+
+    // Exit codes: usage 2, bad input 1, locked 3, corrupt 4.
+    assert_eq!(hamdb(&["search-codes", db, "--hex", "00"]).0, 2);
+    assert_eq!(hamdb(&["frobnicate"]).0, 2);
+    assert_eq!(
+        hamdb(&["search-codes", db, "--hex", "0102", "-k", "1"]).0,
+        1,
+        "wrong code length"
+    );
+    let holder = hamdb::Database::open(db).unwrap();
+    assert_eq!(hamdb(&["delete", db, "1"]).0, 3);
+    drop(holder);
+    let mut bytes = std::fs::read(db).unwrap();
+    bytes[20] ^= 1; // the header's checksummed area
+    std::fs::write(db, &bytes).unwrap();
+    assert_eq!(hamdb(&["verify", db]).0, 4);
+    std::fs::write(p("junk.npy"), b"not numpy").unwrap();
+    assert_eq!(hamdb(&["create", &p("d2.hamdb"), "--bits", "48"]).0, 0);
+    assert_eq!(
+        hamdb(&["import-codes", &p("d2.hamdb"), &p("junk.npy")]).0,
+        1
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
