@@ -201,6 +201,14 @@ pub struct VerifyReport {
     pub delta_batches: usize,
 }
 
+/// How to take back one applied op (commits apply in place and roll back on failure, so a
+/// commit costs O(batch), not O(delta)).
+enum Undo {
+    Delta(u64, Option<DeltaItem>),
+    Tombstone(usize, u64),
+    NextId(u64),
+}
+
 #[derive(Clone)]
 struct DeltaItem {
     code: Code,
@@ -352,20 +360,35 @@ impl State {
     }
 
     fn exists(&self, id: u64) -> bool {
-        self.delta.contains_key(&id) || self.find_live_in_segments(id).is_some()
+        // Every stored id is below next_id, so fresh ids (all assigned ones) need no lookup.
+        id < self.manifest.next_id
+            && (self.delta.contains_key(&id) || self.find_live_in_segments(id).is_some())
     }
 
-    fn remove(&mut self, id: u64) {
-        if self.delta.remove(&id).is_none() {
-            if let Some((si, _)) = self.find_live_in_segments(id) {
-                self.deleted[si].insert(id);
+    fn remove(&mut self, id: u64, undo: &mut Vec<Undo>) {
+        match self.delta.remove(&id) {
+            Some(old) => undo.push(Undo::Delta(id, Some(old))),
+            None => {
+                if let Some((si, _)) = self.find_live_in_segments(id) {
+                    self.deleted[si].insert(id);
+                    undo.push(Undo::Tombstone(si, id));
+                }
             }
         }
     }
 
-    /// Apply one logged op. `strict` refuses an insert of an existing id (commit-time and
-    /// replay both use it: a log that inserts an existing id is damage).
-    fn apply(&mut self, op: &Op, len: CodeLen) -> Result<()> {
+    fn put(&mut self, id: u64, item: DeltaItem, undo: &mut Vec<Undo>) {
+        let old = self.delta.insert(id, item);
+        undo.push(Undo::Delta(id, old));
+        if id >= self.manifest.next_id {
+            undo.push(Undo::NextId(self.manifest.next_id));
+            self.manifest.next_id = id.saturating_add(1);
+        }
+    }
+
+    /// Apply one logged op, recording how to take it back. An insert of an existing id is
+    /// refused (at commit time a caller error; at replay, damage).
+    fn apply(&mut self, op: &Op, len: CodeLen, undo: &mut Vec<Undo>) -> Result<()> {
         let item = |r: &ItemRecord| -> Result<DeltaItem> {
             let code =
                 Code::from_bytes(&r.code).map_err(|_| Error::corrupt("delta code length"))?;
@@ -386,22 +409,41 @@ impl State {
                 if self.exists(r.id) {
                     return Err(Error::DuplicateId { id: r.id });
                 }
-                self.delta.insert(r.id, item(r)?);
-                self.manifest.next_id = self.manifest.next_id.max(r.id.saturating_add(1));
+                self.put(r.id, item(r)?, undo);
             }
             Op::Upsert(r) => {
-                self.remove(r.id);
-                self.delta.insert(r.id, item(r)?);
-                self.manifest.next_id = self.manifest.next_id.max(r.id.saturating_add(1));
+                let it = item(r)?;
+                self.remove(r.id, undo);
+                self.put(r.id, it, undo);
             }
-            Op::Delete(id) => self.remove(*id),
+            Op::Delete(id) => self.remove(*id, undo),
         }
         Ok(())
     }
 
-    fn rebuild_deleted_rows(&mut self, which: Option<usize>) {
+    /// Take back applied ops, newest first.
+    fn rollback(&mut self, undo: Vec<Undo>) {
+        for u in undo.into_iter().rev() {
+            match u {
+                Undo::Delta(id, Some(old)) => {
+                    self.delta.insert(id, old);
+                }
+                Undo::Delta(id, None) => {
+                    self.delta.remove(&id);
+                }
+                Undo::Tombstone(si, id) => {
+                    self.deleted[si].remove(&id);
+                }
+                Undo::NextId(old) => self.manifest.next_id = old,
+            }
+        }
+    }
+
+    /// Recompute the deleted-row bitmaps of the segments in `which` (all when `None`), and of
+    /// any segment that has none yet.
+    fn rebuild_deleted_rows(&mut self, which: Option<&BTreeSet<usize>>) {
         for (si, seg) in self.segments.iter().enumerate() {
-            if which.is_some_and(|w| w != si) && si < self.deleted_rows.len() {
+            if which.is_some_and(|w| !w.contains(&si)) && si < self.deleted_rows.len() {
                 continue;
             }
             let mut bits: BitVec<u64, Lsb0> = BitVec::repeat(false, seg.len());
@@ -546,8 +588,10 @@ fn load(
             read_block(bytes, meta.file_len, at, BlockKind::Delta)?,
             "delta batch",
         )?;
+        let mut undo = Vec::new();
         for op in &ops {
-            state.apply(op, len).map_err(|e| match e {
+            undo.clear();
+            state.apply(op, len, &mut undo).map_err(|e| match e {
                 Error::DuplicateId { id } => {
                     Error::corrupt(format!("delta batch at {at} inserts existing id {id}"))
                 }
@@ -811,17 +855,18 @@ impl Database {
             return Err(Error::ReadOnly);
         };
         let len = self.code_len();
-        let mut state = self
-            .inner
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let mut guard = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = &mut *guard;
         let mut log = Vec::with_capacity(batch.ops.len());
         let mut assigned = Vec::new();
-        for op in batch.ops {
-            let rec =
-                |id: u64, code: Code, label: Option<u32>, payload: Vec<u8>| -> Result<ItemRecord> {
+        let mut undo = Vec::new();
+        let applied = (|| -> Result<()> {
+            for op in batch.ops {
+                let rec = |id: u64,
+                           code: Code,
+                           label: Option<u32>,
+                           payload: Vec<u8>|
+                 -> Result<ItemRecord> {
                     if code.len() != len {
                         return Err(Error::CodeLengthMismatch {
                             expected: len.bits(),
@@ -838,33 +883,35 @@ impl Database {
                         payload: (!payload.is_empty()).then_some(payload),
                     })
                 };
-            let logged = match op {
-                BatchOp::Insert {
-                    id,
-                    code,
-                    label,
-                    payload,
-                } => {
-                    let id = match id {
-                        Some(id) => id,
-                        None => {
-                            let id = state.manifest.next_id;
-                            assigned.push(id);
-                            id
-                        }
-                    };
-                    Op::Insert(rec(id, code, label, payload)?)
-                }
-                BatchOp::Upsert {
-                    id,
-                    code,
-                    label,
-                    payload,
-                } => Op::Upsert(rec(id, code, label, payload)?),
-                BatchOp::Delete(id) => Op::Delete(id),
-            };
-            state.apply(&logged, len)?;
-            log.push(logged);
+                let logged = match op {
+                    BatchOp::Insert {
+                        id,
+                        code,
+                        label,
+                        payload,
+                    } => {
+                        let id = id.unwrap_or_else(|| {
+                            assigned.push(state.manifest.next_id);
+                            state.manifest.next_id
+                        });
+                        Op::Insert(rec(id, code, label, payload)?)
+                    }
+                    BatchOp::Upsert {
+                        id,
+                        code,
+                        label,
+                        payload,
+                    } => Op::Upsert(rec(id, code, label, payload)?),
+                    BatchOp::Delete(id) => Op::Delete(id),
+                };
+                state.apply(&logged, len, &mut undo)?;
+                log.push(logged);
+            }
+            Ok(())
+        })();
+        if let Err(e) = applied {
+            state.rollback(undo);
+            return Err(e);
         }
         if log.is_empty() {
             return Ok(CommitInfo {
@@ -877,7 +924,7 @@ impl Database {
         manifest.txn = state.meta.txn + 1;
         let written = Self::write_commit(
             storage,
-            &state,
+            state,
             &mut manifest,
             vec![(BlockKind::Delta, codec::encode(&log))],
             |_, _| {},
@@ -885,20 +932,30 @@ impl Database {
         let meta = match written {
             Ok(m) => m,
             Err(e) => {
+                state.rollback(undo);
                 writer.poisoned = true;
                 return Err(e);
             }
         };
         state.meta = meta;
         state.manifest = manifest;
-        state.rebuild_deleted_rows(None);
+        let touched: BTreeSet<usize> = undo
+            .iter()
+            .filter_map(|u| {
+                if let Undo::Tombstone(si, _) = u {
+                    Some(*si)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        state.rebuild_deleted_rows(Some(&touched));
         let txn = meta.txn;
         let flush = state.delta.len() >= self.inner.flush_threshold;
-        *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = state.clone();
-        self.publish(&state)?;
+        self.publish(state)?;
+        drop(guard);
         let mut flush_error = None;
         if flush {
-            drop(state);
             flush_error = self.flush_locked(&mut writer).err();
         }
         Ok(CommitInfo {

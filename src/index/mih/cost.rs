@@ -57,8 +57,9 @@ impl CostModel {
         let max_sub = sub.lens().iter().copied().max().unwrap_or(0) as usize;
         let mut within = vec![0f64; bits + 1];
         let mut sub_within = vec![0f64; max_sub + 1];
-        let queries = SAMPLE_QUERIES.min(n);
         let rows = SAMPLE_ROWS.min(n);
+        // About 4n pairs for small indexes (enough resolution for their n), at most 64 x 2^17.
+        let queries = (4 * n / rows.max(1)).clamp(8, SAMPLE_QUERIES).min(n);
         // The sampled rows, contiguous, so each sample query is one SIMD scan.
         let sample: Vec<u64> = (0..rows)
             .flat_map(|ri| {
