@@ -31,12 +31,15 @@ def row(label, ev, tr, onnx_path):
             f"{p['100']:.4f} | {p['1000']:.4f} | {ev['test_accuracy']:.4f} | "
             f"{b['mean_abs_correlation']:.3f} | {b['firing_rate_min']:.2f}-{b['firing_rate_max']:.2f} | "
             f"{ev['latent_saturated_fraction']:.3f} | {s['epochs']} | {tr['train_seconds'] / 60:.1f} | "
+            f"{min(e['seconds'] for e in tr['epochs']):.0f} | {s.get('threads', 2)} | "
             f"{os.path.getsize(onnx_path) / 1e6:.2f} |")
 
 
 def command(tr):
     s = tr["settings"]
     extra = "" if (s["alpha"], s["beta"]) == (1.0, 1.0) else f" --alpha {s['alpha']:g} --beta {s['beta']:g}"
+    if s.get("threads", 2) != 2:
+        extra += f" --threads {s['threads']}"  # thread count changes float summation order
     return f"python -m models.ssdh.train --bits {s['bits']} --epochs {s['epochs']}{extra} --out {s['out']}"
 
 
@@ -55,9 +58,11 @@ def main():
                        f"{ex['logits_max_abs_diff']:.2e} | {ex['code_bits_differing']} |")
     header = ("| model | alpha / beta | mAP (full ranking) | mAP@1000 | mAP 11-pt interp. | P (Hamming r<=2) | "
               "P@1 | P@10 | P@100 | P@1000 | accuracy | mean abs bit corr. | bit firing rate range | "
-              "saturated activations | epochs | train min | ONNX MB |\n" + "|---" * 17 + "|")
+              "saturated activations | epochs | train min | fastest epoch s | threads | ONNX MB |\n" + "|---" * 19 + "|")
+    notes_path = os.path.join(ROOT, "models", "results_notes.md")
+    notes = open(notes_path).read() if os.path.exists(notes_path) else ""
     text = TEMPLATE.format(table=header + "\n" + "\n".join(rows), commands="\n".join(cmds),
-                           exports="\n".join(exports))
+                           exports="\n".join(exports), notes=notes)
     with open(os.path.join(ROOT, "models", "RESULTS.md"), "w") as f:
         f.write(text)
     print(text)
@@ -91,13 +96,7 @@ model; settings and per-epoch logs in `*.train.json`.
 
 {table}
 
-Target: mAP over the full ranking >= 0.92 at 48 bits.
-
-**What the hash terms buy** (ablation row vs SSDH 48 bits): with alpha = beta = 0 the latent layer is
-only a sigmoid bottleneck of a classifier; thresholding it at 0.5 is not what training optimised, so
-activations are less saturated and more of the ranking depends on bits near 0.5. Compare the
-saturated share, the bit correlations, P(r<=2) and mAP in the table.
-
+{notes}
 ## Published figures (for context, not like-for-like)
 
 | method | data | backbone | bits | measure | mAP |
