@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_BENCH := .venv-bench
 
-.PHONY: all build test test-rust test-models lint fmt demo bench bench-quick bench-full criterion clean-bench
+.PHONY: all build test test-rust test-models lint fmt demo bench bench-quick bench-full bench-storage criterion fuzz-smoke
 
 all: build
 
@@ -55,6 +55,18 @@ bench-quick: $(VENV_BENCH)/.stamp
 bench-full: $(VENV_BENCH)/.stamp
 	$(CARGO) build --release --example compare
 	$(VENV_BENCH)/bin/python benches/compare/run.py --full --python $(VENV_BENCH)/bin/python
+
+# Storage benchmarks (bulk import, inserts, open + first query, delta, compaction, memory).
+bench-storage:
+	$(CARGO) build --release --example dbbench
+	./target/release/examples/dbbench --n $${N:-10000000} --dir target/bench
+
+# A short run of every fuzz target (cargo-fuzz on the stable toolchain).
+FUZZ_SECONDS ?= 20
+fuzz-smoke:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.12.0 --locked
+	cd fuzz && for t in parse_inputs open_file db_ops; do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
 # criterion micro-benchmarks (kernels, scan, MIH build and search).
 criterion:

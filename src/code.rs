@@ -157,18 +157,21 @@ impl Code {
 
     /// From the hex form (two digits per packed byte; upper or lower case; no prefix).
     pub fn from_hex(hex: &str) -> Result<Self> {
-        let hex = hex.trim();
+        // Work on bytes: a non-ASCII character must be an error, not a slice off a char
+        // boundary (found by the parse_inputs fuzz target).
+        let hex = hex.trim().as_bytes();
         if !hex.len().is_multiple_of(2) {
             return Err(Error::InvalidHex {
                 reason: format!("odd number of digits ({})", hex.len()),
             });
         }
-        let bytes = (0..hex.len() / 2)
-            .map(|i| {
-                u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| Error::InvalidHex {
-                    reason: format!("not a hex digit pair at position {}", 2 * i),
-                })
+        let digit = |i: usize| -> Result<u8> {
+            (hex[i] as char).to_digit(16).map(|d| d as u8).ok_or_else(|| Error::InvalidHex {
+                reason: format!("not a hex digit at position {i}"),
             })
+        };
+        let bytes = (0..hex.len() / 2)
+            .map(|i| Ok(digit(2 * i)? << 4 | digit(2 * i + 1)?))
             .collect::<Result<Vec<u8>>>()?;
         Self::from_bytes(&bytes)
     }
