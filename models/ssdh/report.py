@@ -3,7 +3,6 @@
     python -m models.ssdh.report"""
 from __future__ import annotations
 
-import glob
 import json
 import os
 
@@ -46,7 +45,9 @@ def command(tr):
 def main():
     rows, cmds, exports = [], [], []
     runs = [(f"SSDH {k} bits", os.path.join(REF, f"ssdh-fmnist-{k}")) for k in (16, 32, 48, 64)]
-    runs += [("48 bits, alpha=beta=0 (ablation)", p[:-5]) for p in sorted(glob.glob(os.path.join(ABL, "*.onnx")))]
+    ablations = {"ssdh-fmnist-48-a0b0": "48 bits, alpha=beta=0 (ablation)",
+                 "ssdh-fmnist-48-a1b1-e12": "48 bits, 12 epochs (ablation's length)"}
+    runs += [(label, os.path.join(ABL, stem)) for stem, label in ablations.items()]
     for label, stem in runs:
         if not os.path.exists(stem + ".eval.json"):
             continue
@@ -110,11 +111,11 @@ Protocol differences:
 * **SSDH's protocol**: the official code (`run_cifar10.m` in kevinlin311tw/Caffe-DeepBinaryCode) encodes
   the 10,000 CIFAR-10 test images as queries against the 50,000 training images and computes mAP over
   the top 1,000 returned images (`top_k = 1000`); its README shows `MAP = 0.899731` for the released
-  48-bit model, and 0.913 is the published 48-bit figure. So the SSDH number is closest to this
-  repo's mAP@1000 column, on another dataset.
-* **Dataset**: the official SSDH figure is on CIFAR-10 (colour natural images, 32x32 upscaled to
-  AlexNet's 227x227), not Fashion-MNIST; it is the paper's reference point, not a comparable number.
-* **Backbone**: SSDH fine-tunes an ImageNet-pretrained AlexNet (~57M parameters). No pretrained
+  48-bit model; 0.913 is the 48-bit figure quoted for the official code in hamdb's issue. Either way
+  the SSDH number is closest to this repo's mAP@1000 column, and on another dataset.
+* **Dataset**: the official SSDH figure is on CIFAR-10 (colour natural images fed to AlexNet), not
+  Fashion-MNIST; it is the paper's reference point, not a comparable number.
+* **Backbone**: SSDH fine-tunes an ImageNet-pretrained AlexNet (tens of millions of parameters). No pretrained
   weights can be downloaded here, so this repo trains a compact CNN (about 0.44M parameters:
   conv32-pool-conv64-conv64-pool-conv128-pool, BatchNorm, fc256, then the K-unit sigmoid latent
   layer and the classifier reading it) **from scratch** with AdamW + OneCycle, random translation by
@@ -123,11 +124,12 @@ Protocol differences:
   column) to fit the time budget on a shared 2-core machine, so their rows slightly understate what
   20 epochs would give.
 * **Measure**: QSMI reports 11-point interpolated mAP; this repo's headline number is non-interpolated
-  AP over the full ranking (which is lower or equal for the same ranking); the 11-point column is
-  there for the comparison. Both use 10k test queries against the 60k training set.
+  AP over the full ranking. The two are not ordered in general (interpolation raises precision, but
+  the 11-point mean gives recall 1.0, i.e. the last relevant item, a full 1/11 weight); the 11-point
+  column is there for the comparison. Both use 10k test queries against the 60k training set.
 * **Bit lengths**: QSMI used 12/24/36/48 bits, this repo 16/32/48/64; only 48 bits coincide.
 * **Ties**: this repo breaks Hamming ties by database index; papers rarely state their rule, and
-  with short codes many items tie, so the rule matters at the ~0.01 level.
+  with short codes many items tie, so the rule can move the numbers.
 
 ## Export check: PyTorch vs onnxruntime
 
@@ -150,7 +152,7 @@ python -m models.ssdh.report               # this file
 ```
 
 `bash models/run_all.sh` runs all of it in sequence. To re-evaluate a shipped file only:
-`python -m models.ssdh.evaluate --model models/reference/ssdh-fmnist-48.onnx` (about 30 s).
+`python -m models.ssdh.evaluate --model models/reference/ssdh-fmnist-48.onnx` (about a minute).
 Training times above are wall-clock on a 2-core CPU machine shared with other builds.
 """
 
