@@ -166,9 +166,12 @@ impl Code {
             });
         }
         let digit = |i: usize| -> Result<u8> {
-            (hex[i] as char).to_digit(16).map(|d| d as u8).ok_or_else(|| Error::InvalidHex {
-                reason: format!("not a hex digit at position {i}"),
-            })
+            (hex[i] as char)
+                .to_digit(16)
+                .map(|d| d as u8)
+                .ok_or_else(|| Error::InvalidHex {
+                    reason: format!("not a hex digit at position {i}"),
+                })
         };
         let bytes = (0..hex.len() / 2)
             .map(|i| Ok(digit(2 * i)? << 4 | digit(2 * i + 1)?))

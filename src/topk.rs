@@ -35,6 +35,26 @@ impl TopK {
         (self.worst >> 32) as u32
     }
 
+    /// The distance limit for a caller that offers rows in ascending order: once full, a later
+    /// row tying the k-th distance has a larger id than every held row and cannot enter, so
+    /// only strictly smaller distances need a callback. Tie-heavy data (clustered codes, many
+    /// duplicates) otherwise floods the callback with candidates that are all rejected.
+    #[inline]
+    pub fn limit_ascending(&self) -> u32 {
+        if self.is_full() {
+            self.limit().saturating_sub(1)
+        } else {
+            u32::MAX
+        }
+    }
+
+    /// True if `(distance, row)` cannot enter (the collector is full and its k-th key is
+    /// smaller).
+    #[inline]
+    pub fn rejects(&self, row: u32, distance: u32) -> bool {
+        key(distance, row) >= self.worst
+    }
+
     /// True once k candidates are held.
     #[inline]
     pub fn is_full(&self) -> bool {

@@ -69,7 +69,8 @@ def main():
             rows += run_rows([args.python, os.path.join(ROOT, "benches", "compare", "faiss_bench.py"),
                               "--dir", wdir, "--kind", kind, "--n", str(n), "--bits", str(bits), "--k", ks,
                               "--radius", radii, "--single-queries", str(single), "--batch-k", batch_ks,
-                              "--systems", fais], log)
+                              "--systems", fais, "--multihash-queries", str(10 if kind == "clustered" else single)],
+                             log)
             for f in os.listdir(wdir):
                 os.remove(os.path.join(wdir, f))
             os.rmdir(wdir)

@@ -11,9 +11,11 @@ use crate::topk::{key, TopK};
 /// batch passes over it, so DRAM is read once per block, not once per query.
 const BATCH_BLOCK_BYTES: usize = 64 * 1024;
 
+/// Rows are offered in ascending order, so the tighter `limit_ascending` applies.
 pub(crate) fn knn_into(kernel: Kernel, q: &[u64], codes: &[u64], row_base: u32, topk: &mut TopK) {
-    kernel.scan(q, codes, topk.limit(), |i, d| {
-        topk.offer(row_base + i as u32, d)
+    kernel.scan(q, codes, topk.limit_ascending(), |i, d| {
+        topk.offer(row_base + i as u32, d);
+        topk.limit_ascending()
     });
 }
 
@@ -46,12 +48,11 @@ pub(crate) fn knn(
     keep: &dyn Fn(u32) -> bool,
 ) -> Vec<(u32, u32)> {
     let mut topk = TopK::new(k);
-    kernel.scan(q, codes, topk.limit(), |i, d| {
+    kernel.scan(q, codes, topk.limit_ascending(), |i, d| {
         if keep(i as u32) {
-            topk.offer(i as u32, d)
-        } else {
-            topk.limit()
+            topk.offer(i as u32, d);
         }
+        topk.limit_ascending()
     });
     topk.into_sorted()
 }

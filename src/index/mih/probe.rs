@@ -22,6 +22,11 @@ use crate::topk::{key, TopK};
 /// Where verified candidates go.
 pub(super) trait Sink {
     fn limit(&self) -> u32;
+    /// True if this candidate certainly cannot be accepted (checked before the costlier
+    /// de-duplication test).
+    fn rejects(&self, _row: u32, _distance: u32) -> bool {
+        false
+    }
     /// Accept a new (never offered before) candidate; returns the new limit.
     fn accept(&mut self, row: u32, distance: u32) -> u32;
 }
@@ -30,6 +35,10 @@ impl Sink for TopK {
     #[inline]
     fn limit(&self) -> u32 {
         TopK::limit(self)
+    }
+    #[inline]
+    fn rejects(&self, row: u32, distance: u32) -> bool {
+        TopK::rejects(self, row, distance)
     }
     #[inline]
     fn accept(&mut self, row: u32, distance: u32) -> u32 {
@@ -47,6 +56,10 @@ impl<S: Sink> Sink for Filtered<'_, S> {
     #[inline]
     fn limit(&self) -> u32 {
         self.inner.limit()
+    }
+    #[inline]
+    fn rejects(&self, row: u32, distance: u32) -> bool {
+        self.inner.rejects(row, distance)
     }
     #[inline]
     fn accept(&mut self, row: u32, distance: u32) -> u32 {
@@ -160,6 +173,16 @@ impl<'a> Prober<'a> {
             Some(all) => {
                 let codes = &all[range.start * words..range.end * words];
                 idx.kernel.scan(q, codes, sink.limit(), |i, d| {
+                    if sink.rejects(rows[i], d) {
+                        // Rows ascend within a bucket: if this one ties the k-th distance and
+                        // still loses, every later tie in this bucket loses too.
+                        let limit = sink.limit();
+                        return if d == limit {
+                            limit.saturating_sub(1)
+                        } else {
+                            limit
+                        };
+                    }
                     let code = &codes[i * words..(i + 1) * words];
                     if first_probe(idx, order, q, code, xor, p, s) {
                         sink.accept(rows[i], d)
@@ -181,7 +204,10 @@ impl<'a> Prober<'a> {
                         continue;
                     };
                     let d = idx.kernel.distance(q, code);
-                    if d <= sink.limit() && first_probe(idx, order, q, code, xor, p, s) {
+                    if d <= sink.limit()
+                        && !sink.rejects(row, d)
+                        && first_probe(idx, order, q, code, xor, p, s)
+                    {
                         sink.accept(row, d);
                     }
                 }
