@@ -58,10 +58,12 @@ impl AlignedWords {
     }
 
     pub fn extend_from_slice(&mut self, words: &[u64]) {
-        self.reserve(words.len());
-        for &w in words {
-            self.push(w);
-        }
+        let start = self.len;
+        let new_len = start + words.len();
+        self.lines
+            .resize(new_len.div_ceil(WORDS_PER_LINE), Line::default());
+        self.len = new_len;
+        self.as_mut_slice()[start..].copy_from_slice(words);
     }
 
     pub fn reserve(&mut self, additional: usize) {

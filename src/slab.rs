@@ -41,6 +41,44 @@ macro_rules! plain {
 }
 plain!(u8, u32, u64, f64);
 
+/// The little-endian byte image of `items` (the file format's byte order), without copying on
+/// little-endian targets.
+pub fn le_bytes<T: Plain + LeBytes>(items: &[T]) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(target_endian = "little")]
+    {
+        // SAFETY: T is Plain (no padding, every byte initialised); the view covers exactly
+        // the slice's bytes and borrows it for its lifetime.
+        std::borrow::Cow::Borrowed(unsafe {
+            std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), std::mem::size_of_val(items))
+        })
+    }
+    #[cfg(not(target_endian = "little"))]
+    {
+        let mut out = Vec::with_capacity(std::mem::size_of_val(items));
+        for x in items {
+            x.put_le(&mut out);
+        }
+        std::borrow::Cow::Owned(out)
+    }
+}
+
+/// Little-endian serialisation of one element (the portable path of [`le_bytes`]).
+pub trait LeBytes {
+    fn put_le(&self, out: &mut Vec<u8>);
+}
+
+macro_rules! le_bytes_impl {
+    ($($t:ty),*) => {$(
+        impl LeBytes for $t {
+            #[inline]
+            fn put_le(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+        }
+    )*};
+}
+le_bytes_impl!(u8, u32, u64, f64);
+
 /// Why a region of a backing cannot be viewed as a slab.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlabError {

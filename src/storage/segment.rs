@@ -8,7 +8,7 @@ use super::manifest::{ArrayRef, SegmentRef};
 use crate::code::{CodeArray, CodeLen};
 use crate::error::{Error, Result};
 use crate::index::{MihIndex, MihOptions, PathPolicy};
-use crate::slab::{Backing, Plain, Slab};
+use crate::slab::{le_bytes, Backing, LeBytes, Plain, Slab};
 use std::sync::Arc;
 
 /// Label value that means "no label" in a segment's label column.
@@ -23,32 +23,12 @@ pub struct SegmentColumns {
     pub payload_bytes: Vec<u8>,
 }
 
-/// Little-endian serialisation of one array element, appended without allocating.
-trait PutLe: Plain {
-    fn put(&self, out: &mut Vec<u8>);
-}
-
-macro_rules! put_le {
-    ($($t:ty),*) => {$(
-        impl PutLe for $t {
-            #[inline]
-            fn put(&self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
-            }
-        }
-    )*};
-}
-put_le!(u8, u32, u64, f64);
-
 /// Append `items` at the next 64-byte boundary of `block` (whose first `BLOCK_HEADER` bytes
 /// are the header); offsets in the reference are relative to the payload start.
-fn push_array<T: PutLe>(block: &mut Vec<u8>, refs: &mut Vec<ArrayRef>, items: &[T]) {
+fn push_array<T: Plain + LeBytes>(block: &mut Vec<u8>, refs: &mut Vec<ArrayRef>, items: &[T]) {
     let at = align_up(block.len() as u64);
     block.resize(at as usize, 0);
-    block.reserve(std::mem::size_of_val(items));
-    for x in items {
-        x.put(block);
-    }
+    block.extend_from_slice(&le_bytes(items));
     refs.push(ArrayRef {
         offset: at - BLOCK_HEADER,
         len: items.len() as u64,
