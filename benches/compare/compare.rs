@@ -221,6 +221,27 @@ fn workload(a: &Args) {
             );
         }
     }
+    if a.systems.iter().any(|s| s == "hamdb-scan-2t") {
+        // Two threads on one query (partitions + merge): the only row here that is not one thread.
+        for &k in &a.ks {
+            let (qps, got, lat) = per_query(&mut |q| {
+                scan.search_parallel(q, k, 2)
+                    .unwrap()
+                    .neighbors
+                    .iter()
+                    .map(|n| n.distance)
+                    .collect()
+            });
+            row(
+                a,
+                "hamdb-scan-2t",
+                Some(k),
+                None,
+                json!({"qps": qps, "build_s": 0.0, "bytes_per_code": (len.words()*8) as f64,
+                "exact": exact_vs(&got, k), "mode": "single", "threads": 2, "median_ms": 1e3 * median(lat), "queries": single.len()}),
+            );
+        }
+    }
     if a.systems.iter().any(|s| s == "hamdb-mih") {
         let t = Instant::now();
         let mih = MihIndex::build(

@@ -22,7 +22,7 @@ COMPARE = os.path.join(ROOT, "target", "release", "examples", "compare")
 OUT = os.path.join(ROOT, "target", "bench")
 
 # (kind, n, bits, ks, radii, single_queries, faiss_batch_ks, rust_systems, faiss_systems)
-ALL_RUST = "hamdb-scan,hamdb-scan-batch,hamdb-mih,mih-rs"
+ALL_RUST = "hamdb-scan,hamdb-scan-batch,hamdb-scan-2t,hamdb-mih,mih-rs"
 ALL_FAISS = "faiss-flat,faiss-flat-batch,faiss-multihash"
 QUICK = [
     ("uniform", 1_000_000, 64, "1,10,100", "0,2,4,8", 200, "1,10,100", ALL_RUST, ALL_FAISS),
@@ -36,7 +36,7 @@ FULL = QUICK + [
     ("clustered", 1_000_000, 256, "1,10,100", "0,4,8", 200, "10", ALL_RUST, ALL_FAISS),
     ("uniform", 10_000_000, 128, "1,10,100", "", 50, "10", ALL_RUST, "faiss-flat,faiss-flat-batch"),
     ("uniform", 10_000_000, 256, "1,10,100", "", 50, "10", ALL_RUST, "faiss-flat,faiss-flat-batch"),
-    ("uniform", 100_000_000, 64, "1,10,100", "", 20, "", "hamdb-scan,hamdb-mih,mih-rs", "faiss-flat"),
+    ("uniform", 100_000_000, 64, "1,10,100", "", 20, "", "hamdb-scan,hamdb-scan-2t,hamdb-mih,mih-rs", "faiss-flat"),
 ]
 
 
@@ -104,7 +104,7 @@ def report_md(rows):
         for r in rs:
             if r["system"] in ("faiss-flat", "faiss-flat-batch"):
                 ref[(r["k"], r["radius"], r["mode"])] = r["qps"]
-        order = ["hamdb-scan-batch", "faiss-flat-batch", "hamdb-scan", "hamdb-mih", "hamdb-mih-forced",
+        order = ["hamdb-scan-batch", "faiss-flat-batch", "hamdb-scan", "hamdb-scan-2t", "hamdb-mih", "hamdb-mih-forced",
                  "faiss-flat", "faiss-multihash", "mih-rs"]
         rs = sorted(rs, key=lambda r: (r["k"] is None, r["k"] or 0, r["radius"] or 0, order.index(r["system"])
                                        if r["system"] in order else 99))
