@@ -14,5 +14,7 @@ run train-32 --bits 32 --epochs 8 --threads 1 --out models/reference/ssdh-fmnist
 run train-16 --bits 16 --epochs 8 --threads 1 --out models/reference/ssdh-fmnist-16.onnx
 # Ablation: the same recipe without the two hash terms; kept out of models/reference/.
 run train-48-ablation --bits 48 --alpha 0 --beta 0 --epochs 12 --threads 1 --out models/ablation/ssdh-fmnist-48-a0b0.onnx
+# ...and SSDH at the ablation's length, for a like-for-like comparison.
+run train-48-e12 --bits 48 --epochs 12 --threads 1 --out models/ablation/ssdh-fmnist-48-a1b1-e12.onnx
 python -m models.ssdh.samples            # sample PNGs, labels.csv, expected-code fixtures
 python -m models.ssdh.report             # models/RESULTS.md from the *.eval.json files
