@@ -23,6 +23,6 @@ pub use index::{
     MAX_SUBSTRING_BITS,
 };
 pub use storage::{
-    CommitInfo, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions, QueryResult,
-    Snapshot, VerifyReport, WriteBatch,
+    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
+    QueryResult, Snapshot, VerifyReport, WriteBatch,
 };

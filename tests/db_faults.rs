@@ -156,7 +156,7 @@ fn every_injected_failure_leaves_the_last_commit() {
             match db.commit(b) {
                 Ok(info) => {
                     committed += 1;
-                    if let Some(e) = info.flush_error {
+                    if let Some(e) = info.maintenance_error {
                         // Durable commit, failed automatic flush: poisoned from here on.
                         assert!(matches!(e, Error::Io { .. }), "{fault:?}: {e}");
                         failures_seen += 1;

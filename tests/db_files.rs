@@ -335,3 +335,52 @@ fn bulk_import_adds_a_segment_in_one_commit() {
     Database::verify(&path).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn commits_compact_automatically_past_the_policy_thresholds() {
+    use hamdb::{CompactionPolicy, OpenOptions};
+    let dir = tempdir("autocompact");
+    let path = dir.join("a.hamdb");
+    let policy = CompactionPolicy {
+        max_segments: 3,
+        max_deleted_fraction: 0.25,
+    };
+    let opts = OpenOptions {
+        flush_threshold: Some(10),
+        compaction: Some(policy),
+        ..OpenOptions::default()
+    };
+    let db = Database::create_with(
+        &path,
+        CreateOptions {
+            code_bits: 64,
+            fingerprint: vec![],
+        },
+        opts,
+    )
+    .unwrap();
+    let mut max_segments = 0;
+    for c in 0..12u64 {
+        let mut b = WriteBatch::new();
+        for id in c * 10..c * 10 + 10 {
+            b.insert(id, code_for(id), None, "");
+        }
+        assert!(db.commit(b).unwrap().maintenance_error.is_none());
+        max_segments = max_segments.max(db.stats().segments);
+    }
+    assert!(
+        max_segments <= 3,
+        "segments never exceed the policy ({max_segments})"
+    );
+    // Deleting 30% of the items triggers a compaction that reclaims them.
+    let mut b = WriteBatch::new();
+    for id in (0..120).step_by(3) {
+        b.delete(id);
+    }
+    db.commit(b).unwrap();
+    let s = db.stats();
+    assert_eq!((s.deleted_in_segments, s.items), (0, 80), "{s:?}");
+    assert!(db.snapshot().get(3).unwrap().is_none() && db.snapshot().get(4).unwrap().is_some());
+    Database::verify(&path).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -46,8 +46,44 @@ pub struct OpenOptions {
     pub read_only: bool,
     /// Delta size that triggers a flush into a segment (default 65,536).
     pub flush_threshold: Option<usize>,
+    /// When commits compact the database automatically (default: [`CompactionPolicy::default`]).
+    pub compaction: Option<CompactionPolicy>,
     /// Wraps the write path (tests inject I/O failures with it).
     pub storage: Option<StorageWrapper>,
+}
+
+/// Thresholds past which a commit compacts the database (after its own flush, if any).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompactionPolicy {
+    /// More segments than this: every search visits each one, so merge them.
+    pub max_segments: usize,
+    /// More than this fraction of segment items deleted: reclaim the space.
+    pub max_deleted_fraction: f64,
+}
+
+impl Default for CompactionPolicy {
+    fn default() -> Self {
+        Self {
+            max_segments: 8,
+            max_deleted_fraction: 0.25,
+        }
+    }
+}
+
+impl CompactionPolicy {
+    /// Never compact automatically (explicit `compact` only).
+    pub fn disabled() -> Self {
+        Self {
+            max_segments: usize::MAX,
+            max_deleted_fraction: f64::INFINITY,
+        }
+    }
+
+    fn wants(&self, segments: usize, segment_items: u64, deleted: u64) -> bool {
+        segments > self.max_segments
+            || (segment_items > 0
+                && deleted as f64 > self.max_deleted_fraction * segment_items as f64)
+    }
 }
 
 /// A stored item.
@@ -173,9 +209,9 @@ impl WriteBatch {
 pub struct CommitInfo {
     pub txn: u64,
     pub assigned_ids: Vec<u64>,
-    /// The commit is durable, but the automatic flush it triggered failed (the handle is then
-    /// poisoned: reopen to continue writing; nothing committed is lost).
-    pub flush_error: Option<Error>,
+    /// The commit is durable, but the automatic flush or compaction it triggered failed (the
+    /// handle is then poisoned: reopen to continue writing; nothing committed is lost).
+    pub maintenance_error: Option<Error>,
 }
 
 /// Counts for `stats`.
@@ -245,6 +281,7 @@ struct Inner {
     path: PathBuf,
     header: Header,
     flush_threshold: usize,
+    compaction: CompactionPolicy,
     wrapper: Option<StorageWrapper>,
     /// The write path and its lock holder; `None` for read-only handles.
     writer: Mutex<Writer>,
@@ -735,6 +772,7 @@ impl Database {
                     .flush_threshold
                     .unwrap_or(DEFAULT_FLUSH_THRESHOLD)
                     .max(1),
+                compaction: options.compaction.unwrap_or_default(),
                 wrapper: options.storage.clone(),
                 writer: Mutex::new(Writer {
                     storage: (!options.read_only).then_some(storage),
@@ -917,7 +955,7 @@ impl Database {
             return Ok(CommitInfo {
                 txn: state.meta.txn,
                 assigned_ids: assigned,
-                flush_error: None,
+                maintenance_error: None,
             });
         }
         let mut manifest = state.manifest.clone();
@@ -954,12 +992,15 @@ impl Database {
         let flush = state.delta.len() >= self.inner.flush_threshold;
         self.publish(state)?;
         drop(guard);
-        let mut flush_error = None;
+        let mut maintenance_error = None;
         if flush {
-            flush_error = self.flush_locked(&mut writer).err();
+            maintenance_error = self.flush_locked(&mut writer).err();
+        }
+        if maintenance_error.is_none() && self.wants_compaction() {
+            maintenance_error = self.compact_locked(&mut writer).err();
         }
         Ok(CommitInfo {
-            flush_error,
+            maintenance_error,
             txn,
             assigned_ids: assigned,
         })
@@ -985,7 +1026,7 @@ impl Database {
         Ok(CommitInfo {
             txn,
             assigned_ids: assigned,
-            flush_error: None,
+            maintenance_error: None,
         })
     }
 
@@ -1077,6 +1118,19 @@ impl Database {
     /// keep reading the old file's mapping until they drop them.
     pub fn compact(&self) -> Result<()> {
         let mut writer = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.compact_locked(&mut writer)
+    }
+
+    fn wants_compaction(&self) -> bool {
+        let state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let seg_items: u64 = state.segments.iter().map(|s| s.len() as u64).sum();
+        let deleted: u64 = state.deleted.iter().map(|d| d.len() as u64).sum();
+        self.inner
+            .compaction
+            .wants(state.segments.len(), seg_items, deleted)
+    }
+
+    fn compact_locked(&self, writer: &mut Writer) -> Result<()> {
         if writer.poisoned {
             return Err(Error::Poisoned);
         }
@@ -1173,23 +1227,37 @@ impl Database {
             Ok(l) => l,
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
+                // Conservative: if the failure came after the rename, this handle's write path
+                // points at the replaced file, so no further write may use it.
+                writer.poisoned = true;
                 return Err(e);
             }
         };
-        // The new file is in place: switch the write path, lock and mapping over to it.
-        let file = FsOpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&self.inner.path)
-            .map_err(|e| Error::io("reopening after compaction", e))?;
-        let map_handle = file
-            .try_clone()
-            .map_err(|e| Error::io("reopening after compaction", e))?;
-        let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
-        if let Some(w) = &self.inner.wrapper {
-            storage = w(storage);
-        }
-        let (_, new_state) = load(&map_handle, &*storage, Some(&self.inner.header))?;
+        // The new file is in place: switch the write path, lock and mapping over to it. A
+        // failure from here on leaves this handle pointing at the replaced file: poison it.
+        let switched = (|| -> Result<(Box<dyn StorageFile>, State)> {
+            let file = FsOpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.inner.path)
+                .map_err(|e| Error::io("reopening after compaction", e))?;
+            let map_handle = file
+                .try_clone()
+                .map_err(|e| Error::io("reopening after compaction", e))?;
+            let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
+            if let Some(w) = &self.inner.wrapper {
+                storage = w(storage);
+            }
+            let (_, new_state) = load(&map_handle, &*storage, Some(&self.inner.header))?;
+            Ok((storage, new_state))
+        })();
+        let (storage, new_state) = match switched {
+            Ok(x) => x,
+            Err(e) => {
+                writer.poisoned = true;
+                return Err(e);
+            }
+        };
         writer.storage = Some(storage);
         writer._lock = Some(lock);
         *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = new_state.clone();

@@ -15,7 +15,7 @@ mod manifest;
 mod segment;
 
 pub use db::{
-    CommitInfo, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions, QueryResult,
-    Snapshot, VerifyReport, WriteBatch,
+    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
+    QueryResult, Snapshot, VerifyReport, WriteBatch,
 };
 pub use format::FORMAT_VERSION;
