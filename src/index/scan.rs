@@ -99,6 +99,32 @@ pub(crate) fn partitions(n: usize, parts: usize) -> Vec<std::ops::Range<usize>> 
         .collect()
 }
 
+/// Split a batch of queries (word form, `words` per query) into `threads` contiguous runs, run
+/// `f` on each run in its own scoped thread, and concatenate the results in query order.
+pub(crate) fn par_query_runs<T: Send>(
+    queries: &[u64],
+    words: usize,
+    threads: usize,
+    f: impl Fn(&[u64]) -> Vec<T> + Sync,
+) -> Vec<T> {
+    let parts = partitions(queries.len() / words, threads.max(1));
+    let f = &f;
+    let runs: Vec<Vec<T>> = crossbeam::scope(|s| {
+        let hs: Vec<_> = parts
+            .iter()
+            .map(|r| {
+                let qs = &queries[r.start * words..r.end * words];
+                s.spawn(move |_| f(qs))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("query worker panicked"))
+            .collect()
+    })
+    .expect("query scope");
+    runs.into_iter().flatten().collect()
+}
+
 /// One query over `threads` partitions of the codes, each with its own top-k, then a merge.
 pub(crate) fn knn_parallel(
     kernel: Kernel,
@@ -302,23 +328,11 @@ impl ScanIndex {
         let words = self.code_len().words();
         let codes = self.codes.as_words();
         let kernel = self.kernel;
-        let parts = partitions(queries.len(), threads);
-        let chunks: Vec<Vec<Vec<(u32, u32)>>> = crossbeam::scope(|s| {
-            let hs: Vec<_> = parts
-                .iter()
-                .map(|r| {
-                    let qs = &queries.as_words()[r.start * words..r.end * words];
-                    s.spawn(move |_| knn_batch(kernel, qs, codes, words, k))
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().expect("batch worker panicked"))
-                .collect()
-        })
-        .expect("batch scope");
-        Ok(chunks
+        let pairs = par_query_runs(queries.as_words(), words, threads, |qs| {
+            knn_batch(kernel, qs, codes, words, k)
+        });
+        Ok(pairs
             .into_iter()
-            .flatten()
             .map(|p| SearchResult::from_pairs(p, scan_stats(self.len())))
             .collect())
     }

@@ -14,7 +14,7 @@ mod probe;
 mod substrings;
 mod table;
 
-use super::scan::{self, check_queries, check_query, keep_all, partitions, scan_stats};
+use super::scan::{self, check_queries, check_query, keep_all, scan_stats};
 use super::{PathPolicy, SearchPath, SearchResult, SearchStats, MAX_ROWS};
 use crate::code::{Code, CodeArray, CodeLen};
 use crate::error::{Error, Result};
@@ -293,25 +293,16 @@ impl MihIndex {
     ) -> Result<Vec<SearchResult>> {
         check_queries(self.code_len(), queries)?;
         let words = self.code_len().words();
-        let parts = partitions(queries.len(), threads.max(1));
-        let out: Vec<Vec<SearchResult>> = crossbeam::scope(|s| {
-            let hs: Vec<_> = parts
-                .iter()
-                .map(|r| {
-                    let qs = &queries.as_words()[r.start * words..r.end * words];
-                    s.spawn(move |_| {
-                        qs.chunks_exact(words)
-                            .map(|q| self.knn(q, k, self.policy, &keep_all))
-                            .collect()
-                    })
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().expect("search worker panicked"))
-                .collect()
-        })
-        .expect("search scope");
-        Ok(out.into_iter().flatten().collect())
+        Ok(scan::par_query_runs(
+            queries.as_words(),
+            words,
+            threads,
+            |qs| {
+                qs.chunks_exact(words)
+                    .map(|q| self.knn(q, k, self.policy, &keep_all))
+                    .collect()
+            },
+        ))
     }
 
     fn scan_knn(&self, q: &[u64], k: usize, keep: &dyn Fn(u32) -> bool) -> Vec<(u32, u32)> {
