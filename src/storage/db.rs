@@ -23,6 +23,12 @@ use std::fs::{File, OpenOptions as FsOpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
+/// A block a commit appends.
+enum Block {
+    Segment(Box<segment::EncodedSegment>),
+    Bytes(BlockKind, Vec<u8>),
+}
+
 /// Deleted rows of one segment, shared by every snapshot that has not seen a later delete.
 type DeletedRows = Arc<BitVec<u64, Lsb0>>;
 
@@ -831,24 +837,27 @@ impl Database {
         storage: &dyn StorageFile,
         state: &State,
         manifest: &mut Manifest,
-        blocks: Vec<(BlockKind, Vec<u8>)>,
+        blocks: Vec<Block>,
         mut on_block: impl FnMut(BlockKind, u64),
     ) -> Result<Meta> {
         let mut at = align_up(state.meta.file_len);
-        for (kind, payload) in blocks {
-            on_block(kind, at);
-            match kind {
-                BlockKind::Delta => manifest.deltas.push(at),
-                BlockKind::Tombstones => manifest.tombstones = Some(at),
-                _ => {}
-            }
-            let end = if kind == BlockKind::Segment {
-                storage
-                    .write_at(&payload, at)
-                    .map_err(|e| Error::io("writing a segment", e))?;
-                at + payload.len() as u64
-            } else {
-                write_block(storage, at, kind, &payload)?
+        for block in blocks {
+            let end = match block {
+                Block::Segment(seg) => {
+                    on_block(BlockKind::Segment, at);
+                    seg.write_to(storage, at)
+                        .map_err(|e| Error::io("writing a segment", e))?;
+                    at + seg.block_len()
+                }
+                Block::Bytes(kind, payload) => {
+                    on_block(kind, at);
+                    match kind {
+                        BlockKind::Delta => manifest.deltas.push(at),
+                        BlockKind::Tombstones => manifest.tombstones = Some(at),
+                        _ => {}
+                    }
+                    write_block(storage, at, kind, &payload)?
+                }
             };
             at = align_up(end);
         }
@@ -964,7 +973,7 @@ impl Database {
             storage,
             state,
             &mut manifest,
-            vec![(BlockKind::Delta, codec::encode(&log))],
+            vec![Block::Bytes(BlockKind::Delta, codec::encode(&log))],
             |_, _| {},
         );
         let meta = match written {
@@ -1068,11 +1077,14 @@ impl Database {
             .filter(|(_, d)| !d.is_empty())
             .map(|(s, d)| (s.block, d.iter().copied().collect()))
             .collect();
-        let mut blocks = vec![(BlockKind::Segment, block)];
+        let mut blocks = vec![Block::Segment(Box::new(block))];
         if tombstones.is_empty() {
             manifest.tombstones = None;
         } else {
-            blocks.push((BlockKind::Tombstones, codec::encode(&tombstones)));
+            blocks.push(Block::Bytes(
+                BlockKind::Tombstones,
+                codec::encode(&tombstones),
+            ));
         }
         // The segment's position is only known once placed; the manifest must name it.
         let at = align_up(state.meta.file_len);
@@ -1194,12 +1206,11 @@ impl Database {
             let mut at = FIRST_BLOCK;
             if !live.is_empty() {
                 let cols = columns(len, live.into_iter())?;
-                let (block, mut seg_ref) = segment::encode(cols)?;
+                let (seg, mut seg_ref) = segment::encode(cols)?;
                 seg_ref.block = at;
-                storage
-                    .write_at(&block, at)
+                seg.write_to(&*storage, at)
                     .map_err(|e| Error::io("writing a segment", e))?;
-                at = align_up(at + block.len() as u64);
+                at = align_up(at + seg.block_len());
                 manifest.segments.push(seg_ref);
             }
             let end = write_block(
