@@ -1485,7 +1485,6 @@ impl Snapshot {
     pub fn search(&self, query: &Code, k: usize, class: Option<u32>) -> Result<QueryResult> {
         self.check(query)?;
         self.collect(
-            query,
             class,
             |seg, keep| seg.index.search_filtered(query, k, PathPolicy::Auto, keep),
             |keep| self.delta.search_filtered(query, k, keep),
@@ -1497,7 +1496,6 @@ impl Snapshot {
     pub fn search_radius(&self, query: &Code, r: u32, class: Option<u32>) -> Result<QueryResult> {
         self.check(query)?;
         self.collect(
-            query,
             class,
             |seg, keep| {
                 seg.index
@@ -1508,9 +1506,10 @@ impl Snapshot {
         )
     }
 
+    /// Run a per-segment search and a delta search, keep live rows of `class`, and merge by
+    /// (distance, id), truncated to `k` when given.
     fn collect(
         &self,
-        _query: &Code,
         class: Option<u32>,
         seg_search: impl Fn(&Segment, &dyn Fn(u32) -> bool) -> Result<crate::SearchResult>,
         delta_search: impl Fn(&dyn Fn(u32) -> bool) -> Result<crate::SearchResult>,
