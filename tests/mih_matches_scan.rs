@@ -206,9 +206,43 @@ fn auto_policy_scans_when_neighbours_are_far() {
     }
 }
 
+/// `built` reopened from copies of its stored arrays; `damage` may alter table 0's offsets.
+fn reopen_from_parts(
+    built: &MihIndex,
+    policy: PathPolicy,
+    damage: impl Fn(&mut Vec<u32>),
+) -> hamdb::Result<MihIndex> {
+    use hamdb::slab::Slab;
+    let parts = built.parts();
+    let tables = parts
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(j, t)| {
+            let mut offsets = t.offsets.to_vec();
+            if j == 0 {
+                damage(&mut offsets);
+            }
+            (
+                Slab::from_vec(offsets),
+                Slab::from_vec(t.rows.to_vec()),
+                t.codes.map(|c| Slab::from_vec(c.to_vec())),
+            )
+        })
+        .collect();
+    MihIndex::from_stored(
+        built.code_len(),
+        Slab::from_vec(built.code_words().to_vec()),
+        parts.substrings,
+        tables,
+        parts.within.to_vec(),
+        parts.sub_within.to_vec(),
+        policy,
+    )
+}
+
 #[test]
 fn an_index_rebuilt_from_its_stored_parts_answers_identically() {
-    use hamdb::slab::Slab;
     for (kind, bits) in [
         (Kind::Clustered, 64),
         (Kind::Uniform, 48),
@@ -223,28 +257,7 @@ fn an_index_rebuilt_from_its_stored_parts_answers_identically() {
             },
         )
         .unwrap();
-        let parts = built.parts();
-        let tables = parts
-            .tables
-            .iter()
-            .map(|t| {
-                (
-                    Slab::from_vec(t.offsets.to_vec()),
-                    Slab::from_vec(t.rows.to_vec()),
-                    t.codes.map(|c| Slab::from_vec(c.to_vec())),
-                )
-            })
-            .collect();
-        let stored = MihIndex::from_stored(
-            data.code_len(),
-            Slab::from_vec(built.code_words().to_vec()),
-            parts.substrings,
-            tables,
-            parts.within.to_vec(),
-            parts.sub_within.to_vec(),
-            PathPolicy::ForceMih,
-        )
-        .unwrap();
+        let stored = reopen_from_parts(&built, PathPolicy::ForceMih, |_| {}).unwrap();
         for q in queries(&data, 10, 12) {
             assert_eq!(
                 stored.search(&q, 10).unwrap(),
@@ -256,35 +269,7 @@ fn an_index_rebuilt_from_its_stored_parts_answers_identically() {
             );
         }
         // Damaged shapes are refused, not trusted.
-        let parts = built.parts();
-        let mut bad_offsets = parts.tables[0].offsets.to_vec();
-        bad_offsets[1] = u32::MAX;
-        let tables = parts
-            .tables
-            .iter()
-            .enumerate()
-            .map(|(j, t)| {
-                let o = if j == 0 {
-                    bad_offsets.clone()
-                } else {
-                    t.offsets.to_vec()
-                };
-                (
-                    Slab::from_vec(o),
-                    Slab::from_vec(t.rows.to_vec()),
-                    t.codes.map(|c| Slab::from_vec(c.to_vec())),
-                )
-            })
-            .collect();
-        let err = MihIndex::from_stored(
-            data.code_len(),
-            Slab::from_vec(built.code_words().to_vec()),
-            parts.substrings,
-            tables,
-            parts.within.to_vec(),
-            parts.sub_within.to_vec(),
-            PathPolicy::Auto,
-        );
+        let err = reopen_from_parts(&built, PathPolicy::Auto, |o| o[1] = u32::MAX);
         assert!(err.is_err());
     }
 }

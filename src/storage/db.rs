@@ -12,7 +12,7 @@ use super::format::{
 };
 use super::io::{FileStorage, StorageFile, StorageWrapper};
 use super::manifest::{ItemRecord, Manifest, Op};
-use super::segment::{self, Segment, SegmentColumns, NO_LABEL};
+use super::segment::{self, ColumnsBuilder, Segment, SegmentColumns, NO_LABEL};
 use crate::code::{Code, CodeArray, CodeLen};
 use crate::error::{Error, Result};
 use crate::index::{PathPolicy, ScanIndex, SearchPath, SearchStats};
@@ -31,9 +31,6 @@ enum Block {
 
 /// Deleted rows of one segment, shared by every snapshot that has not seen a later delete.
 type DeletedRows = Arc<BitVec<u64, Lsb0>>;
-
-/// (id, code words, label, payload) of one live item being rewritten.
-type LiveItem = (u64, Vec<u64>, Option<u32>, Vec<u8>);
 
 /// Delta items past this count are flushed into a new segment at the next commit.
 pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
@@ -1156,27 +1153,42 @@ impl Database {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let mut live: Vec<LiveItem> = Vec::new();
+        // Live items as (id, source, row): sources index segments, usize::MAX is the delta
+        // (row = position in id order); sorted by id, then copied once into the new columns.
+        let delta: Vec<(&u64, &DeltaItem)> = state.delta.iter().collect();
+        let mut live: Vec<(u64, usize, u32)> = Vec::new();
         for (si, seg) in state.segments.iter().enumerate() {
-            let words = seg.index.code_words();
-            let w = len.words();
             for row in 0..seg.len() as u32 {
-                if state.deleted_rows[si][row as usize] {
-                    continue;
+                if !state.deleted_rows[si][row as usize] {
+                    live.push((seg.id(row)?, si, row));
                 }
-                let id = seg.id(row)?;
-                live.push((
-                    id,
-                    words[row as usize * w..(row as usize + 1) * w].to_vec(),
-                    seg.label(row),
-                    seg.payload(row)?.to_vec(),
-                ));
             }
         }
-        for (&id, it) in &state.delta {
-            live.push((id, it.code.words().to_vec(), it.label, it.payload.to_vec()));
-        }
+        live.extend(
+            delta
+                .iter()
+                .enumerate()
+                .map(|(j, (&id, _))| (id, usize::MAX, j as u32)),
+        );
         live.sort_unstable_by_key(|x| x.0);
+        let w = len.words();
+        let mut cols = ColumnsBuilder::with_capacity(len, live.len());
+        for &(id, src, row) in &live {
+            if src == usize::MAX {
+                let it = delta[row as usize].1;
+                cols.push(id, it.code.words(), it.label, &it.payload);
+            } else {
+                let seg = &state.segments[src];
+                let r = row as usize;
+                cols.push(
+                    id,
+                    &seg.index.code_words()[r * w..(r + 1) * w],
+                    seg.label(row),
+                    seg.payload(row)?,
+                );
+            }
+        }
+        let cols = cols.finish();
         let tmp = self.inner.path.with_extension("hamdb-compact-tmp");
         let _ = std::fs::remove_file(&tmp);
         let txn = state.meta.txn + 1;
@@ -1204,8 +1216,7 @@ impl Database {
                 ..Manifest::default()
             };
             let mut at = FIRST_BLOCK;
-            if !live.is_empty() {
-                let cols = columns(len, live.into_iter())?;
+            if !cols.ids.is_empty() {
                 let (seg, mut seg_ref) = segment::encode(cols)?;
                 seg_ref.block = at;
                 seg.write_to(&*storage, at)
@@ -1404,56 +1415,24 @@ fn import_columns(
     if let Some(w) = order.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(Error::DuplicateId { id: w[0].0 });
     }
-    let words = len.words();
-    let mut code_words = crate::aligned::AlignedWords::with_capacity(order.len() * words);
-    let mut cols = SegmentColumns {
-        ids: Vec::with_capacity(order.len()),
-        codes: CodeArray::new(len),
-        labels: Vec::with_capacity(order.len()),
-        payload_offsets: Vec::with_capacity(order.len() + 1),
-        payload_bytes: Vec::new(),
-    };
-    cols.payload_offsets.push(0);
+    let mut cols = ColumnsBuilder::with_capacity(len, order.len());
     for (id, src) in order {
-        cols.ids.push(id);
         if src < n {
             let imp = import.as_ref().expect("import rows come from an import");
-            code_words.extend_from_slice(imp.codes.get_words(src));
-            cols.labels.push(imp.labels.map_or(NO_LABEL, |l| l[src]));
-            if let Some(p) = imp.payloads {
-                cols.payload_bytes.extend_from_slice(&p[src]);
-            }
+            let payload = imp.payloads.map_or(&[][..], |p| &p[src]);
+            cols.push(
+                id,
+                imp.codes.get_words(src),
+                imp.labels.map(|l| l[src]),
+                payload,
+            );
         } else {
             let it = delta[src - n].1;
-            code_words.extend_from_slice(it.code.words());
-            cols.labels.push(it.label.unwrap_or(NO_LABEL));
-            cols.payload_bytes.extend_from_slice(&it.payload);
+            cols.push(id, it.code.words(), it.label, &it.payload);
         }
-        cols.payload_offsets.push(cols.payload_bytes.len() as u64);
     }
-    cols.codes = CodeArray::from_aligned_words(len, code_words);
+    let cols = cols.finish();
     Ok((cols, assigned))
-}
-
-/// Sorted items into segment columns.
-fn columns(len: CodeLen, items: impl Iterator<Item = LiveItem>) -> Result<SegmentColumns> {
-    let mut cols = SegmentColumns {
-        ids: Vec::new(),
-        codes: CodeArray::new(len),
-        labels: Vec::new(),
-        payload_offsets: vec![0],
-        payload_bytes: Vec::new(),
-    };
-    let mut words = Vec::new();
-    for (id, code, label, payload) in items {
-        cols.ids.push(id);
-        words.extend_from_slice(&code);
-        cols.labels.push(label.unwrap_or(NO_LABEL));
-        cols.payload_bytes.extend_from_slice(&payload);
-        cols.payload_offsets.push(cols.payload_bytes.len() as u64);
-    }
-    cols.codes = CodeArray::from_words(len, &words)?;
-    Ok(cols)
 }
 
 impl Snapshot {

@@ -6,6 +6,7 @@
 use super::format::{align_up, crc, BlockHeader, BlockKind, BLOCK_HEADER};
 use super::io::StorageFile;
 use super::manifest::{ArrayRef, SegmentRef};
+use crate::aligned::AlignedWords;
 use crate::code::{CodeArray, CodeLen};
 use crate::error::{Error, Result};
 use crate::index::{MihIndex, MihOptions, PathPolicy};
@@ -22,6 +23,53 @@ pub struct SegmentColumns {
     pub labels: Vec<u32>,
     pub payload_offsets: Vec<u64>,
     pub payload_bytes: Vec<u8>,
+}
+
+/// Appends items, in ascending id order, to the columns of a new segment.
+pub struct ColumnsBuilder {
+    len: CodeLen,
+    ids: Vec<u64>,
+    words: AlignedWords,
+    labels: Vec<u32>,
+    payload_offsets: Vec<u64>,
+    payload_bytes: Vec<u8>,
+}
+
+impl ColumnsBuilder {
+    pub fn with_capacity(len: CodeLen, n: usize) -> Self {
+        Self {
+            len,
+            ids: Vec::with_capacity(n),
+            words: AlignedWords::with_capacity(n * len.words()),
+            labels: Vec::with_capacity(n),
+            payload_offsets: {
+                let mut v = Vec::with_capacity(n + 1);
+                v.push(0);
+                v
+            },
+            payload_bytes: Vec::new(),
+        }
+    }
+
+    /// `code` in word form (`len.words()` words, zero padding bits).
+    pub fn push(&mut self, id: u64, code: &[u64], label: Option<u32>, payload: &[u8]) {
+        debug_assert!(self.ids.last().is_none_or(|&last| last < id));
+        self.ids.push(id);
+        self.words.extend_from_slice(code);
+        self.labels.push(label.unwrap_or(NO_LABEL));
+        self.payload_bytes.extend_from_slice(payload);
+        self.payload_offsets.push(self.payload_bytes.len() as u64);
+    }
+
+    pub fn finish(self) -> SegmentColumns {
+        SegmentColumns {
+            ids: self.ids,
+            codes: CodeArray::from_aligned_words(self.len, self.words),
+            labels: self.labels,
+            payload_offsets: self.payload_offsets,
+            payload_bytes: self.payload_bytes,
+        }
+    }
 }
 
 /// A segment ready to be written: its index and columns, the layout of its arrays and the
