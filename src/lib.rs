@@ -5,6 +5,7 @@
 //! ([`MihIndex`]) with k-NN and radius search.
 
 mod aligned;
+pub mod capi;
 pub mod code;
 mod error;
 pub mod hamming;

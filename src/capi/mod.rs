@@ -1,0 +1,89 @@
+//! The C ABI (`include/hamdb.h` is generated from this module by cbindgen; see docs/CAPI.md).
+//!
+//! One file per C object, as in rustls-ffi: `db.rs` (`hamdb_db`), `batch.rs` (`hamdb_batch`),
+//! `snapshot.rs` (`hamdb_snapshot`), `results.rs` (`hamdb_results`, `hamdb_item`). `status.rs`
+//! holds the status codes; `boundary.rs` is the only place with `unsafe` code: pointer checks,
+//! the panic guard and the thread-local error message.
+//!
+//! Entry points are `unsafe extern "C"`: their safety contract is the C caller's, written in the
+//! `# Safety` section of each (and copied into the header).
+
+#![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod batch;
+mod boundary;
+mod db;
+mod results;
+mod snapshot;
+mod status;
+
+pub use batch::*;
+pub use db::*;
+pub use results::*;
+pub use snapshot::*;
+pub use status::*;
+
+use boundary::{guard_value, static_str};
+use std::ffi::{c_char, c_int};
+
+/// Major version of the library (semantic versioning; the shared library's soname carries the
+/// ABI major, `libhamdb.so.0`).
+pub const HAMDB_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library.
+pub const HAMDB_VERSION_MINOR: u32 = 1;
+/// Patch version of the library.
+pub const HAMDB_VERSION_PATCH: u32 = 0;
+/// The ABI version this header describes; `hamdb_abi_version()` returns the library's. A
+/// program built against ABI N runs with a library whose ABI is N (additions keep N; any change
+/// to an existing signature, struct or status code would make it N + 1, with a new soname).
+pub const HAMDB_ABI_VERSION: u32 = 1;
+
+/// Label value meaning "no label" (on input: store none; on output: the item has none).
+pub const HAMDB_NO_LABEL: u32 = u32::MAX;
+/// Class filter value meaning "any class" (no filtering).
+pub const HAMDB_ANY_CLASS: u32 = u32::MAX;
+
+/// Open flag: read only (no lock taken; `hamdb_db_refresh` picks up other writers' commits).
+pub const HAMDB_OPEN_READ_ONLY: u32 = 1;
+/// Open flag: never compact automatically on commit (explicit `hamdb_db_compact` only).
+pub const HAMDB_OPEN_NO_AUTO_COMPACT: u32 = 2;
+
+/// The library version, e.g. "0.1.0". A static string: never free it.
+#[no_mangle]
+pub extern "C" fn hamdb_version() -> *const c_char {
+    static_str(c"0.1.0")
+}
+
+/// The library's ABI version (compare with `HAMDB_ABI_VERSION` at startup).
+#[no_mangle]
+pub extern "C" fn hamdb_abi_version() -> u32 {
+    HAMDB_ABI_VERSION
+}
+
+/// A static description of a status code ("unknown status code" for values not in the list).
+/// Never NULL; never free it.
+#[no_mangle]
+pub extern "C" fn hamdb_status_string(status: c_int) -> *const c_char {
+    guard_value(std::ptr::null(), || status::describe(status))
+}
+
+/// The name of a status code's constant, e.g. "HAMDB_LOCKED" ("HAMDB_UNKNOWN" for values not in
+/// the list). Never NULL; never free it.
+#[no_mangle]
+pub extern "C" fn hamdb_status_name(status: c_int) -> *const c_char {
+    guard_value(std::ptr::null(), || status::name(status))
+}
+
+/// The message of the last call that failed on the calling thread ("" if none has). The
+/// string is owned by the library and stays valid until the next failing hamdb call on the same
+/// thread; copy it to keep it. Successful calls leave it unchanged. Never NULL.
+///
+/// Hosts that move work between OS threads (Go) must read it on the thread of the failing call.
+#[no_mangle]
+pub extern "C" fn hamdb_last_error_message() -> *const c_char {
+    guard_value(std::ptr::null(), boundary::last_error)
+}
+
+#[cfg(test)]
+mod tests;
