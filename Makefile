@@ -26,7 +26,7 @@ $(VENV_BENCH)/.stamp: benches/compare/requirements.txt
 
 # Every test: Rust unit, property and integration tests (release build: the property tests
 # run thousands of searches), then the encoder model tests with ONNX Runtime.
-test: test-rust test-models
+test: test-rust test-models test-ffi
 
 test-rust:
 	$(CARGO) test --release --all-targets
@@ -71,3 +71,6 @@ fuzz-smoke:
 # criterion micro-benchmarks (kernels, scan, MIH build and search).
 criterion:
 	$(CARGO) bench --bench scan --bench mih
+
+# The C ABI, the C++ and Go bindings: header, install, and their tests (ffi/ffi.mk).
+include ffi/ffi.mk

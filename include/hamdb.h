@@ -594,10 +594,12 @@ int hamdb_db_create(const char *path,
 int hamdb_db_open(const char *path, uint32_t flags, struct hamdb_db **out);
 
 /**
- * Close the database: release the file, its map and its write lock. Waits for calls in flight
+ * Close the database: release the handle's file and its write lock. Waits for calls in flight
  * on other threads. The handle stays allocated: every later call on it returns
  * `HAMDB_CLOSED` (closing again returns `HAMDB_OK`) until `hamdb_db_free`. Snapshots, results
- * and items taken earlier stay valid. A NULL `db` is a no-op returning `HAMDB_OK`.
+ * and items taken earlier stay valid; a snapshot keeps the file mapped, and with it the write
+ * lock, until it is freed (reopening for writing meanwhile gives `HAMDB_LOCKED`). A NULL `db`
+ * is a no-op returning `HAMDB_OK`.
  *
  * # Safety
  * `db` is NULL or a handle from `hamdb_db_create`/`hamdb_db_open` not yet freed.

@@ -1,0 +1,65 @@
+# The C ABI's build, install and tests (included by the top-level Makefile).
+#
+#   make header          regenerate include/hamdb.h with the pinned cbindgen
+#   make header-check    fail if include/hamdb.h differs from what src/capi generates
+#   make install PREFIX=/opt/hamdb   shared + static library, headers, pkg-config, CMake package
+#   make test-ffi        C (ASan+UBSan, valgrind), C++ (GoogleTest, CMake example), Go, differential
+
+CBINDGEN_VERSION := 0.29.2
+CBINDGEN ?= cbindgen
+PREFIX ?= /usr/local
+FFI_BUILD := $(CURDIR)/target/ffi
+FFI_PREFIX := $(FFI_BUILD)/prefix
+FFI_CC ?= cc
+FFI_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -I$(CURDIR)/include
+FFI_RPATH := -Wl,-rpath,$(FFI_PREFIX)/lib
+GO ?= go
+
+.PHONY: lib header header-check cbindgen install ffi-deps ffi-prefix test-ffi test-c test-cpp test-go test-diff bench-go
+
+lib:
+	$(CARGO) build --release --lib
+
+cbindgen:
+	@$(CBINDGEN) --version 2>/dev/null | grep -q " $(CBINDGEN_VERSION)$$" || \
+		$(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked
+
+header: cbindgen
+	$(CBINDGEN) --config cbindgen.toml --crate hamdb --output include/hamdb.h -q
+
+header-check: cbindgen
+	@tmp=$$(mktemp); $(CBINDGEN) --config cbindgen.toml --crate hamdb --output $$tmp -q; \
+	if diff -u include/hamdb.h $$tmp; then rm -f $$tmp; echo "include/hamdb.h is up to date"; \
+	else rm -f $$tmp; echo "include/hamdb.h drifted from src/capi: run make header" >&2; exit 1; fi
+
+install: lib
+	ffi/install.sh $(PREFIX)
+
+# Tools the FFI tests need, installed only when missing (Debian/Ubuntu).
+ffi-deps:
+	@missing=""; \
+	for t in cc:gcc c++:g++ cmake:cmake valgrind:valgrind pkg-config:pkg-config; do \
+		command -v $${t%%:*} >/dev/null || missing="$$missing $${t##*:}"; done; \
+	[ -f /usr/src/googletest/CMakeLists.txt ] || missing="$$missing googletest"; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+# The library installed into a private prefix: every FFI test builds against it, as a user would.
+ffi-prefix: lib
+	@ffi/install.sh $(FFI_PREFIX) >/dev/null
+
+test-ffi: header-check test-c test-cpp test-go test-diff
+
+test-c: ffi-deps ffi-prefix
+	@mkdir -p $(FFI_BUILD)
+	$(FFI_CC) $(FFI_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+		ffi/c/tests/test_capi.c -o $(FFI_BUILD)/test_capi_asan -L$(FFI_PREFIX)/lib -lhamdb -lpthread $(FFI_RPATH)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(FFI_BUILD)/test_capi_asan
+	$(FFI_CC) $(FFI_CFLAGS) ffi/c/tests/test_capi.c -o $(FFI_BUILD)/test_capi \
+		-L$(FFI_PREFIX)/lib -lhamdb -lpthread $(FFI_RPATH)
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+		$(FFI_BUILD)/test_capi
+	$(FFI_CC) $(FFI_CFLAGS) ffi/c/tests/test_capi.c -o $(FFI_BUILD)/test_capi_static \
+		$$(PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig pkg-config --cflags --static hamdb) \
+		$(FFI_PREFIX)/lib/libhamdb.a $$(PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig pkg-config --libs-only-l --static hamdb | sed 's/-lhamdb//')
+	$(FFI_BUILD)/test_capi_static

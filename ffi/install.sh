@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the C library, headers, pkg-config file and CMake package into a prefix:
+#   ffi/install.sh PREFIX [LIBDIR_NAME]        (run by `make install PREFIX=...`)
+# Expects `cargo build --release --lib` to have run (target/release/libhamdb.{so,a}).
+set -eu
+prefix=${1:?usage: ffi/install.sh PREFIX}
+libdirname=${2:-lib}
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)
+major=${version%%.*}
+target=${CARGO_TARGET_DIR:-$root/target}/release
+libdir=$prefix/$libdirname
+mkdir -p "$prefix/include" "$libdir/pkgconfig" "$libdir/cmake/hamdb"
+prefix=$(cd "$prefix" && pwd)
+libdir=$prefix/$libdirname
+
+install -m 644 "$root/include/hamdb.h" "$prefix/include/hamdb.h"
+install -m 644 "$root/ffi/cpp/hamdb.hpp" "$prefix/include/hamdb.hpp"
+install -m 755 "$target/libhamdb.so" "$libdir/libhamdb.so.$version"
+ln -sf "libhamdb.so.$version" "$libdir/libhamdb.so.$major"
+ln -sf "libhamdb.so.$major" "$libdir/libhamdb.so"
+install -m 644 "$target/libhamdb.a" "$libdir/libhamdb.a"
+
+sed -e "s|@PREFIX@|$prefix|g" -e "s|@LIBDIR@|$libdir|g" -e "s|@VERSION@|$version|g" \
+    "$root/ffi/cmake/hamdb.pc.in" > "$libdir/pkgconfig/hamdb.pc"
+sed -e "s|@VERSION@|$version|g" -e "s|@MAJOR@|$major|g" -e "s|@LIBDIRNAME@|$libdirname|g" \
+    "$root/ffi/cmake/hamdbConfig.cmake.in" > "$libdir/cmake/hamdb/hamdbConfig.cmake"
+sed -e "s|@VERSION@|$version|g" \
+    "$root/ffi/cmake/hamdbConfigVersion.cmake.in" > "$libdir/cmake/hamdb/hamdbConfigVersion.cmake"
+echo "installed hamdb $version into $prefix"
