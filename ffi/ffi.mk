@@ -63,3 +63,12 @@ test-c: ffi-deps ffi-prefix
 		$$(PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig pkg-config --cflags --static hamdb) \
 		$(FFI_PREFIX)/lib/libhamdb.a $$(PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig pkg-config --libs-only-l --static hamdb | sed 's/-lhamdb//')
 	$(FFI_BUILD)/test_capi_static
+
+# C++: the GoogleTest suite and the example, configured with CMake through find_package(hamdb)
+# against the private prefix (as a user's project would be against theirs).
+test-cpp: ffi-deps ffi-prefix
+	cmake -S ffi/cpp -B $(FFI_BUILD)/cpp -DCMAKE_PREFIX_PATH=$(FFI_PREFIX) -DCMAKE_BUILD_TYPE=Debug \
+		-DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null
+	cmake --build $(FFI_BUILD)/cpp -j2
+	ASAN_OPTIONS=detect_leaks=1 $(FFI_BUILD)/cpp/hamdb_cpp_tests --gtest_brief=1
+	cd $(FFI_BUILD) && $(FFI_BUILD)/cpp/example/hamdb_example $(FFI_BUILD)/example.hamdb

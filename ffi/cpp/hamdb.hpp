@@ -1,1 +1,442 @@
-// stub
+// hamdb.hpp: a header-only C++17 RAII wrapper over the hamdb C ABI (hamdb.h).
+//
+// Handles are move-only and free their C object in the destructor. Every failing call throws
+// hamdb::Error, which carries the status code (HAMDB_*) and the library's message. Results are
+// std::vector or span-like views (ByteView) that borrow from the object that owns the bytes.
+//
+// Thread rules are the C ABI's (docs/CAPI.md): a Database and a Snapshot may be used from many
+// threads at once; a Batch by one thread at a time; Results and Item are immutable.
+#ifndef HAMDB_HPP
+#define HAMDB_HPP
+
+#include "hamdb.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hamdb {
+
+/// A failed call: the status code and the message of the call that failed.
+class Error : public std::runtime_error {
+ public:
+  Error(int status, const std::string& message)
+      : std::runtime_error(std::string(hamdb_status_name(status)) + ": " + message),
+        status_(status),
+        message_(message) {}
+  /// The HAMDB_* status code.
+  int status() const noexcept { return status_; }
+  /// The library's message, without the status name.
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  int status_;
+  std::string message_;
+};
+
+namespace detail {
+// The message is thread-local in the library and read right after the failing call, on the
+// same thread.
+inline void check(int status) {
+  if (status != HAMDB_OK) throw Error(status, hamdb_last_error_message());
+}
+inline uint32_t label_arg(std::optional<uint32_t> label) { return label.value_or(HAMDB_NO_LABEL); }
+inline std::optional<uint32_t> label_of(uint32_t label) {
+  return label == HAMDB_NO_LABEL ? std::nullopt : std::optional<uint32_t>(label);
+}
+}  // namespace detail
+
+/// A non-owning view of bytes (C++17 has no std::span): codes and payloads.
+struct ByteView {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+
+  ByteView() = default;
+  ByteView(const uint8_t* d, size_t n) : data(d), size(n) {}
+  ByteView(const std::vector<uint8_t>& v) : data(v.data()), size(v.size()) {}  // NOLINT
+  template <size_t N>
+  ByteView(const std::array<uint8_t, N>& a) : data(a.data()), size(N) {}  // NOLINT
+  ByteView(std::string_view s)  // NOLINT
+      : data(reinterpret_cast<const uint8_t*>(s.data())), size(s.size()) {}
+  ByteView(const std::string& s) : ByteView(std::string_view(s)) {}  // NOLINT
+  ByteView(const char* s) : ByteView(std::string_view(s)) {}  // NOLINT
+
+  const uint8_t* begin() const { return data; }
+  const uint8_t* end() const { return data + size; }
+  bool empty() const { return size == 0; }
+  std::vector<uint8_t> to_vector() const { return std::vector<uint8_t>(begin(), end()); }
+  std::string to_string() const { return std::string(reinterpret_cast<const char*>(data), size); }
+};
+
+/// One search hit; `payload` borrows from the Results it came from.
+struct HitView {
+  uint64_t id;
+  uint32_t distance;
+  std::optional<uint32_t> label;
+  ByteView payload;
+};
+
+/// One search hit, owning its payload.
+struct Hit {
+  uint64_t id;
+  uint32_t distance;
+  std::optional<uint32_t> label;
+  std::vector<uint8_t> payload;
+  bool operator==(const Hit& o) const {
+    return id == o.id && distance == o.distance && label == o.label && payload == o.payload;
+  }
+};
+
+using Neighbor = hamdb_neighbor;
+using Stats = hamdb_stats;
+using CommitInfo = hamdb_commit_info;
+using VerifyReport = hamdb_verify_report;
+using SearchStats = hamdb_search_stats;
+
+/// Search results, ascending by (distance, id). Move-only; immutable.
+class Results {
+ public:
+  explicit Results(hamdb_results* r) noexcept : r_(r) {}
+  Results(Results&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+  Results& operator=(Results&& o) noexcept {
+    if (this != &o) {
+      hamdb_results_free(r_);
+      r_ = std::exchange(o.r_, nullptr);
+    }
+    return *this;
+  }
+  Results(const Results&) = delete;
+  Results& operator=(const Results&) = delete;
+  ~Results() { hamdb_results_free(r_); }
+
+  size_t size() const noexcept { return hamdb_results_len(r_); }
+  bool empty() const noexcept { return size() == 0; }
+  /// Hit i; throws Error(HAMDB_NOT_FOUND) past the end.
+  HitView operator[](size_t i) const {
+    hamdb_hit h;
+    detail::check(hamdb_results_get(r_, i, &h));
+    return HitView{h.id, h.distance, detail::label_of(h.label), ByteView(h.payload, h.payload_len)};
+  }
+  HitView at(size_t i) const { return (*this)[i]; }
+  /// Every hit, copied out (payloads included).
+  std::vector<Hit> to_vector() const {
+    std::vector<hamdb_hit> raw(size());
+    size_t n = 0;
+    detail::check(hamdb_results_copy(r_, raw.data(), raw.size(), &n));
+    std::vector<Hit> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      const hamdb_hit& h = raw[i];
+      out.push_back(Hit{h.id, h.distance, detail::label_of(h.label),
+                        ByteView(h.payload, h.payload_len).to_vector()});
+    }
+    return out;
+  }
+  SearchStats stats() const {
+    SearchStats s;
+    detail::check(hamdb_results_stats(r_, &s));
+    return s;
+  }
+  const hamdb_results* get() const noexcept { return r_; }
+
+ private:
+  hamdb_results* r_;
+};
+
+/// One stored item. Move-only; views borrow from it.
+class Item {
+ public:
+  explicit Item(hamdb_item* it) : it_(it) { detail::check(hamdb_item_view(it_, &f_)); }
+  Item(Item&& o) noexcept : it_(std::exchange(o.it_, nullptr)), f_(o.f_) {}
+  Item& operator=(Item&& o) noexcept {
+    if (this != &o) {
+      hamdb_item_free(it_);
+      it_ = std::exchange(o.it_, nullptr);
+      f_ = o.f_;
+    }
+    return *this;
+  }
+  Item(const Item&) = delete;
+  Item& operator=(const Item&) = delete;
+  ~Item() { hamdb_item_free(it_); }
+
+  uint64_t id() const noexcept { return f_.id; }
+  std::optional<uint32_t> label() const noexcept { return detail::label_of(f_.label); }
+  ByteView code() const noexcept { return ByteView(f_.code, f_.code_len); }
+  ByteView payload() const noexcept { return ByteView(f_.payload, f_.payload_len); }
+
+ private:
+  hamdb_item* it_;
+  hamdb_item_fields f_{};
+};
+
+/// Writes committed together by Database::commit. Move-only; one thread at a time.
+class Batch {
+ public:
+  Batch() { detail::check(hamdb_batch_new(&b_)); }
+  Batch(Batch&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
+  Batch& operator=(Batch&& o) noexcept {
+    if (this != &o) {
+      hamdb_batch_free(b_);
+      b_ = std::exchange(o.b_, nullptr);
+    }
+    return *this;
+  }
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  ~Batch() { hamdb_batch_free(b_); }
+
+  Batch& insert(uint64_t id, ByteView code, std::optional<uint32_t> label = std::nullopt,
+                ByteView payload = {}) {
+    detail::check(hamdb_batch_insert(b_, id, code.data, code.size, detail::label_arg(label),
+                                     payload.data, payload.size));
+    return *this;
+  }
+  Batch& insert_auto(ByteView code, std::optional<uint32_t> label = std::nullopt,
+                     ByteView payload = {}) {
+    detail::check(hamdb_batch_insert_auto(b_, code.data, code.size, detail::label_arg(label),
+                                          payload.data, payload.size));
+    return *this;
+  }
+  Batch& upsert(uint64_t id, ByteView code, std::optional<uint32_t> label = std::nullopt,
+                ByteView payload = {}) {
+    detail::check(hamdb_batch_upsert(b_, id, code.data, code.size, detail::label_arg(label),
+                                     payload.data, payload.size));
+    return *this;
+  }
+  Batch& erase(uint64_t id) {
+    detail::check(hamdb_batch_delete(b_, id));
+    return *this;
+  }
+  size_t size() const noexcept { return hamdb_batch_len(b_); }
+  bool empty() const noexcept { return size() == 0; }
+  void clear() { detail::check(hamdb_batch_clear(b_)); }
+  /// Ids the last successful commit assigned to auto-id inserts, in order.
+  std::vector<uint64_t> assigned_ids() const {
+    const uint64_t* ids = nullptr;
+    size_t n = 0;
+    detail::check(hamdb_batch_assigned_ids(b_, &ids, &n));
+    return n ? std::vector<uint64_t>(ids, ids + n) : std::vector<uint64_t>();
+  }
+  hamdb_batch* get() noexcept { return b_; }
+
+ private:
+  hamdb_batch* b_ = nullptr;
+};
+
+/// A consistent view of one commit. Move-only; any number of threads may search it.
+class Snapshot {
+ public:
+  explicit Snapshot(hamdb_snapshot* s) noexcept : s_(s) {}
+  Snapshot(Snapshot&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Snapshot& operator=(Snapshot&& o) noexcept {
+    if (this != &o) {
+      hamdb_snapshot_free(s_);
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+  ~Snapshot() { hamdb_snapshot_free(s_); }
+
+  uint64_t txn() const {
+    uint64_t t = 0;
+    detail::check(hamdb_snapshot_txn(s_, &t));
+    return t;
+  }
+  uint64_t size() const {
+    uint64_t n = 0;
+    detail::check(hamdb_snapshot_len(s_, &n));
+    return n;
+  }
+  Results search(ByteView code, size_t k, std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_snapshot_search(s_, code.data, code.size, k, cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
+  }
+  Results search_radius(ByteView code, uint32_t radius,
+                        std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_snapshot_search_radius(s_, code.data, code.size, radius,
+                                               cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
+  }
+  std::vector<Neighbor> search_neighbors(ByteView code, size_t k,
+                                         std::optional<uint32_t> cls = std::nullopt) const {
+    std::vector<Neighbor> out(k);
+    size_t n = 0;
+    detail::check(hamdb_snapshot_search_into(s_, code.data, code.size, k,
+                                             cls.value_or(HAMDB_ANY_CLASS), out.data(), k, &n));
+    out.resize(n);
+    return out;
+  }
+  /// The item with this id, or nullopt.
+  std::optional<Item> get(uint64_t id) const {
+    hamdb_item* it = nullptr;
+    int rc = hamdb_snapshot_get(s_, id, &it);
+    if (rc == HAMDB_NOT_FOUND) return std::nullopt;
+    detail::check(rc);
+    return Item(it);
+  }
+
+ private:
+  hamdb_snapshot* s_;
+};
+
+/// Open flags.
+enum OpenFlags : uint32_t {
+  kReadWrite = 0,
+  kReadOnly = HAMDB_OPEN_READ_ONLY,
+  kNoAutoCompact = HAMDB_OPEN_NO_AUTO_COMPACT,
+};
+
+/// An open database. Move-only; every method may be called from several threads at once.
+class Database {
+ public:
+  static Database create(const std::string& path, size_t code_bits, ByteView fingerprint = {},
+                         uint32_t flags = 0) {
+    hamdb_db* db = nullptr;
+    detail::check(hamdb_db_create(path.c_str(), code_bits, fingerprint.data, fingerprint.size,
+                                  flags, &db));
+    return Database(db);
+  }
+  static Database open(const std::string& path, uint32_t flags = 0) {
+    hamdb_db* db = nullptr;
+    detail::check(hamdb_db_open(path.c_str(), flags, &db));
+    return Database(db);
+  }
+  /// Check every checksum and invariant of the file at `path`.
+  static VerifyReport verify(const std::string& path) {
+    VerifyReport r{};
+    detail::check(hamdb_verify(path.c_str(), &r));
+    return r;
+  }
+
+  Database(Database&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
+  Database& operator=(Database&& o) noexcept {
+    if (this != &o) {
+      hamdb_db_free(db_);
+      db_ = std::exchange(o.db_, nullptr);
+    }
+    return *this;
+  }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database() { hamdb_db_free(db_); }
+
+  /// Close now (later calls throw Error(HAMDB_CLOSED)); the destructor frees the handle.
+  void close() { detail::check(hamdb_db_close(db_)); }
+
+  size_t code_bits() const {
+    size_t b = 0;
+    detail::check(hamdb_db_code_bits(db_, &b));
+    return b;
+  }
+  size_t code_bytes() const { return code_bits() / 8; }
+  Stats stats() const {
+    Stats s{};
+    detail::check(hamdb_db_stats(db_, &s));
+    return s;
+  }
+  std::vector<uint8_t> fingerprint() const {
+    size_t n = 0;
+    int rc = hamdb_db_fingerprint(db_, nullptr, 0, &n);
+    if (rc != HAMDB_BUFFER_TOO_SMALL) detail::check(rc);
+    std::vector<uint8_t> fp(n);
+    detail::check(hamdb_db_fingerprint(db_, fp.data(), fp.size(), &n));
+    return fp;
+  }
+  /// Commit atomically and durably; on success the batch is emptied.
+  CommitInfo commit(Batch& batch) {
+    CommitInfo info{};
+    detail::check(hamdb_db_commit(db_, batch.get(), &info));
+    return info;
+  }
+  /// One insert, committed.
+  uint64_t insert(ByteView code, std::optional<uint32_t> label = std::nullopt,
+                  ByteView payload = {}) {
+    Batch b;
+    b.insert_auto(code, label, payload);
+    commit(b);
+    return b.assigned_ids().at(0);
+  }
+  /// Deletes, committed together.
+  void erase(const std::vector<uint64_t>& ids) {
+    Batch b;
+    for (uint64_t id : ids) b.erase(id);
+    commit(b);
+  }
+  /// Bulk import of packed codes (one segment, one commit); optional ids and labels with one
+  /// entry per code.
+  CommitInfo import(ByteView codes, const std::vector<uint64_t>* ids = nullptr,
+                    const std::vector<uint32_t>* labels = nullptr) {
+    CommitInfo info{};
+    detail::check(hamdb_db_import(db_, codes.data, codes.size, ids ? ids->data() : nullptr,
+                                  labels ? labels->data() : nullptr, nullptr, nullptr, &info));
+    return info;
+  }
+  void flush() { detail::check(hamdb_db_flush(db_)); }
+  void compact() { detail::check(hamdb_db_compact(db_)); }
+  /// Pick up other writers' commits; whether anything changed.
+  bool refresh() {
+    bool changed = false;
+    detail::check(hamdb_db_refresh(db_, &changed));
+    return changed;
+  }
+  Snapshot snapshot() const {
+    hamdb_snapshot* s = nullptr;
+    detail::check(hamdb_db_snapshot(db_, &s));
+    return Snapshot(s);
+  }
+  Results search(ByteView code, size_t k, std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_db_search(db_, code.data, code.size, k, cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
+  }
+  Results search_radius(ByteView code, uint32_t radius,
+                        std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_db_search_radius(db_, code.data, code.size, radius,
+                                         cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
+  }
+  /// k-NN without payloads into a vector (one call, no library-owned object).
+  std::vector<Neighbor> search_neighbors(ByteView code, size_t k,
+                                         std::optional<uint32_t> cls = std::nullopt) const {
+    std::vector<Neighbor> out(k);
+    size_t n = 0;
+    detail::check(hamdb_db_search_into(db_, code.data, code.size, k,
+                                       cls.value_or(HAMDB_ANY_CLASS), out.data(), k, &n));
+    out.resize(n);
+    return out;
+  }
+  std::optional<Item> get(uint64_t id) const {
+    hamdb_item* it = nullptr;
+    int rc = hamdb_db_get(db_, id, &it);
+    if (rc == HAMDB_NOT_FOUND) return std::nullopt;
+    detail::check(rc);
+    return Item(it);
+  }
+  hamdb_db* handle() const noexcept { return db_; }
+
+ private:
+  explicit Database(hamdb_db* db) noexcept : db_(db) {}
+  hamdb_db* db_;
+};
+
+/// The library's version string, e.g. "0.1.0".
+inline std::string version() { return hamdb_version(); }
+
+/// Whether the loaded library speaks the ABI this header was written for.
+inline bool abi_compatible() noexcept { return hamdb_abi_version() == HAMDB_ABI_VERSION; }
+
+}  // namespace hamdb
+
+#endif  // HAMDB_HPP

@@ -1,0 +1,226 @@
+// GoogleTest suite for the C++ wrapper (ffi/cpp/hamdb.hpp) over the real library.
+#include <hamdb.hpp>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string p = std::string(tmp && *tmp ? tmp : "/tmp") + "/hamdb-cpp-" +
+                  std::to_string(getpid()) + "-" + name;
+  std::remove(p.c_str());
+  return p;
+}
+
+std::vector<uint8_t> code32(uint32_t v) {
+  return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+}
+
+int popcount(uint32_t x) { return __builtin_popcount(x); }
+
+template <class F>
+int status_of(F&& f) {
+  try {
+    f();
+  } catch (const hamdb::Error& e) {
+    return e.status();
+  }
+  return HAMDB_OK;
+}
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path = temp_path(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    db.emplace(hamdb::Database::create(path, 32, "fp"));
+    std::mt19937 rng(1);
+    hamdb::Batch b;
+    for (uint64_t id = 0; id < 300; id++) {
+      uint32_t v = rng();
+      values.push_back(v);
+      b.insert(id, code32(v), uint32_t(id % 4), "p" + std::to_string(id));
+    }
+    db->commit(b);
+  }
+  void TearDown() override {
+    db.reset();
+    std::remove(path.c_str());
+  }
+  // Brute force: (distance, id) of the k nearest, optionally of one class.
+  std::vector<std::pair<uint32_t, uint64_t>> brute(uint32_t q, size_t k,
+                                                   std::optional<uint32_t> cls = {}) {
+    std::vector<std::pair<uint32_t, uint64_t>> all;
+    for (uint64_t id = 0; id < values.size(); id++)
+      if (!cls || id % 4 == *cls) all.push_back({uint32_t(popcount(values[id] ^ q)), id});
+    std::sort(all.begin(), all.end());
+    if (all.size() > k) all.resize(k);
+    return all;
+  }
+  std::string path;
+  std::optional<hamdb::Database> db;
+  std::vector<uint32_t> values;
+};
+
+TEST(Version, MatchesHeader) {
+  EXPECT_TRUE(hamdb::abi_compatible());
+  EXPECT_EQ(hamdb::version(), std::to_string(HAMDB_VERSION_MAJOR) + "." +
+                                  std::to_string(HAMDB_VERSION_MINOR) + "." +
+                                  std::to_string(HAMDB_VERSION_PATCH));
+}
+
+TEST_F(DatabaseTest, SearchMatchesBruteForce) {
+  std::mt19937 rng(2);
+  for (int i = 0; i < 50; i++) {
+    uint32_t q = rng();
+    size_t k = 1 + i % 12;
+    std::optional<uint32_t> cls;
+    if (i % 3 == 0) cls = uint32_t(i % 4);
+    auto want = brute(q, k, cls);
+    auto hits = db->search(code32(q), k, cls).to_vector();
+    ASSERT_EQ(hits.size(), want.size());
+    for (size_t j = 0; j < hits.size(); j++) {
+      EXPECT_EQ(hits[j].distance, want[j].first);
+      EXPECT_EQ(hits[j].id, want[j].second);
+      EXPECT_EQ(hits[j].label, std::optional<uint32_t>(uint32_t(hits[j].id % 4)));
+      std::string p = "p" + std::to_string(hits[j].id);
+      EXPECT_EQ(hits[j].payload, std::vector<uint8_t>(p.begin(), p.end()));
+    }
+    auto nb = db->search_neighbors(code32(q), k, cls);
+    ASSERT_EQ(nb.size(), want.size());
+    for (size_t j = 0; j < nb.size(); j++) EXPECT_EQ(nb[j].id, want[j].second);
+    auto snap_hits = db->snapshot().search(code32(q), k, cls).to_vector();
+    EXPECT_EQ(snap_hits, hits);
+  }
+}
+
+TEST_F(DatabaseTest, RadiusAndViews) {
+  uint32_t q = values[10];
+  auto res = db->search_radius(code32(q), 12);
+  size_t want = 0;
+  for (uint32_t v : values) want += popcount(v ^ q) <= 12;
+  ASSERT_EQ(res.size(), want);
+  EXPECT_EQ(res[0].id, 10u);
+  EXPECT_EQ(res[0].distance, 0u);
+  EXPECT_EQ(res[0].payload.to_string(), "p10");
+  EXPECT_EQ(status_of([&] { res[res.size()]; }), HAMDB_NOT_FOUND);
+  EXPECT_GT(res.stats().candidates_checked, 0u);
+  auto res_cls = db->search_radius(code32(q), 12, 2u);
+  for (const auto& h : res_cls.to_vector()) EXPECT_EQ(h.label, std::optional<uint32_t>(2));
+}
+
+TEST_F(DatabaseTest, BatchOpsGetAndAssignedIds) {
+  hamdb::Batch b;
+  b.upsert(1, code32(0xdeadbeef), std::nullopt, "new").erase(2).insert_auto(code32(7)).insert_auto(code32(8), 1u);
+  EXPECT_EQ(b.size(), 4u);
+  auto info = db->commit(b);
+  EXPECT_TRUE(b.empty());
+  auto ids = b.assigned_ids();
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(info.assigned_count, 2u);
+  EXPECT_EQ(ids[0], info.first_assigned_id);
+  auto it = db->get(1);
+  ASSERT_TRUE(it.has_value());
+  EXPECT_EQ(it->code().to_vector(), code32(0xdeadbeef));
+  EXPECT_FALSE(it->label().has_value());
+  EXPECT_EQ(it->payload().to_string(), "new");
+  EXPECT_FALSE(db->get(2).has_value());
+  EXPECT_EQ(db->get(ids[1])->label(), std::optional<uint32_t>(1));
+  uint64_t one = db->insert(code32(9), 3u, "x");
+  EXPECT_EQ(db->get(one)->payload().to_string(), "x");
+  db->erase({one, 3});
+  EXPECT_FALSE(db->get(one).has_value());
+  EXPECT_EQ(db->stats().items, 300u + 2 + 1 - 1 - 2);
+}
+
+TEST_F(DatabaseTest, ErrorsCarryStatusAndMessage) {
+  try {
+    db->search(code32(1), 0);
+    db->search(std::vector<uint8_t>{1, 2}, 3);
+    FAIL() << "no exception";
+  } catch (const hamdb::Error& e) {
+    EXPECT_EQ(e.status(), HAMDB_CODE_LENGTH_MISMATCH);
+    EXPECT_NE(e.message().find("32-bit"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("HAMDB_CODE_LENGTH_MISMATCH"), std::string::npos);
+  }
+  hamdb::Batch dup;
+  dup.insert(5, code32(1));
+  EXPECT_EQ(status_of([&] { db->commit(dup); }), HAMDB_DUPLICATE_ID);
+  EXPECT_EQ(dup.size(), 1u);  // a failed commit leaves the batch as it was
+  EXPECT_EQ(status_of([&] { hamdb::Batch().insert(1, hamdb::ByteView()); }),
+            HAMDB_UNSUPPORTED_CODE_LENGTH);
+  EXPECT_EQ(status_of([&] { hamdb::Database::open(path); }), HAMDB_LOCKED);
+  EXPECT_EQ(status_of([&] { hamdb::Database::create(path, 32); }), HAMDB_IO);
+  EXPECT_EQ(status_of([&] { hamdb::Database::create(path + ".x", 31); }),
+            HAMDB_UNSUPPORTED_CODE_LENGTH);
+  EXPECT_EQ(status_of([&] { hamdb::Database::open(path + ".missing"); }), HAMDB_IO);
+}
+
+TEST_F(DatabaseTest, ReadOnlyRefreshCloseAndMove) {
+  auto ro = hamdb::Database::open(path, hamdb::kReadOnly);
+  EXPECT_EQ(status_of([&] { ro.insert(code32(1)); }), HAMDB_READ_ONLY);
+  EXPECT_EQ(status_of([&] { ro.compact(); }), HAMDB_READ_ONLY);
+  db->insert(code32(1));
+  EXPECT_EQ(ro.stats().items, 300u);
+  EXPECT_TRUE(ro.refresh());
+  EXPECT_EQ(ro.stats().items, 301u);
+  EXPECT_EQ(ro.fingerprint(), (std::vector<uint8_t>{'f', 'p'}));
+  EXPECT_EQ(ro.code_bits(), 32u);
+
+  hamdb::Database moved = std::move(*db);
+  EXPECT_EQ(moved.stats().items, 301u);
+  auto snap = moved.snapshot();
+  moved.close();
+  moved.close();
+  EXPECT_EQ(status_of([&] { moved.stats(); }), HAMDB_CLOSED);
+  EXPECT_EQ(status_of([&] { moved.search(code32(1), 1); }), HAMDB_CLOSED);
+  EXPECT_EQ(snap.size(), 301u);  // the snapshot outlives the closed handle
+  EXPECT_EQ(snap.search(code32(values[0]), 1)[0].id, 0u);
+}
+
+TEST_F(DatabaseTest, FlushCompactImportVerify) {
+  db->flush();
+  EXPECT_EQ(db->stats().delta_items, 0u);
+  db->erase({0, 1, 2});
+  db->compact();
+  auto st = db->stats();
+  EXPECT_EQ(st.segments, 1u);
+  EXPECT_EQ(st.items, 297u);
+  std::vector<uint8_t> codes;
+  for (uint32_t v : {1u, 2u, 3u}) {
+    auto c = code32(v);
+    codes.insert(codes.end(), c.begin(), c.end());
+  }
+  std::vector<uint64_t> ids{1000, 1001, 1002};
+  std::vector<uint32_t> labels{0, 1, 2};
+  db->import(codes, &ids, &labels);
+  EXPECT_EQ(db->get(1002)->label(), std::optional<uint32_t>(2));
+  auto auto_ids = db->import(codes);
+  EXPECT_EQ(auto_ids.assigned_count, 3u);
+  EXPECT_EQ(status_of([&] { db->import(hamdb::ByteView(codes.data(), 5)); }),
+            HAMDB_RAGGED_CODE_BUFFER);
+  auto report = hamdb::Database::verify(path);
+  EXPECT_EQ(report.items, 303u);
+}
+
+TEST_F(DatabaseTest, ConcurrentSearchesWhileCommitting) {
+  std::vector<std::thread> readers;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; t++)
+    readers.emplace_back([&] {
+      for (int i = 0; i < 200; i++)
+        if (db->search(code32(values[i % 300]), 3).size() != 3) bad++;
+    });
+  for (int i = 0; i < 20; i++) db->insert(code32(i));
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(db->stats().items, 320u);
+}
+
+}  // namespace
