@@ -72,3 +72,11 @@ test-cpp: ffi-deps ffi-prefix
 	cmake --build $(FFI_BUILD)/cpp -j2
 	ASAN_OPTIONS=detect_leaks=1 $(FFI_BUILD)/cpp/hamdb_cpp_tests --gtest_brief=1
 	cd $(FFI_BUILD) && $(FFI_BUILD)/cpp/example/hamdb_example $(FFI_BUILD)/example.hamdb
+
+# Go: vet, tests under the race detector (with the example), against the private prefix.
+FFI_GO_ENV := PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig CGO_LDFLAGS="-Wl,-rpath,$(FFI_PREFIX)/lib" CGO_ENABLED=1
+
+test-go: ffi-deps ffi-prefix
+	cd ffi/go && test -z "$$(gofmt -l .)" || { gofmt -l ffi/go; echo "gofmt needed" >&2; exit 1; }
+	cd ffi/go && $(FFI_GO_ENV) $(GO) vet ./...
+	cd ffi/go && $(FFI_GO_ENV) $(GO) test -race -count=1 ./...

@@ -1,0 +1,733 @@
+// Package hamdb embeds hamdb, a database for image search by binary codes, through its C ABI
+// (libhamdb, found with pkg-config: set PKG_CONFIG_PATH to <prefix>/lib/pkgconfig after
+// `make install PREFIX=<prefix>`).
+//
+// Codes are packed bytes in numpy.packbits order (bit i in byte i/8 at bit 7-i%8); a database
+// holds codes of one length. Concurrency: a *DB and a *Snapshot may be used from any number of
+// goroutines at once (searches run in parallel, writes are serialised by the library); a
+// *Batch is guarded by its own mutex. Close is idempotent, safe to call concurrently with other
+// calls (it waits for them), and is also run by a finalizer if the caller forgets it.
+package hamdb
+
+// #cgo pkg-config: hamdb
+// #include <stdlib.h>
+// #include <hamdb.h>
+import "C"
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// NoLabel is the label of an item stored without one.
+const NoLabel uint32 = C.HAMDB_NO_LABEL
+
+// AnyClass as a class filter keeps every item.
+const AnyClass uint32 = C.HAMDB_ANY_CLASS
+
+// OpenFlag modifies Open.
+type OpenFlag uint32
+
+const (
+	// ReadOnly opens without the write lock; writes fail with ErrReadOnly; Refresh picks up
+	// other writers' commits.
+	ReadOnly OpenFlag = C.HAMDB_OPEN_READ_ONLY
+	// NoAutoCompact disables compaction on commit (explicit Compact only).
+	NoAutoCompact OpenFlag = C.HAMDB_OPEN_NO_AUTO_COMPACT
+)
+
+// Version is the library's version string.
+func Version() string { return C.GoString(C.hamdb_version()) }
+
+// ABIVersion is the loaded library's ABI version; ABICompatible says whether it is the one
+// this package was built against.
+func ABIVersion() uint32 { return uint32(C.hamdb_abi_version()) }
+
+// ABICompatible reports whether the loaded library speaks the ABI this package was built for.
+func ABICompatible() bool { return ABIVersion() == uint32(C.HAMDB_ABI_VERSION) }
+
+// Hit is one search result.
+type Hit struct {
+	ID       uint64
+	Distance uint32
+	Label    uint32 // NoLabel if the item has none
+	Payload  []byte
+}
+
+// Neighbor is a search result without payload (SearchNeighbors).
+type Neighbor struct {
+	ID       uint64
+	Distance uint32
+	Label    uint32
+}
+
+// Neighbor is written by the C library in place of hamdb_neighbor: the layouts must agree
+// (a compile error here otherwise).
+var _ = [1]struct{}{}[unsafe.Sizeof(Neighbor{})-unsafe.Sizeof(C.hamdb_neighbor{})]
+var _ = [1]struct{}{}[unsafe.Offsetof(Neighbor{}.Label)-unsafe.Offsetof(C.hamdb_neighbor{}.label)]
+
+// Item is a stored item.
+type Item struct {
+	ID      uint64
+	Code    []byte
+	Label   uint32
+	Payload []byte
+}
+
+// Stats are the counts of the latest commit.
+type Stats struct {
+	CodeBits          int
+	Txn               uint64
+	Items             uint64
+	Segments          uint64
+	SegmentItems      uint64
+	DeltaItems        uint64
+	DeletedInSegments uint64
+	FileBytes         uint64
+}
+
+// CommitInfo says what a commit or import did.
+type CommitInfo struct {
+	Txn uint64
+	// AssignedIDs are the ids given to auto-id inserts (or an import without ids), in order.
+	AssignedIDs []uint64
+	// Maintenance is nil, or the error of an automatic flush or compaction that failed after
+	// the commit became durable (the commit stands; the handle refuses writes until reopened).
+	Maintenance error
+}
+
+// VerifyReport is what Verify checked.
+type VerifyReport struct {
+	Txn, Segments, Items, DeltaBatches uint64
+}
+
+func bytesPtr(b []byte) *C.uint8_t {
+	if len(b) == 0 {
+		return nil
+	}
+	return (*C.uint8_t)(unsafe.Pointer(&b[0]))
+}
+
+// DB is an open database.
+type DB struct {
+	mu sync.RWMutex // read: a call in flight; write: Close
+	p  *C.hamdb_db
+}
+
+func newDB(p *C.hamdb_db) *DB {
+	db := &DB{p: p}
+	runtime.SetFinalizer(db, (*DB).Close)
+	return db
+}
+
+// Create makes a new database file for codeBits-bit codes (a multiple of 8 in 8..1024),
+// recording the encoder fingerprint (nil for a code-only database), and opens it for writing.
+func Create(path string, codeBits int, fingerprint []byte, flags ...OpenFlag) (*DB, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var f C.uint32_t
+	for _, x := range flags {
+		f |= C.uint32_t(x)
+	}
+	var p *C.hamdb_db
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rc := C.hamdb_db_create(cpath, C.size_t(codeBits), bytesPtr(fingerprint), C.size_t(len(fingerprint)), f, &p)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return newDB(p), nil
+}
+
+// Open opens an existing database for reading and writing (ErrLocked if another writer has
+// it), or read-only with the ReadOnly flag.
+func Open(path string, flags ...OpenFlag) (*DB, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var f C.uint32_t
+	for _, x := range flags {
+		f |= C.uint32_t(x)
+	}
+	var p *C.hamdb_db
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := lastError(C.hamdb_db_open(cpath, f, &p)); err != nil {
+		return nil, err
+	}
+	return newDB(p), nil
+}
+
+// Verify checks every checksum and invariant of the database file at path.
+func Verify(path string) (VerifyReport, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var r C.hamdb_verify_report
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := lastError(C.hamdb_verify(cpath, &r)); err != nil {
+		return VerifyReport{}, err
+	}
+	return VerifyReport{uint64(r.txn), uint64(r.segments), uint64(r.items), uint64(r.delta_batches)}, nil
+}
+
+// Close closes the database and frees its handle. It waits for calls in flight, is idempotent,
+// and later calls return ErrClosed. Snapshots taken earlier stay usable.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.p != nil {
+		C.hamdb_db_free(db.p)
+		db.p = nil
+		runtime.SetFinalizer(db, nil)
+	}
+	return nil
+}
+
+// enter locks the handle for one call and pins the goroutine to its OS thread (so the error
+// message is read on the thread of the failing call). The returned function undoes both.
+func (db *DB) enter() (*C.hamdb_db, func(), error) {
+	db.mu.RLock()
+	if db.p == nil {
+		db.mu.RUnlock()
+		return nil, nil, &Error{Status: StatusClosed, Message: "the database is closed"}
+	}
+	runtime.LockOSThread()
+	return db.p, db.leave, nil
+}
+
+func (db *DB) leave() {
+	runtime.UnlockOSThread()
+	db.mu.RUnlock()
+}
+
+// CodeBits is the database's code length in bits.
+func (db *DB) CodeBits() (int, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
+	var n C.size_t
+	if err := lastError(C.hamdb_db_code_bits(p, &n)); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// Stats returns the counts of the latest commit.
+func (db *DB) Stats() (Stats, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return Stats{}, err
+	}
+	defer leave()
+	var s C.hamdb_stats
+	if err := lastError(C.hamdb_db_stats(p, &s)); err != nil {
+		return Stats{}, err
+	}
+	return Stats{int(s.code_bits), uint64(s.txn), uint64(s.items), uint64(s.segments),
+		uint64(s.segment_items), uint64(s.delta_items), uint64(s.deleted_in_segments),
+		uint64(s.file_bytes)}, nil
+}
+
+// Commit applies the batch atomically and durably. On success the batch is emptied; on
+// failure it is left as it was.
+func (db *DB) Commit(b *Batch) (CommitInfo, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return CommitInfo{}, err
+	}
+	defer leave()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.p == nil {
+		return CommitInfo{}, &Error{Status: StatusNullArgument, Message: "the batch is closed"}
+	}
+	var info C.hamdb_commit_info
+	if err := lastError(C.hamdb_db_commit(p, b.p, &info)); err != nil {
+		return CommitInfo{}, err
+	}
+	out := CommitInfo{Txn: uint64(info.txn), AssignedIDs: b.assignedLocked()}
+	if info.maintenance_status != C.HAMDB_OK {
+		out.Maintenance = Status(info.maintenance_status)
+	}
+	return out, nil
+}
+
+// Insert stores one item with a caller-chosen id (ErrDuplicateID if it exists), committed.
+func (db *DB) Insert(id uint64, code []byte, label uint32, payload []byte) error {
+	b := NewBatch()
+	defer b.Close()
+	if err := b.Insert(id, code, label, payload); err != nil {
+		return err
+	}
+	_, err := db.Commit(b)
+	return err
+}
+
+// InsertAuto stores one item under a new id, committed, and returns the id.
+func (db *DB) InsertAuto(code []byte, label uint32, payload []byte) (uint64, error) {
+	b := NewBatch()
+	defer b.Close()
+	if err := b.InsertAuto(code, label, payload); err != nil {
+		return 0, err
+	}
+	info, err := db.Commit(b)
+	if err != nil {
+		return 0, err
+	}
+	return info.AssignedIDs[0], nil
+}
+
+// Delete removes the items with these ids (absent ids are ignored), committed together.
+func (db *DB) Delete(ids ...uint64) error {
+	b := NewBatch()
+	defer b.Close()
+	for _, id := range ids {
+		if err := b.Delete(id); err != nil {
+			return err
+		}
+	}
+	_, err := db.Commit(b)
+	return err
+}
+
+// Flush moves the delta into a new segment (one commit).
+func (db *DB) Flush() error {
+	p, leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return lastError(C.hamdb_db_flush(p))
+}
+
+// Compact rewrites the database with one segment of the live items.
+func (db *DB) Compact() error {
+	p, leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return lastError(C.hamdb_db_compact(p))
+}
+
+// Refresh picks up commits made by other handles or processes; it reports whether anything
+// changed.
+func (db *DB) Refresh() (bool, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return false, err
+	}
+	defer leave()
+	var changed C.bool
+	if err := lastError(C.hamdb_db_refresh(p, &changed)); err != nil {
+		return false, err
+	}
+	return bool(changed), nil
+}
+
+// Import adds packed codes (a whole number of codes) as one new segment in one commit. ids and
+// labels are nil or have one entry per code; without ids, consecutive new ids are assigned.
+func (db *DB) Import(codes []byte, ids []uint64, labels []uint32) (CommitInfo, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return CommitInfo{}, err
+	}
+	defer leave()
+	bits := C.size_t(0)
+	if err := lastError(C.hamdb_db_code_bits(p, &bits)); err != nil {
+		return CommitInfo{}, err
+	}
+	n := 0
+	if bits > 0 {
+		n = len(codes) / int(bits/8)
+	}
+	var idp *C.uint64_t
+	var lp *C.uint32_t
+	if ids != nil {
+		if len(ids) != n {
+			return CommitInfo{}, &Error{Status: StatusInvalidParameter, Message: "ids: one per code"}
+		}
+		if n > 0 {
+			idp = (*C.uint64_t)(unsafe.Pointer(&ids[0]))
+		}
+	}
+	if labels != nil {
+		if len(labels) != n {
+			return CommitInfo{}, &Error{Status: StatusInvalidParameter, Message: "labels: one per code"}
+		}
+		if n > 0 {
+			lp = (*C.uint32_t)(unsafe.Pointer(&labels[0]))
+		}
+	}
+	var info C.hamdb_commit_info
+	rc := C.hamdb_db_import(p, bytesPtr(codes), C.size_t(len(codes)), idp, lp, nil, nil, &info)
+	if err := lastError(rc); err != nil {
+		return CommitInfo{}, err
+	}
+	out := CommitInfo{Txn: uint64(info.txn)}
+	for i := uint64(0); i < uint64(info.assigned_count); i++ {
+		out.AssignedIDs = append(out.AssignedIDs, uint64(info.first_assigned_id)+i)
+	}
+	return out, nil
+}
+
+// resultsToHits copies a results object out and frees it.
+func resultsToHits(r *C.hamdb_results) ([]Hit, error) {
+	defer C.hamdb_results_free(r)
+	n := int(C.hamdb_results_len(r))
+	if n == 0 {
+		return []Hit{}, nil
+	}
+	raw := make([]C.hamdb_hit, n)
+	var got C.size_t
+	if err := lastError(C.hamdb_results_copy(r, &raw[0], C.size_t(n), &got)); err != nil {
+		return nil, err
+	}
+	hits := make([]Hit, n)
+	for i, h := range raw {
+		hits[i] = Hit{ID: uint64(h.id), Distance: uint32(h.distance), Label: uint32(h.label)}
+		if h.payload_len > 0 {
+			hits[i].Payload = C.GoBytes(unsafe.Pointer(h.payload), C.int(h.payload_len))
+		}
+	}
+	return hits, nil
+}
+
+// Search returns the k nearest live items to code, ascending by (distance, id), exact; class
+// keeps only items with that label (AnyClass for all).
+func (db *DB) Search(code []byte, k int, class uint32) ([]Hit, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
+	}
+	var r *C.hamdb_results
+	rc := C.hamdb_db_search(p, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), &r)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return resultsToHits(r)
+}
+
+// SearchRadius returns every live item within Hamming distance radius of code.
+func (db *DB) SearchRadius(code []byte, radius int, class uint32) ([]Hit, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if radius < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "radius < 0"}
+	}
+	var r *C.hamdb_results
+	rc := C.hamdb_db_search_radius(p, bytesPtr(code), C.size_t(len(code)), C.uint32_t(radius), C.uint32_t(class), &r)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return resultsToHits(r)
+}
+
+// SearchNeighbors is Search without payloads, into dst's storage when it has room for k (one
+// C call, no allocation when dst is reused).
+func (db *DB) SearchNeighbors(dst []Neighbor, code []byte, k int, class uint32) ([]Neighbor, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
+	}
+	if cap(dst) < k {
+		dst = make([]Neighbor, k)
+	}
+	dst = dst[:k]
+	var n C.size_t
+	var out *C.hamdb_neighbor
+	if k > 0 {
+		out = (*C.hamdb_neighbor)(unsafe.Pointer(&dst[0]))
+	}
+	rc := C.hamdb_db_search_into(p, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), out, C.size_t(k), &n)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return dst[:n], nil
+}
+
+// Get returns the live item with this id; found is false if there is none.
+func (db *DB) Get(id uint64) (item Item, found bool, err error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return Item{}, false, err
+	}
+	defer leave()
+	var it *C.hamdb_item
+	rc := C.hamdb_db_get(p, C.uint64_t(id), &it)
+	if rc == C.HAMDB_NOT_FOUND {
+		return Item{}, false, nil
+	}
+	if err := lastError(rc); err != nil {
+		return Item{}, false, err
+	}
+	return itemOf(it)
+}
+
+func itemOf(it *C.hamdb_item) (Item, bool, error) {
+	defer C.hamdb_item_free(it)
+	var f C.hamdb_item_fields
+	if err := lastError(C.hamdb_item_view(it, &f)); err != nil {
+		return Item{}, false, err
+	}
+	item := Item{ID: uint64(f.id), Label: uint32(f.label),
+		Code: C.GoBytes(unsafe.Pointer(f.code), C.int(f.code_len))}
+	if f.payload_len > 0 {
+		item.Payload = C.GoBytes(unsafe.Pointer(f.payload), C.int(f.payload_len))
+	}
+	return item, true, nil
+}
+
+// Snapshot returns a consistent view of the latest commit, for any number of goroutines. It
+// stays valid after later commits and after Close; close it to release the file mapping.
+func (db *DB) Snapshot() (*Snapshot, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	var s *C.hamdb_snapshot
+	if err := lastError(C.hamdb_db_snapshot(p, &s)); err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{p: s}
+	runtime.SetFinalizer(snap, (*Snapshot).Close)
+	return snap, nil
+}
+
+// Snapshot is a consistent, immutable view of one commit.
+type Snapshot struct {
+	mu sync.RWMutex
+	p  *C.hamdb_snapshot
+}
+
+func (s *Snapshot) enter() (*C.hamdb_snapshot, func(), error) {
+	s.mu.RLock()
+	if s.p == nil {
+		s.mu.RUnlock()
+		return nil, nil, &Error{Status: StatusClosed, Message: "the snapshot is closed"}
+	}
+	runtime.LockOSThread()
+	return s.p, func() { runtime.UnlockOSThread(); s.mu.RUnlock() }, nil
+}
+
+// Close frees the snapshot; idempotent.
+func (s *Snapshot) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.p != nil {
+		C.hamdb_snapshot_free(s.p)
+		s.p = nil
+		runtime.SetFinalizer(s, nil)
+	}
+	return nil
+}
+
+// Txn is the transaction number of the snapshot's commit.
+func (s *Snapshot) Txn() (uint64, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
+	var t C.uint64_t
+	if err := lastError(C.hamdb_snapshot_txn(p, &t)); err != nil {
+		return 0, err
+	}
+	return uint64(t), nil
+}
+
+// Len is the number of live items in the snapshot.
+func (s *Snapshot) Len() (uint64, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
+	var n C.uint64_t
+	if err := lastError(C.hamdb_snapshot_len(p, &n)); err != nil {
+		return 0, err
+	}
+	return uint64(n), nil
+}
+
+// Search is DB.Search on the snapshot.
+func (s *Snapshot) Search(code []byte, k int, class uint32) ([]Hit, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
+	}
+	var r *C.hamdb_results
+	rc := C.hamdb_snapshot_search(p, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), &r)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return resultsToHits(r)
+}
+
+// SearchRadius is DB.SearchRadius on the snapshot.
+func (s *Snapshot) SearchRadius(code []byte, radius int, class uint32) ([]Hit, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if radius < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "radius < 0"}
+	}
+	var r *C.hamdb_results
+	rc := C.hamdb_snapshot_search_radius(p, bytesPtr(code), C.size_t(len(code)), C.uint32_t(radius), C.uint32_t(class), &r)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return resultsToHits(r)
+}
+
+// Get is DB.Get on the snapshot.
+func (s *Snapshot) Get(id uint64) (Item, bool, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return Item{}, false, err
+	}
+	defer leave()
+	var it *C.hamdb_item
+	rc := C.hamdb_snapshot_get(p, C.uint64_t(id), &it)
+	if rc == C.HAMDB_NOT_FOUND {
+		return Item{}, false, nil
+	}
+	if err := lastError(rc); err != nil {
+		return Item{}, false, err
+	}
+	return itemOf(it)
+}
+
+// Batch collects writes that Commit applies atomically. Safe for concurrent use (a mutex).
+type Batch struct {
+	mu sync.Mutex
+	p  *C.hamdb_batch
+}
+
+// NewBatch returns an empty batch; Close frees it (a finalizer does if the caller forgets).
+func NewBatch() *Batch {
+	var p *C.hamdb_batch
+	if rc := C.hamdb_batch_new(&p); rc != C.HAMDB_OK {
+		panic("hamdb_batch_new failed: " + Status(rc).Error())
+	}
+	b := &Batch{p: p}
+	runtime.SetFinalizer(b, (*Batch).Close)
+	return b
+}
+
+// Close frees the batch; idempotent.
+func (b *Batch) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.p != nil {
+		C.hamdb_batch_free(b.p)
+		b.p = nil
+		runtime.SetFinalizer(b, nil)
+	}
+	return nil
+}
+
+func (b *Batch) enter() (*C.hamdb_batch, func(), error) {
+	b.mu.Lock()
+	if b.p == nil {
+		b.mu.Unlock()
+		return nil, nil, &Error{Status: StatusClosed, Message: "the batch is closed"}
+	}
+	runtime.LockOSThread()
+	return b.p, func() { runtime.UnlockOSThread(); b.mu.Unlock() }, nil
+}
+
+// Insert adds an insert with a caller-chosen id. label is a class or NoLabel.
+func (b *Batch) Insert(id uint64, code []byte, label uint32, payload []byte) error {
+	p, leave, err := b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return lastError(C.hamdb_batch_insert(p, C.uint64_t(id), bytesPtr(code), C.size_t(len(code)),
+		C.uint32_t(label), bytesPtr(payload), C.size_t(len(payload))))
+}
+
+// InsertAuto adds an insert whose id the commit assigns (CommitInfo.AssignedIDs).
+func (b *Batch) InsertAuto(code []byte, label uint32, payload []byte) error {
+	p, leave, err := b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return lastError(C.hamdb_batch_insert_auto(p, bytesPtr(code), C.size_t(len(code)),
+		C.uint32_t(label), bytesPtr(payload), C.size_t(len(payload))))
+}
+
+// Upsert adds an insert that replaces the item with this id if there is one.
+func (b *Batch) Upsert(id uint64, code []byte, label uint32, payload []byte) error {
+	p, leave, err := b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return lastError(C.hamdb_batch_upsert(p, C.uint64_t(id), bytesPtr(code), C.size_t(len(code)),
+		C.uint32_t(label), bytesPtr(payload), C.size_t(len(payload))))
+}
+
+// Delete adds a delete by id.
+func (b *Batch) Delete(id uint64) error {
+	p, leave, err := b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return lastError(C.hamdb_batch_delete(p, C.uint64_t(id)))
+}
+
+// Len is the number of writes in the batch.
+func (b *Batch) Len() int {
+	p, leave, err := b.enter()
+	if err != nil {
+		return 0
+	}
+	defer leave()
+	return int(C.hamdb_batch_len(p))
+}
+
+// Clear drops every write in the batch.
+func (b *Batch) Clear() error {
+	p, leave, err := b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return lastError(C.hamdb_batch_clear(p))
+}
+
+func (b *Batch) assignedLocked() []uint64 {
+	var ids *C.uint64_t
+	var n C.size_t
+	if C.hamdb_batch_assigned_ids(b.p, &ids, &n) != C.HAMDB_OK || n == 0 {
+		return nil
+	}
+	out := make([]uint64, int(n))
+	copy(out, unsafe.Slice((*uint64)(unsafe.Pointer(ids)), int(n)))
+	return out
+}

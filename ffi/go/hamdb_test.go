@@ -1,0 +1,375 @@
+package hamdb
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+func code32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+
+type fixture struct {
+	db     *DB
+	path   string
+	values map[uint64]uint32
+}
+
+func newFixture(t testing.TB, n int) *fixture {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.hamdb")
+	db, err := Create(path, 32, []byte("go-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{db: db, path: path, values: map[uint64]uint32{}}
+	rng := rand.New(rand.NewSource(1))
+	b := NewBatch()
+	defer b.Close()
+	for id := uint64(0); id < uint64(n); id++ {
+		v := rng.Uint32()
+		f.values[id] = v
+		if err := b.Insert(id, code32(v), uint32(id%4), []byte(fmt.Sprintf("p%d", id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+type distID struct {
+	d  uint32
+	id uint64
+}
+
+func (f *fixture) brute(q uint32, k int, class uint32) []distID {
+	var all []distID
+	for id, v := range f.values {
+		if class == AnyClass || uint32(id%4) == class {
+			all = append(all, distID{uint32(bits.OnesCount32(v ^ q)), id})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].d < all[j].d || (all[i].d == all[j].d && all[i].id < all[j].id)
+	})
+	if k >= 0 && len(all) > k {
+		all = all[:k]
+	}
+	return all
+}
+
+func TestVersion(t *testing.T) {
+	if !ABICompatible() || Version() == "" {
+		t.Fatal("ABI or version")
+	}
+}
+
+func TestSearchMatchesBruteForce(t *testing.T) {
+	f := newFixture(t, 300)
+	rng := rand.New(rand.NewSource(2))
+	var nb []Neighbor
+	for i := 0; i < 60; i++ {
+		q := rng.Uint32()
+		k := 1 + i%12
+		class := AnyClass
+		if i%3 == 0 {
+			class = uint32(i % 4)
+		}
+		want := f.brute(q, k, class)
+		hits, err := f.db.Search(code32(q), k, class)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != len(want) {
+			t.Fatalf("got %d hits, want %d", len(hits), len(want))
+		}
+		for j, h := range hits {
+			if h.ID != want[j].id || h.Distance != want[j].d || h.Label != uint32(h.ID%4) ||
+				string(h.Payload) != fmt.Sprintf("p%d", h.ID) {
+				t.Fatalf("hit %d = %+v, want %+v", j, h, want[j])
+			}
+		}
+		nb, err = f.db.SearchNeighbors(nb, code32(q), k, class)
+		if err != nil || len(nb) != len(want) {
+			t.Fatal(err, len(nb))
+		}
+		for j, n := range nb {
+			if n.ID != want[j].id || n.Distance != want[j].d {
+				t.Fatalf("neighbor %d = %+v, want %+v", j, n, want[j])
+			}
+		}
+		r := i % 12
+		rh, err := f.db.SearchRadius(code32(q), r, class)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := f.brute(q, -1, class)
+		cnt := 0
+		for _, w := range all {
+			if w.d <= uint32(r) {
+				cnt++
+			}
+		}
+		if len(rh) != cnt {
+			t.Fatalf("radius %d: %d hits, want %d", r, len(rh), cnt)
+		}
+	}
+}
+
+func TestWritesGetSnapshot(t *testing.T) {
+	f := newFixture(t, 50)
+	db := f.db
+	snap, err := db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	id, err := db.InsertAuto(code32(0xabcdef01), NoLabel, nil)
+	if err != nil || id != 50 {
+		t.Fatal(id, err)
+	}
+	if err := db.Insert(1000, code32(5), 2, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Delete(3, 4, 99999); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBatch()
+	defer b.Close()
+	b.Upsert(1, code32(7), 3, []byte("up"))
+	b.InsertAuto(code32(8), NoLabel, nil)
+	b.InsertAuto(code32(9), NoLabel, nil)
+	if b.Len() != 3 {
+		t.Fatal(b.Len())
+	}
+	info, err := db.Commit(b)
+	if err != nil || len(info.AssignedIDs) != 2 || info.AssignedIDs[1] != info.AssignedIDs[0]+1 || b.Len() != 0 {
+		t.Fatal(info, err)
+	}
+	it, found, err := db.Get(1)
+	if err != nil || !found || it.Label != 3 || string(it.Payload) != "up" || string(it.Code) != string(code32(7)) {
+		t.Fatal(it, found, err)
+	}
+	if _, found, _ := db.Get(3); found {
+		t.Fatal("deleted item found")
+	}
+	it, found, _ = db.Get(id)
+	if !found || it.Label != NoLabel || it.Payload != nil {
+		t.Fatal(it)
+	}
+	st, _ := db.Stats()
+	if st.Items != 50+1+1-2+2 || st.CodeBits != 32 {
+		t.Fatal(st)
+	}
+	// The snapshot still shows the first commit.
+	if n, _ := snap.Len(); n != 50 {
+		t.Fatal(n)
+	}
+	if _, found, _ := snap.Get(3); !found {
+		t.Fatal("snapshot lost item 3")
+	}
+	hits, err := snap.Search(code32(f.values[7]), 1, AnyClass)
+	if err != nil || hits[0].ID != 7 {
+		t.Fatal(hits, err)
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Import(append(code32(1), code32(2)...), []uint64{5000, 5001}, []uint32{1, 1}); err != nil {
+		t.Fatal(err)
+	}
+	ci, err := db.Import(code32(3), nil, nil)
+	if err != nil || len(ci.AssignedIDs) != 1 {
+		t.Fatal(ci, err)
+	}
+	rep, err := Verify(f.path)
+	st, _ = db.Stats()
+	if err != nil || rep.Items != st.Items {
+		t.Fatal(rep, err)
+	}
+}
+
+func TestErrorsWrapStatus(t *testing.T) {
+	f := newFixture(t, 10)
+	db := f.db
+	_, err := db.Search([]byte{1, 2}, 3, AnyClass)
+	var he *Error
+	if !errors.Is(err, ErrCodeLengthMismatch) || !errors.As(err, &he) || he.Status != StatusCodeLengthMismatch || he.Message == "" {
+		t.Fatalf("%#v", err)
+	}
+	if errors.Is(err, ErrCorrupt) {
+		t.Fatal("matched the wrong sentinel")
+	}
+	if err := db.Insert(3, code32(1), NoLabel, nil); !errors.Is(err, ErrDuplicateID) {
+		t.Fatal(err)
+	}
+	if err := db.Insert(3, nil, NoLabel, nil); !errors.Is(err, ErrUnsupportedCodeLength) {
+		t.Fatal(err)
+	}
+	if _, err := Open(f.path); !errors.Is(err, ErrLocked) {
+		t.Fatal(err)
+	}
+	if _, err := Create(f.path, 32, nil); !errors.Is(err, ErrIO) {
+		t.Fatal(err)
+	}
+	if _, err := Create(f.path+"2", 33, nil); !errors.Is(err, ErrUnsupportedCodeLength) {
+		t.Fatal(err)
+	}
+	if _, err := db.Import(code32(1)[:3], nil, nil); !errors.Is(err, ErrRaggedCodeBuffer) {
+		t.Fatal(err)
+	}
+	ro, err := Open(f.path, ReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := ro.Delete(1); !errors.Is(err, ErrReadOnly) {
+		t.Fatal(err)
+	}
+	db.Insert(77, code32(77), 1, nil)
+	if changed, err := ro.Refresh(); !changed || err != nil {
+		t.Fatal(changed, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.hamdb")
+	os.WriteFile(bad, []byte("this is not a database, just some bytes........"), 0o644)
+	if _, err := Open(bad); !errors.Is(err, ErrNotADatabase) {
+		t.Fatal(err)
+	}
+	if Status(12345).Error() != "unknown status code" {
+		t.Fatal(Status(12345).Error())
+	}
+}
+
+func TestCloseIsIdempotentAndFinalizerSafe(t *testing.T) {
+	f := newFixture(t, 10)
+	snap, _ := f.db.Snapshot()
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Search(code32(1), 1, AnyClass); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Stats(); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	if hits, err := snap.Search(code32(1), 2, AnyClass); err != nil || len(hits) != 2 {
+		t.Fatal(hits, err)
+	}
+	snap.Close()
+	snap.Close()
+	if _, err := snap.Len(); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	// Handles dropped without Close are freed by finalizers, in any order: the write lock
+	// comes back.
+	func() {
+		db, err := Open(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := db.Snapshot()
+		b := NewBatch()
+		b.Insert(500, code32(1), NoLabel, nil)
+		_ = s
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		db, err := Open(f.path)
+		if err == nil {
+			db.Close()
+			break
+		}
+		if !errors.Is(err, ErrLocked) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestConcurrentGoroutines(t *testing.T) {
+	f := newFixture(t, 200)
+	db := f.db
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				hits, err := db.Search(code32(f.values[uint64(i)]), 3, AnyClass)
+				if err != nil || len(hits) != 3 {
+					errs <- fmt.Errorf("search: %v %d", err, len(hits))
+					return
+				}
+				// Errors on many goroutines at once: each gets its own message.
+				if _, err := db.Search([]byte{1}, 3, AnyClass); !errors.Is(err, ErrCodeLengthMismatch) {
+					errs <- fmt.Errorf("want mismatch, got %v", err)
+					return
+				}
+			}
+		}(g)
+	}
+	shared := NewBatch()
+	defer shared.Close()
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				if _, err := db.InsertAuto(code32(uint32(g*100+i)), uint32(g), nil); err != nil {
+					errs <- err
+					return
+				}
+				shared.InsertAuto(code32(uint32(i)), NoLabel, nil)
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if shared.Len() != 40 {
+		t.Fatal(shared.Len())
+	}
+	if _, err := db.Commit(shared); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := db.Stats()
+	if st.Items != 200+40+40 {
+		t.Fatal(st.Items)
+	}
+	// Close while other goroutines call: they see a result or ErrClosed, never a crash.
+	var wg2 sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg2.Add(1)
+		go func() {
+			defer wg2.Done()
+			for i := 0; i < 200; i++ {
+				if _, err := db.Search(code32(1), 2, AnyClass); err != nil && !errors.Is(err, ErrClosed) {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	db.Close()
+	wg2.Wait()
+}
