@@ -80,3 +80,26 @@ test-go: ffi-deps ffi-prefix
 	cd ffi/go && test -z "$$(gofmt -l .)" || { gofmt -l ffi/go; echo "gofmt needed" >&2; exit 1; }
 	cd ffi/go && $(FFI_GO_ENV) $(GO) vet ./...
 	cd ffi/go && $(FFI_GO_ENV) $(GO) test -race -count=1 ./...
+
+# Differential: one seeded operation sequence through the Rust API, the C ABI and the Go binding
+# must print identical dumps (every commit status, assigned id, search hit and the final state).
+FFI_DIFF_SEEDS ?= 1 2 3 4
+FFI_DIFF_STEPS ?= 1500
+test-diff: ffi-prefix
+	$(CARGO) build --release --example ffi_ops
+	$(FFI_CC) $(FFI_CFLAGS) -O2 ffi/c/ops.c -o $(FFI_BUILD)/ops -L$(FFI_PREFIX)/lib -lhamdb $(FFI_RPATH)
+	cd ffi/go && $(FFI_GO_ENV) $(GO) build -o $(FFI_BUILD)/hamdb-ops ./cmd/hamdb-ops
+	@set -e; d=$(FFI_BUILD)/diff; mkdir -p $$d; for s in $(FFI_DIFF_SEEDS); do \
+		target/release/examples/ffi_ops ops $$s $(FFI_DIFF_STEPS) $$d/rust.hamdb > $$d/rust-$$s.txt; \
+		$(FFI_BUILD)/ops ops $$s $(FFI_DIFF_STEPS) $$d/c.hamdb > $$d/c-$$s.txt; \
+		$(FFI_BUILD)/hamdb-ops $$s $(FFI_DIFF_STEPS) $$d/go.hamdb > $$d/go-$$s.txt; \
+		diff -q $$d/rust-$$s.txt $$d/c-$$s.txt && diff -q $$d/rust-$$s.txt $$d/go-$$s.txt; \
+		echo "seed $$s: Rust, C and Go agree on $$(wc -l < $$d/rust-$$s.txt) lines"; done
+
+# Per-call overhead: the same search (k = 10, 1,000 codes) and stats call from Rust, C and Go.
+bench-go: ffi-prefix
+	$(CARGO) build --release --example ffi_ops
+	$(FFI_CC) $(FFI_CFLAGS) -O2 ffi/c/ops.c -o $(FFI_BUILD)/ops -L$(FFI_PREFIX)/lib -lhamdb $(FFI_RPATH)
+	target/release/examples/ffi_ops bench $(FFI_BUILD)/bench-rust.hamdb
+	$(FFI_BUILD)/ops bench $(FFI_BUILD)/bench-c.hamdb
+	cd ffi/go && $(FFI_GO_ENV) $(GO) test -run XXX -bench . -benchtime 200000x -count 3

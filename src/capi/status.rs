@@ -53,8 +53,8 @@ pub const HAMDB_NOT_FOUND: c_int = 104;
 /// An error kind newer than this status list (the message says what happened).
 pub const HAMDB_OTHER: c_int = 105;
 
-/// The status code of an error.
-pub(crate) fn status_of(e: &Error) -> c_int {
+/// The C status code of an error (the differential test and other Rust callers use it).
+pub fn status_of(e: &Error) -> c_int {
     match e {
         Error::UnsupportedCodeLength { .. } => HAMDB_UNSUPPORTED_CODE_LENGTH,
         Error::CodeLengthMismatch { .. } => HAMDB_CODE_LENGTH_MISMATCH,

@@ -1,0 +1,203 @@
+//! The Rust side of the C ABI's differential test and per-call benchmark (docs/CAPI.md).
+//!
+//!   ffi_ops ops SEED STEPS PATH   run the seeded operation sequence through the Rust API and
+//!                                 print its canonical dump (ffi/c/ops.c and the Go program
+//!                                 ffi/go/cmd/hamdb-ops print the same through the C ABI)
+//!   ffi_ops bench PATH            time per call: search (k = 10) on 1,000 codes, and stats()
+use hamdb::capi::{status_of, HAMDB_NO_LABEL};
+use hamdb::{Code, CreateOptions, Database, Error, WriteBatch};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+fn code(v: u32) -> Code {
+    Code::from_bytes(&v.to_be_bytes()).expect("32-bit code")
+}
+
+fn status<T>(r: &Result<T, Error>) -> i32 {
+    r.as_ref().err().map_or(0, status_of)
+}
+
+fn label_of(l: u32) -> Option<u32> {
+    (l != HAMDB_NO_LABEL).then_some(l)
+}
+
+fn dump_hits(out: &mut String, r: Result<hamdb::QueryResult, Error>) {
+    match r {
+        Ok(res) => {
+            write!(out, " ok").unwrap();
+            for h in res.hits {
+                let label = h.label.map_or("-".to_string(), |l| l.to_string());
+                write!(
+                    out,
+                    " {}:{}:{}:{}",
+                    h.id,
+                    h.distance,
+                    label,
+                    String::from_utf8_lossy(&h.payload)
+                )
+                .unwrap();
+            }
+        }
+        Err(e) => write!(out, " err {}", status_of(&e)).unwrap(),
+    }
+    out.push('\n');
+}
+
+fn ops(seed: u64, steps: u64, path: &str) {
+    let _ = std::fs::remove_file(path);
+    let db = Database::create(
+        path,
+        CreateOptions {
+            code_bits: 32,
+            fingerprint: b"diff".to_vec(),
+        },
+    )
+    .unwrap();
+    let mut rng = Rng(seed);
+    let mut batch = WriteBatch::new();
+    let mut out = String::new();
+    for step in 0..steps {
+        let r = rng.next() % 100;
+        if r < 50 {
+            let id = rng.next() % 1000;
+            let c = rng.next() as u32;
+            let l = (rng.next() % 4) as u32;
+            let label = label_of(if l == 3 { HAMDB_NO_LABEL } else { l });
+            let payload = format!("i{step}");
+            match r {
+                0..30 => batch.insert(id, code(c), label, payload),
+                30..40 => batch.insert_auto(code(c), label, payload),
+                _ => batch.upsert(id, code(c), label, payload),
+            };
+        } else if r < 60 {
+            batch.delete(rng.next() % 1000);
+        } else if r < 75 {
+            let res = db.commit(std::mem::take(&mut batch));
+            write!(out, "commit {}", status(&res)).unwrap();
+            if let Ok(info) = &res {
+                write!(
+                    out,
+                    " txn={} maint={}",
+                    info.txn,
+                    info.maintenance_error.as_ref().map_or(0, status_of)
+                )
+                .unwrap();
+                for id in &info.assigned_ids {
+                    write!(out, " {id}").unwrap();
+                }
+            }
+            out.push('\n');
+        } else if r < 78 {
+            writeln!(out, "flush {}", status(&db.flush())).unwrap();
+        } else if r < 80 {
+            writeln!(out, "compact {}", status(&db.compact())).unwrap();
+        } else {
+            let q = rng.next() as u32;
+            let p = rng.next();
+            let cls = if rng.next() % 3 == 0 {
+                Some((rng.next() % 4) as u32)
+            } else {
+                None
+            };
+            let snap = db.snapshot();
+            if r < 92 {
+                let k = (p % 10) as usize;
+                write!(
+                    out,
+                    "knn {q:08x} {k} {}",
+                    cls.map_or("*".into(), |c| c.to_string())
+                )
+                .unwrap();
+                dump_hits(&mut out, snap.search(&code(q), k, cls));
+            } else {
+                let radius = (p % 8) as u32;
+                write!(
+                    out,
+                    "radius {q:08x} {radius} {}",
+                    cls.map_or("*".into(), |c| c.to_string())
+                )
+                .unwrap();
+                dump_hits(&mut out, snap.search_radius(&code(q), radius, cls));
+            }
+        }
+    }
+    let res = db.commit(batch);
+    writeln!(out, "final commit {}", status(&res)).unwrap();
+    let s = db.stats();
+    writeln!(
+        out,
+        "stats items={} segments={} delta={} deleted={} txn={}",
+        s.items, s.segments, s.delta_items, s.deleted_in_segments, s.txn
+    )
+    .unwrap();
+    write!(out, "all").unwrap();
+    dump_hits(&mut out, db.snapshot().search_radius(&code(0), 32, None));
+    print!("{out}");
+}
+
+fn bench(path: &str) {
+    let _ = std::fs::remove_file(path);
+    let db = Database::create(
+        path,
+        CreateOptions {
+            code_bits: 64,
+            fingerprint: vec![],
+        },
+    )
+    .unwrap();
+    let mut rng = Rng(1);
+    let mut batch = WriteBatch::new();
+    for id in 0..1000u64 {
+        let c = Code::from_bytes(&rng.next().to_be_bytes()).unwrap();
+        batch.insert(id, c, Some((id % 10) as u32), format!("p{id}"));
+    }
+    db.commit(batch).unwrap();
+    let queries: Vec<Code> = (0..1024)
+        .map(|_| Code::from_bytes(&rng.next().to_be_bytes()).unwrap())
+        .collect();
+    let iters = 200_000;
+    let search = |i: usize| {
+        std::hint::black_box(db.search(&queries[i % 1024], 10).unwrap());
+    };
+    let stats = |_: usize| {
+        std::hint::black_box(db.stats());
+    };
+    let cases: [(&str, &dyn Fn(usize)); 2] = [("search_k10", &search), ("stats", &stats)];
+    for (name, f) in cases {
+        for i in 0..iters / 10 {
+            f(i);
+        }
+        let t = Instant::now();
+        for i in 0..iters {
+            f(i);
+        }
+        println!(
+            "rust {name}: {:.0} ns/op",
+            t.elapsed().as_nanos() as f64 / iters as f64
+        );
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("ops") => ops(args[2].parse().unwrap(), args[3].parse().unwrap(), &args[4]),
+        Some("bench") => bench(&args[2]),
+        _ => {
+            eprintln!("usage: ffi_ops ops SEED STEPS PATH | ffi_ops bench PATH");
+            std::process::exit(2);
+        }
+    }
+}

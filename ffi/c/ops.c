@@ -1,0 +1,205 @@
+/*
+ * The C side of the differential test and per-call benchmark (see examples/ffi_ops.rs, whose
+ * operation sequence this repeats call for call through the C ABI).
+ *   ops ops SEED STEPS PATH     canonical dump of the seeded sequence
+ *   ops bench PATH              time per call: search (k = 10) on 1,000 codes, and stats
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "hamdb.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t state;
+static uint64_t next_rand(void) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static void be32(uint32_t v, uint8_t *out) {
+  out[0] = (uint8_t)(v >> 24);
+  out[1] = (uint8_t)(v >> 16);
+  out[2] = (uint8_t)(v >> 8);
+  out[3] = (uint8_t)v;
+}
+
+static void dump_hits(int rc, hamdb_results *res) {
+  if (rc != HAMDB_OK) {
+    printf(" err %d\n", rc);
+    return;
+  }
+  printf(" ok");
+  size_t n = hamdb_results_len(res);
+  for (size_t i = 0; i < n; i++) {
+    hamdb_hit h;
+    if (hamdb_results_get(res, i, &h) != HAMDB_OK) abort();
+    printf(" %" PRIu64 ":%u:", h.id, h.distance);
+    if (h.label == HAMDB_NO_LABEL)
+      printf("-");
+    else
+      printf("%u", h.label);
+    printf(":%.*s", (int)h.payload_len, h.payload ? (const char *)h.payload : "");
+  }
+  printf("\n");
+  hamdb_results_free(res);
+}
+
+static int ops(uint64_t seed, uint64_t steps, const char *path) {
+  unlink(path);
+  hamdb_db *db = NULL;
+  if (hamdb_db_create(path, 32, (const uint8_t *)"diff", 4, 0, &db) != HAMDB_OK) {
+    fprintf(stderr, "create: %s\n", hamdb_last_error_message());
+    return 1;
+  }
+  hamdb_batch *batch = NULL;
+  hamdb_batch_new(&batch);
+  state = seed;
+  uint8_t code[4];
+  char payload[32];
+  for (uint64_t step = 0; step < steps; step++) {
+    uint64_t r = next_rand() % 100;
+    if (r < 50) {
+      uint64_t id = next_rand() % 1000;
+      uint32_t c = (uint32_t)next_rand();
+      uint32_t l = (uint32_t)(next_rand() % 4);
+      uint32_t label = l == 3 ? HAMDB_NO_LABEL : l;
+      int n = snprintf(payload, sizeof payload, "i%" PRIu64, step);
+      be32(c, code);
+      if (r < 30)
+        hamdb_batch_insert(batch, id, code, 4, label, (const uint8_t *)payload, (size_t)n);
+      else if (r < 40)
+        hamdb_batch_insert_auto(batch, code, 4, label, (const uint8_t *)payload, (size_t)n);
+      else
+        hamdb_batch_upsert(batch, id, code, 4, label, (const uint8_t *)payload, (size_t)n);
+    } else if (r < 60) {
+      hamdb_batch_delete(batch, next_rand() % 1000);
+    } else if (r < 75) {
+      hamdb_commit_info info;
+      int rc = hamdb_db_commit(db, batch, &info);
+      printf("commit %d", rc);
+      if (rc == HAMDB_OK) {
+        printf(" txn=%" PRIu64 " maint=%d", info.txn, info.maintenance_status);
+        const uint64_t *ids = NULL;
+        size_t nids = 0;
+        hamdb_batch_assigned_ids(batch, &ids, &nids);
+        for (size_t i = 0; i < nids; i++) printf(" %" PRIu64, ids[i]);
+      }
+      printf("\n");
+      hamdb_batch_clear(batch); /* the Rust API consumes a batch even when its commit fails */
+    } else if (r < 78) {
+      printf("flush %d\n", hamdb_db_flush(db));
+    } else if (r < 80) {
+      printf("compact %d\n", hamdb_db_compact(db));
+    } else {
+      uint32_t q = (uint32_t)next_rand();
+      uint64_t p = next_rand();
+      uint32_t cls = HAMDB_ANY_CLASS;
+      if (next_rand() % 3 == 0) cls = (uint32_t)(next_rand() % 4);
+      hamdb_snapshot *snap = NULL;
+      hamdb_db_snapshot(db, &snap);
+      hamdb_results *res = NULL;
+      be32(q, code);
+      char cbuf[16] = "*";
+      if (cls != HAMDB_ANY_CLASS) snprintf(cbuf, sizeof cbuf, "%u", cls);
+      if (r < 92) {
+        size_t k = (size_t)(p % 10);
+        printf("knn %08x %zu %s", q, k, cbuf);
+        int rc = hamdb_snapshot_search(snap, code, 4, k, cls, &res);
+        dump_hits(rc, res);
+      } else {
+        uint32_t radius = (uint32_t)(p % 8);
+        printf("radius %08x %u %s", q, radius, cbuf);
+        int rc = hamdb_snapshot_search_radius(snap, code, 4, radius, cls, &res);
+        dump_hits(rc, res);
+      }
+      hamdb_snapshot_free(snap);
+    }
+  }
+  printf("final commit %d\n", hamdb_db_commit(db, batch, NULL));
+  hamdb_stats s;
+  hamdb_db_stats(db, &s);
+  printf("stats items=%" PRIu64 " segments=%" PRIu64 " delta=%" PRIu64 " deleted=%" PRIu64
+         " txn=%" PRIu64 "\n",
+         s.items, s.segments, s.delta_items, s.deleted_in_segments, s.txn);
+  printf("all");
+  hamdb_results *res = NULL;
+  memset(code, 0, 4);
+  int rc = hamdb_db_search_radius(db, code, 4, 32, HAMDB_ANY_CLASS, &res);
+  dump_hits(rc, res);
+  hamdb_batch_free(batch);
+  hamdb_db_free(db);
+  return 0;
+}
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int bench(const char *path) {
+  unlink(path);
+  hamdb_db *db = NULL;
+  if (hamdb_db_create(path, 64, NULL, 0, 0, &db) != HAMDB_OK) return 1;
+  hamdb_batch *b = NULL;
+  hamdb_batch_new(&b);
+  state = 1;
+  char payload[32];
+  for (uint64_t id = 0; id < 1000; id++) {
+    uint64_t v = next_rand();
+    uint8_t c[8];
+    for (int i = 0; i < 8; i++) c[i] = (uint8_t)(v >> (56 - 8 * i));
+    int n = snprintf(payload, sizeof payload, "p%" PRIu64, id);
+    hamdb_batch_insert(b, id, c, 8, (uint32_t)(id % 10), (const uint8_t *)payload, (size_t)n);
+  }
+  if (hamdb_db_commit(db, b, NULL) != HAMDB_OK) return 1;
+  static uint8_t queries[1024][8];
+  for (int q = 0; q < 1024; q++) {
+    uint64_t v = next_rand();
+    for (int i = 0; i < 8; i++) queries[q][i] = (uint8_t)(v >> (56 - 8 * i));
+  }
+  const int iters = 200000;
+  hamdb_neighbor nb[10];
+  size_t n = 0;
+  hamdb_stats st;
+  for (int mode = 0; mode < 3; mode++) {
+    for (int pass = 0; pass < 2; pass++) {
+      int count = pass == 0 ? iters / 10 : iters;
+      double t = now_ns();
+      for (int i = 0; i < count; i++) {
+        if (mode == 0) {
+          hamdb_results *res = NULL;
+          if (hamdb_db_search(db, queries[i % 1024], 8, 10, HAMDB_ANY_CLASS, &res)) return 1;
+          hamdb_results_free(res);
+        } else if (mode == 1) {
+          if (hamdb_db_search_into(db, queries[i % 1024], 8, 10, HAMDB_ANY_CLASS, nb, 10, &n))
+            return 1;
+        } else {
+          if (hamdb_db_stats(db, &st)) return 1;
+        }
+      }
+      if (pass == 1)
+        printf("c %s: %.0f ns/op\n",
+               mode == 0 ? "search_k10" : mode == 1 ? "search_k10_into" : "stats",
+               (now_ns() - t) / count);
+    }
+  }
+  hamdb_batch_free(b);
+  hamdb_db_free(db);
+  unlink(path);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "ops") == 0)
+    return ops(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10), argv[4]);
+  if (argc == 3 && strcmp(argv[1], "bench") == 0) return bench(argv[2]);
+  fprintf(stderr, "usage: ops ops SEED STEPS PATH | ops bench PATH\n");
+  return 2;
+}

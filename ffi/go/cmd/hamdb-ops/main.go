@@ -1,0 +1,148 @@
+// Command hamdb-ops is the Go side of the C ABI's differential test: it runs the seeded
+// operation sequence of examples/ffi_ops.rs through the Go binding and prints the same
+// canonical dump.
+//
+//	hamdb-ops SEED STEPS PATH
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	hamdb "github.com/hamdb/hamdb/ffi/go"
+)
+
+type rng struct{ s uint64 }
+
+func (r *rng) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func be32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+
+func status(err error) int {
+	var s hamdb.Status
+	if err == nil {
+		return 0
+	}
+	if errors.As(err, &s) {
+		return int(s)
+	}
+	return -1
+}
+
+func dump(b *strings.Builder, hits []hamdb.Hit, err error) {
+	if err != nil {
+		fmt.Fprintf(b, " err %d\n", status(err))
+		return
+	}
+	b.WriteString(" ok")
+	for _, h := range hits {
+		label := "-"
+		if h.Label != hamdb.NoLabel {
+			label = strconv.FormatUint(uint64(h.Label), 10)
+		}
+		fmt.Fprintf(b, " %d:%d:%s:%s", h.ID, h.Distance, label, h.Payload)
+	}
+	b.WriteString("\n")
+}
+
+func main() {
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: hamdb-ops SEED STEPS PATH")
+		os.Exit(2)
+	}
+	seed, _ := strconv.ParseUint(os.Args[1], 10, 64)
+	steps, _ := strconv.ParseUint(os.Args[2], 10, 64)
+	path := os.Args[3]
+	os.Remove(path)
+	db, err := hamdb.Create(path, 32, []byte("diff"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer db.Close()
+	r := &rng{seed}
+	batch := hamdb.NewBatch()
+	var out strings.Builder
+	for step := uint64(0); step < steps; step++ {
+		x := r.next() % 100
+		switch {
+		case x < 50:
+			id := r.next() % 1000
+			c := uint32(r.next())
+			l := uint32(r.next() % 4)
+			label := l
+			if l == 3 {
+				label = hamdb.NoLabel
+			}
+			payload := []byte(fmt.Sprintf("i%d", step))
+			switch {
+			case x < 30:
+				batch.Insert(id, be32(c), label, payload)
+			case x < 40:
+				batch.InsertAuto(be32(c), label, payload)
+			default:
+				batch.Upsert(id, be32(c), label, payload)
+			}
+		case x < 60:
+			batch.Delete(r.next() % 1000)
+		case x < 75:
+			info, err := db.Commit(batch)
+			fmt.Fprintf(&out, "commit %d", status(err))
+			if err == nil {
+				fmt.Fprintf(&out, " txn=%d maint=%d", info.Txn, status(info.Maintenance))
+				for _, id := range info.AssignedIDs {
+					fmt.Fprintf(&out, " %d", id)
+				}
+			}
+			out.WriteString("\n")
+			batch.Clear() // the Rust API consumes a batch even when its commit fails
+		case x < 78:
+			fmt.Fprintf(&out, "flush %d\n", status(db.Flush()))
+		case x < 80:
+			fmt.Fprintf(&out, "compact %d\n", status(db.Compact()))
+		default:
+			q := uint32(r.next())
+			p := r.next()
+			cls := hamdb.AnyClass
+			cs := "*"
+			if r.next()%3 == 0 {
+				cls = uint32(r.next() % 4)
+				cs = strconv.FormatUint(uint64(cls), 10)
+			}
+			snap, err := db.Snapshot()
+			if err != nil {
+				panic(err)
+			}
+			if x < 92 {
+				k := int(p % 10)
+				fmt.Fprintf(&out, "knn %08x %d %s", q, k, cs)
+				hits, err := snap.Search(be32(q), k, cls)
+				dump(&out, hits, err)
+			} else {
+				radius := int(p % 8)
+				fmt.Fprintf(&out, "radius %08x %d %s", q, radius, cs)
+				hits, err := snap.SearchRadius(be32(q), radius, cls)
+				dump(&out, hits, err)
+			}
+			snap.Close()
+		}
+	}
+	_, err = db.Commit(batch)
+	fmt.Fprintf(&out, "final commit %d\n", status(err))
+	s, _ := db.Stats()
+	fmt.Fprintf(&out, "stats items=%d segments=%d delta=%d deleted=%d txn=%d\n", s.Items, s.Segments, s.DeltaItems, s.DeletedInSegments, s.Txn)
+	out.WriteString("all")
+	hits, err := db.SearchRadius(be32(0), 32, hamdb.AnyClass)
+	dump(&out, hits, err)
+	batch.Close()
+	fmt.Print(out.String())
+}
