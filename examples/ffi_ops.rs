@@ -105,7 +105,7 @@ fn ops(seed: u64, steps: u64, path: &str) {
         } else {
             let q = rng.next() as u32;
             let p = rng.next();
-            let cls = if rng.next() % 3 == 0 {
+            let cls = if rng.next().is_multiple_of(3) {
                 Some((rng.next() % 4) as u32)
             } else {
                 None
