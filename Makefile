@@ -65,7 +65,7 @@ bench-storage:
 FUZZ_SECONDS ?= 20
 fuzz-smoke:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.12.0 --locked
-	cd fuzz && for t in parse_inputs open_file db_ops; do \
+	cd fuzz && for t in parse_inputs open_file db_ops capi_ops; do \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
 # criterion micro-benchmarks (kernels, scan, MIH build and search).

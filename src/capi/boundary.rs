@@ -9,6 +9,7 @@ use super::status::*;
 use crate::error::Error;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
+use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -182,15 +183,17 @@ pub(crate) unsafe fn optional_slice<'a, T>(
     }
 }
 
-/// A caller-allocated output array of `cap` elements.
+/// A caller-allocated output array of `cap` elements, possibly uninitialised (so it is handed
+/// out as `MaybeUninit`: the library only writes it).
 ///
 /// # Safety
-/// A non-NULL `ptr` is valid for writes of `cap` `T`s for the duration of the call.
-pub(crate) unsafe fn out_slice<'a, T: Copy>(
+/// A non-NULL `ptr` is valid for writes of `cap` `T`s for the duration of the call, and nothing
+/// else accesses that memory during the call.
+pub(crate) unsafe fn out_slice<'a, T>(
     ptr: *mut T,
     cap: usize,
     name: &str,
-) -> CResult<&'a mut [T]> {
+) -> CResult<&'a mut [MaybeUninit<T>]> {
     if ptr.is_null() {
         return if cap == 0 {
             Ok(&mut [])
@@ -207,9 +210,9 @@ pub(crate) unsafe fn out_slice<'a, T: Copy>(
             format!("`{name}`: capacity {cap} is too large"),
         ));
     }
-    // SAFETY: non-NULL, valid for `cap` writes by the contract. `T: Copy` (plain C structs),
-    // so the slice's possibly uninitialised contents are only ever overwritten, never read.
-    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, cap) })
+    // SAFETY: non-NULL, valid for `cap` writes and not aliased by the contract; `MaybeUninit`
+    // makes no claim about the current contents.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<MaybeUninit<T>>(), cap) })
 }
 
 /// The array of payload pointers `import` takes: `count` (pointer, length) pairs.

@@ -305,7 +305,9 @@ pub unsafe extern "C" fn hamdb_db_fingerprint(
                 format!("fingerprint is {} bytes, buffer holds {cap}", fp.len()),
             ));
         }
-        buf[..fp.len()].copy_from_slice(&fp);
+        for (slot, &b) in buf.iter_mut().zip(&fp) {
+            slot.write(b);
+        }
         Ok(())
     })
 }

@@ -189,7 +189,7 @@ pub unsafe extern "C" fn hamdb_results_copy(
             ));
         }
         for (i, slot) in out.iter_mut().take(n).enumerate() {
-            *slot = hit_at(r, i).expect("i < n");
+            slot.write(hit_at(r, i).expect("i < n"));
         }
         Ok(())
     })

@@ -8,6 +8,7 @@ use super::{HAMDB_ANY_CLASS, HAMDB_NO_LABEL};
 use crate::code::CodeLen;
 use crate::storage::{Database, Snapshot};
 use std::ffi::c_int;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 /// A consistent, immutable view of one commit (wraps `Arc<hamdb::Snapshot>`). It keeps the
@@ -70,7 +71,7 @@ pub(crate) fn knn_into(
     code: &[u8],
     k: usize,
     class_filter: u32,
-    out: &mut [hamdb_neighbor],
+    out: &mut [MaybeUninit<hamdb_neighbor>],
 ) -> CResult<usize> {
     if out.len() < k {
         return Err(Failure::new(
@@ -81,11 +82,11 @@ pub(crate) fn knn_into(
     let q = query_code(len, code)?;
     let res = snap.search(&q, k, class_of(class_filter))?;
     for (slot, hit) in out.iter_mut().zip(&res.hits) {
-        *slot = hamdb_neighbor {
+        slot.write(hamdb_neighbor {
             id: hit.id,
             distance: hit.distance,
             label: hit.label.unwrap_or(HAMDB_NO_LABEL),
-        };
+        });
     }
     Ok(res.hits.len())
 }
