@@ -28,7 +28,8 @@ $(VENV_BENCH)/.stamp: benches/compare/requirements.txt
 # run thousands of searches), then the encoder model tests with ONNX Runtime.
 test: test-rust test-models
 
-test-rust:
+# The image tests load ONNX Runtime from .venv's onnxruntime package (found automatically).
+test-rust: $(VENV)/.stamp
 	$(CARGO) test --release --all-targets
 
 test-models: $(VENV)/.stamp

@@ -6,9 +6,12 @@
 
 mod aligned;
 pub mod code;
+pub mod encoder;
 mod error;
 pub mod hamming;
+pub mod image_search;
 pub mod index;
+pub mod ingest;
 pub mod npy;
 mod prefetch;
 pub mod slab;
@@ -16,13 +19,16 @@ pub mod storage;
 mod topk;
 
 pub use code::{Code, CodeArray, CodeLen};
+pub use encoder::{Encoded, Encoder, EncoderOptions};
 pub use error::{Error, Result};
 pub use hamming::Kernel;
+pub use image_search::{ImageQueryResult, Reach};
 pub use index::{
     MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats,
     MAX_SUBSTRING_BITS,
 };
+pub use ingest::{ImageSource, IngestOptions, IngestProgress, IngestReport, ItemFailure};
 pub use storage::{
-    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
-    QueryResult, Snapshot, VerifyReport, WriteBatch,
+    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, EncoderRecord, Hit, Import,
+    Item, OpenOptions, QueryResult, Snapshot, VerifyReport, WriteBatch,
 };
