@@ -15,6 +15,7 @@ use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::storage::{Database, WriteBatch};
 use crossbeam::channel::{bounded, Receiver, Sender};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One image to insert.
@@ -77,7 +78,8 @@ pub struct ItemFailure {
     pub error: Error,
 }
 
-/// What an ingestion did. `ids[i]` is the id of input `i`, `None` if it failed.
+/// What an ingestion did. `ids[i]` is the id of input `i`, `None` if it failed; ids are
+/// assigned in input order. `failures` is in input order.
 #[derive(Debug, Clone, Default)]
 pub struct IngestReport {
     pub ids: Vec<Option<u64>>,
@@ -264,12 +266,17 @@ impl Database {
                 batch_indices: Vec::new(),
                 progress: IngestProgress::default(),
             };
+            // Results arrive in completion order; they are written in input order (so ids
+            // follow the input order whatever the thread timing). Only encoded results wait
+            // here — a code, a class and a payload each, not pixels.
+            let mut waiting: BTreeMap<usize, EncodedRow> = BTreeMap::new();
+            let mut next = 0usize;
             let written = (|| -> Result<()> {
                 for rows in enc_rx.iter() {
-                    for r in rows {
-                        if w.report.ids.len() <= r.index {
-                            w.report.ids.resize(r.index + 1, None);
-                        }
+                    waiting.extend(rows.into_iter().map(|r| (r.index, r)));
+                    while let Some(r) = waiting.remove(&next) {
+                        next += 1;
+                        w.report.ids.push(None);
                         w.progress.done += 1;
                         match r.result {
                             Ok(e) => {
@@ -304,7 +311,7 @@ impl Database {
             inferred?;
             w.commit()?;
             progress(&w.progress);
-            w.report.failures.sort_by_key(|f| f.index);
+            debug_assert!(waiting.is_empty());
             Ok(w.report)
         })
     }

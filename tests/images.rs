@@ -65,10 +65,8 @@ fn insert_and_search_round_trip() {
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.inserted, 1000);
     let ids: Vec<u64> = report.ids.iter().map(|i| i.unwrap()).collect();
-    let mut unique = ids.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), 1000);
+    // Ids follow the input order, whatever order the decoders finished in.
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
     drop(db);
 
     // Reopen: the model binding, the items and their payloads survived.
