@@ -28,7 +28,8 @@ $(VENV_BENCH)/.stamp: benches/compare/requirements.txt
 # run thousands of searches), then the encoder model tests with ONNX Runtime.
 test: test-rust test-models test-ffi
 
-test-rust:
+# The image tests load ONNX Runtime from .venv's onnxruntime package (found automatically).
+test-rust: $(VENV)/.stamp
 	$(CARGO) test --release --all-targets
 
 test-models: $(VENV)/.stamp
@@ -41,11 +42,11 @@ lint:
 fmt:
 	$(CARGO) fmt
 
-# The main job: encode the shipped sample images with the shipped reference model, index the
-# codes and run image queries (see README).
+# The main job: a database for the shipped reference model, the shipped sample images inserted,
+# image queries and an evaluation (see README). .venv provides ONNX Runtime (PyPI wheel).
 demo: $(VENV)/.stamp
 	$(CARGO) build --release --bin hamdb
-	$(VENV)/bin/python scripts/demo.py
+	scripts/demo.sh
 
 # Side-by-side comparison with FAISS and mih-rs; writes target/bench/report.json and .md.
 bench-quick: $(VENV_BENCH)/.stamp

@@ -65,8 +65,32 @@ pub enum Error {
     DuplicateId { id: u64 },
 
     /// The database was created for another encoder, or for none.
-    #[error("encoder mismatch: database has fingerprint {expected:?}, got {actual:?}")]
+    #[error("encoder mismatch: the database was made with {expected}, not {actual}")]
     EncoderMismatch { expected: String, actual: String },
+
+    /// ONNX Runtime could not be found, loaded, or is a version hamdb does not support.
+    #[error("ONNX Runtime: {reason}")]
+    Runtime { reason: String },
+
+    /// A model that does not meet the encoder contract (docs/ENCODER.md).
+    #[error("the model does not meet the hamdb encoder contract: {reason}")]
+    ModelContract { reason: String },
+
+    /// The model failed while running (ONNX Runtime reported an error).
+    #[error("inference failed: {reason}")]
+    Inference { reason: String },
+
+    /// An empty, truncated, corrupt or unsupported image file.
+    #[error("cannot decode the image: {reason}")]
+    Image { reason: String },
+
+    /// An image past the pixel limit (decompression-bomb guard).
+    #[error("image is {width}x{height} pixels, over the limit of {limit} pixels")]
+    ImageTooLarge { width: u32, height: u32, limit: u64 },
+
+    /// An image operation on a database created without a model (codes only).
+    #[error("the database was created without a model; image inserts and queries need one (hamdb create --model)")]
+    NoEncoder,
 }
 
 /// Shorthand used throughout the crate.
@@ -82,6 +106,18 @@ impl Error {
 
     pub(crate) fn corrupt(what: impl Into<String>) -> Self {
         Error::Corrupt { what: what.into() }
+    }
+
+    pub(crate) fn model(reason: impl Into<String>) -> Self {
+        Error::ModelContract {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn image(reason: impl Into<String>) -> Self {
+        Error::Image {
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn param(name: &'static str, reason: impl Into<String>) -> Self {

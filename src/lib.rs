@@ -7,9 +7,12 @@
 mod aligned;
 pub mod capi;
 pub mod code;
+pub mod encoder;
 mod error;
 pub mod hamming;
+pub mod image_search;
 pub mod index;
+pub mod ingest;
 pub mod npy;
 mod prefetch;
 pub mod slab;
@@ -17,13 +20,16 @@ pub mod storage;
 mod topk;
 
 pub use code::{Code, CodeArray, CodeLen};
+pub use encoder::{Encoded, Encoder, EncoderOptions};
 pub use error::{Error, Result};
 pub use hamming::Kernel;
+pub use image_search::{ImageQueryResult, Reach};
 pub use index::{
     MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats,
     MAX_SUBSTRING_BITS,
 };
+pub use ingest::{ImageSource, IngestOptions, IngestProgress, IngestReport, ItemFailure};
 pub use storage::{
-    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
-    QueryResult, Snapshot, VerifyReport, WriteBatch,
+    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, EncoderRecord, Hit, Import,
+    Item, OpenOptions, QueryResult, Snapshot, VerifyReport, WriteBatch,
 };

@@ -134,3 +134,141 @@ fn command_line_round_trip_and_exit_codes() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn hamdb_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hamdb"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// The image commands with the real runtime and model: create --model, insert (folders,
+/// per-file failures, exit codes 0/5/1), search --image (table, JSON, class by name),
+/// classify, eval, the wrong model and a missing runtime.
+#[test]
+fn image_commands_end_to_end() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join("models/reference/ssdh-fmnist-48.onnx");
+    let model32 = root.join("models/reference/ssdh-fmnist-32.onnx");
+    let samples = root.join("samples/fashion-mnist");
+    let (model, model32, samples_s) = (
+        model.to_str().unwrap(),
+        model32.to_str().unwrap(),
+        samples.to_str().unwrap(),
+    );
+    let dir = tempdir("cli-images");
+    let db = dir.join("img.hamdb");
+    let db = db.to_str().unwrap();
+    let (rc, out, err) = hamdb(&["create", db, "--model", model]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(
+        out.contains("ssdh-fmnist-48") && out.contains("48-bit"),
+        "{out}"
+    );
+
+    // A folder with 30 images and a non-image file (skipped by extension when walking).
+    let imgs = dir.join("imgs");
+    std::fs::create_dir_all(imgs.join("sub")).unwrap();
+    for i in 0..30 {
+        let name = format!("images/{i:05}.png");
+        let to = if i % 2 == 0 {
+            imgs.join(format!("{i:05}.png"))
+        } else {
+            imgs.join(format!("sub/{i:05}.png"))
+        };
+        std::fs::copy(samples.join(&name), to).unwrap();
+    }
+    std::fs::write(imgs.join("README.txt"), "not an image").unwrap();
+    let (rc, out, err) = hamdb(&["insert", db, imgs.to_str().unwrap(), "--quiet"]);
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains("inserted 30 of 30 images"), "{out}");
+
+    // Some bad: exit 5, each failure named; all bad: exit 1.
+    let broken = dir.join("broken.png");
+    std::fs::write(&broken, b"\x89PNG\r\n\x1a\ngarbage").unwrap();
+    let good = samples.join("images/00100.png");
+    let (rc, out, err) = hamdb(&[
+        "insert",
+        db,
+        good.to_str().unwrap(),
+        broken.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(rc, 5, "{out}{err}");
+    assert!(out.contains("inserted 1 of 2"), "{out}");
+    assert!(
+        err.contains("broken.png") && err.contains("cannot decode"),
+        "{err}"
+    );
+    let (rc, _, err) = hamdb(&["insert", db, broken.to_str().unwrap(), "--quiet"]);
+    assert_eq!(rc, 1, "{err}");
+    let (_, out, _) = hamdb(&["stats", db]);
+    assert!(
+        out.contains("\"items\":31") && out.contains("sha256:"),
+        "{out}"
+    );
+
+    // Search: the table names the query's class; JSON parses; --class by name filters.
+    let q = samples.join("images/00004.png");
+    let q = q.to_str().unwrap();
+    let (rc, out, err) = hamdb(&["search", db, "--image", q, "-k", "3"]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("class ") && out.contains("(p = "), "{out}");
+    assert_eq!(out.lines().count(), 2 + 3, "{out}");
+    let (rc, out, _) = hamdb(&[
+        "search", db, "--image", q, "-k", "4", "--json", "--class", "Trouser",
+    ]);
+    assert_eq!(rc, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(v["probability"].as_f64().unwrap() > 0.0);
+    let hits = v["hits"].as_array().unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h["class_name"] == "Trouser"));
+    let (rc, _, err) = hamdb(&["search", db, "--image", q, "--class", "Spaceship"]);
+    assert_eq!(rc, 2, "{err}");
+
+    // classify: one line per image; a bad file among good ones -> 5.
+    let (rc, out, _) = hamdb(&["classify", model, q, "--json"]);
+    assert_eq!(rc, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["code"].as_str().unwrap().len(), 12);
+    let (rc, _, _) = hamdb(&["classify", model, q, broken.to_str().unwrap()]);
+    assert_eq!(rc, 5);
+
+    // eval over the shipped labels (only 31 of the samples are in this database).
+    let labels = samples.join("labels.csv");
+    let (rc, out, err) = hamdb(&[
+        "eval",
+        db,
+        "--queries",
+        samples_s,
+        "--labels",
+        labels.to_str().unwrap(),
+        "-k",
+        "10",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("1000 queries") && out.contains("mAP"), "{out}");
+
+    // The wrong model is refused, naming both.
+    let (rc, _, err) = hamdb(&["search", db, "--image", q, "--model", model32]);
+    assert_eq!(rc, 1);
+    assert!(
+        err.contains("ssdh-fmnist-48") && err.contains("ssdh-fmnist-32"),
+        "{err}"
+    );
+
+    // No runtime where it was said to be: the error says how to install one.
+    let (rc, _, err) = hamdb_env(
+        &["classify", model, q],
+        &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")],
+    );
+    assert_eq!(rc, 1);
+    assert!(err.contains("pip install onnxruntime"), "{err}");
+}

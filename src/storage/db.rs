@@ -11,9 +11,10 @@ use super::format::{
     MAX_FINGERPRINT, META_OFFSETS, PAGE,
 };
 use super::io::{FileStorage, StorageFile, StorageWrapper};
-use super::manifest::{ItemRecord, Manifest, Op};
+use super::manifest::{EncoderRecord, ItemRecord, Manifest, Op};
 use super::segment::{self, ColumnsBuilder, Segment, SegmentColumns, NO_LABEL};
 use crate::code::{Code, CodeArray, CodeLen};
+use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::index::{PathPolicy, ScanIndex, SearchPath, SearchStats};
 use crate::slab::Backing;
@@ -259,6 +260,7 @@ struct DeltaItem {
 #[derive(Clone)]
 struct State {
     meta: Meta,
+    encoder: Option<Arc<EncoderRecord>>,
     manifest: Manifest,
     map: Arc<dyn Backing>,
     segments: Vec<Arc<Segment>>,
@@ -614,8 +616,16 @@ fn load(
             deleted[si].extend(ids);
         }
     }
+    let encoder = match header.encoder_block {
+        0 => None,
+        at => Some(Arc::new(codec::decode::<EncoderRecord>(
+            read_block(bytes, meta.file_len, at, BlockKind::Encoder)?,
+            "encoder record",
+        )?)),
+    };
     let mut state = State {
         meta,
+        encoder,
         manifest: manifest.clone(),
         map: map.clone(),
         segments,
@@ -655,7 +665,41 @@ impl Database {
         options: CreateOptions,
         open: OpenOptions,
     ) -> Result<Self> {
-        let path = path.as_ref();
+        Self::create_inner(path.as_ref(), options, None, open)
+    }
+
+    /// Create a database bound to `encoder`'s model: it stores the model's fingerprint and
+    /// contract, and image inserts and queries with any other model are refused.
+    pub fn create_for_model(path: impl AsRef<Path>, encoder: &Encoder) -> Result<Self> {
+        Self::create_for_model_with(path, encoder, OpenOptions::default())
+    }
+
+    pub fn create_for_model_with(
+        path: impl AsRef<Path>,
+        encoder: &Encoder,
+        open: OpenOptions,
+    ) -> Result<Self> {
+        let contract = encoder.contract().clone();
+        let options = CreateOptions {
+            code_bits: contract.code_len()?.bits(),
+            fingerprint: encoder.fingerprint().to_vec(),
+        };
+        let record = EncoderRecord {
+            contract,
+            model_path: encoder
+                .model_path()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        Self::create_inner(path.as_ref(), options, Some(record), open)
+    }
+
+    fn create_inner(
+        path: &Path,
+        options: CreateOptions,
+        encoder: Option<EncoderRecord>,
+        open: OpenOptions,
+    ) -> Result<Self> {
         let len = CodeLen::new(options.code_bits)?;
         if options.fingerprint.len() > MAX_FINGERPRINT {
             return Err(Error::param(
@@ -681,6 +725,7 @@ impl Database {
             code_bits: len.bits() as u32,
             created_unix: now_unix(),
             fingerprint: options.fingerprint,
+            encoder_block: if encoder.is_some() { FIRST_BLOCK } else { 0 },
         };
         let manifest = Manifest {
             txn: 1,
@@ -692,16 +737,25 @@ impl Database {
             storage
                 .write_at(&pages, 0)
                 .map_err(|e| Error::io("writing the header", e))?;
+            let at = match &encoder {
+                Some(rec) => align_up(write_block(
+                    &*storage,
+                    FIRST_BLOCK,
+                    BlockKind::Encoder,
+                    &codec::encode(rec),
+                )?),
+                None => FIRST_BLOCK,
+            };
             let end = write_block(
                 &*storage,
-                FIRST_BLOCK,
+                at,
                 BlockKind::Manifest,
                 &codec::encode(&manifest),
             )?;
             storage.sync().map_err(|e| Error::io("syncing", e))?;
             let meta = Meta {
                 txn: 1,
-                manifest: FIRST_BLOCK,
+                manifest: at,
                 file_len: end,
             };
             storage
@@ -798,6 +852,31 @@ impl Database {
 
     pub fn fingerprint(&self) -> &[u8] {
         &self.inner.header.fingerprint
+    }
+
+    /// The contract of the model this database was created with (`None`: codes only).
+    pub fn encoder_record(&self) -> Option<Arc<EncoderRecord>> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .encoder
+            .clone()
+    }
+
+    /// Refuse `encoder` unless it is the model this database was created with.
+    pub fn check_encoder(&self, encoder: &Encoder) -> Result<Arc<EncoderRecord>> {
+        let record = self.encoder_record().ok_or(Error::NoEncoder)?;
+        if encoder.fingerprint()[..] != self.inner.header.fingerprint[..] {
+            return Err(Error::EncoderMismatch {
+                expected: crate::encoder::describe(
+                    &record.contract,
+                    &self.inner.header.fingerprint,
+                ),
+                actual: encoder.describe(),
+            });
+        }
+        Ok(record)
     }
 
     /// The latest committed state, for any number of searches.
@@ -1216,6 +1295,16 @@ impl Database {
                 ..Manifest::default()
             };
             let mut at = FIRST_BLOCK;
+            if let Some(rec) = &state.encoder {
+                // Same offset as at creation, so the copied header stays true.
+                debug_assert_eq!(self.inner.header.encoder_block, FIRST_BLOCK);
+                at = align_up(write_block(
+                    &*storage,
+                    at,
+                    BlockKind::Encoder,
+                    &codec::encode(&**rec),
+                )?);
+            }
             if !cols.ids.is_empty() {
                 let (seg, mut seg_ref) = segment::encode(cols)?;
                 seg_ref.block = at;

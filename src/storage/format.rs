@@ -1,7 +1,8 @@
 //! Byte layout of a database file (docs/FORMAT.md has the diagrams and the argument).
 //!
 //! ```text
-//! 0      header page   magic, format version, code bits, encoder fingerprint, CRC
+//! 0      header page   magic, format version, code bits, encoder fingerprint, encoder
+//!                      record offset, CRC
 //! 4096   meta slot A   txn, manifest offset, committed length, CRC
 //! 8192   meta slot B   (commits alternate between A and B)
 //! 12288  blocks...     64-byte aligned: 64-byte header (magic, kind, length, CRCs) + payload
@@ -9,7 +10,7 @@
 
 use crate::error::{Error, Result};
 
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const PAGE: u64 = 4096;
 pub const META_OFFSETS: [u64; 2] = [PAGE, 2 * PAGE];
 pub const FIRST_BLOCK: u64 = 3 * PAGE;
@@ -42,7 +43,12 @@ pub struct Header {
     pub code_bits: u32,
     pub created_unix: u64,
     pub fingerprint: Vec<u8>,
+    /// Offset of the Encoder block (the model's contract), 0 for a code-only database.
+    pub encoder_block: u64,
 }
+
+/// Bytes of the header the CRC covers; the CRC follows.
+const HEADER_CRC_AT: usize = 112;
 
 impl Header {
     pub fn encode(&self) -> Vec<u8> {
@@ -54,13 +60,14 @@ impl Header {
         b[24..32].copy_from_slice(&self.created_unix.to_le_bytes());
         b[32..36].copy_from_slice(&(self.fingerprint.len() as u32).to_le_bytes());
         b[36..36 + self.fingerprint.len()].copy_from_slice(&self.fingerprint);
-        let c = crc(&b[..100]);
-        b[100..104].copy_from_slice(&c.to_le_bytes());
+        b[104..112].copy_from_slice(&self.encoder_block.to_le_bytes());
+        let c = crc(&b[..HEADER_CRC_AT]);
+        b[HEADER_CRC_AT..HEADER_CRC_AT + 4].copy_from_slice(&c.to_le_bytes());
         b
     }
 
     pub fn decode(b: &[u8]) -> Result<Self> {
-        if b.len() < 104 || &b[0..8] != MAGIC {
+        if b.len() < HEADER_CRC_AT + 4 || &b[0..8] != MAGIC {
             return Err(Error::NotADatabase {
                 reason: "missing the hamdb magic bytes".into(),
             });
@@ -72,7 +79,7 @@ impl Header {
                 supported: FORMAT_VERSION,
             });
         }
-        if u32_at(b, 100) != crc(&b[..100]) {
+        if u32_at(b, HEADER_CRC_AT) != crc(&b[..HEADER_CRC_AT]) {
             return Err(Error::corrupt("header checksum mismatch"));
         }
         if u32_at(b, 12) as u64 != PAGE {
@@ -89,6 +96,7 @@ impl Header {
             code_bits,
             created_unix: u64_at(b, 24),
             fingerprint: b[36..36 + flen].to_vec(),
+            encoder_block: u64_at(b, 104),
         })
     }
 }
@@ -140,6 +148,7 @@ pub enum BlockKind {
     Delta = 2,
     Manifest = 3,
     Tombstones = 4,
+    Encoder = 5,
 }
 
 impl BlockKind {
@@ -149,6 +158,7 @@ impl BlockKind {
             2 => Self::Delta,
             3 => Self::Manifest,
             4 => Self::Tombstones,
+            5 => Self::Encoder,
             _ => return None,
         })
     }
@@ -200,9 +210,13 @@ mod tests {
             code_bits: 48,
             created_unix: 7,
             fingerprint: b"abc".to_vec(),
+            encoder_block: 12288,
         };
         let mut b = h.encode();
         assert_eq!(Header::decode(&b).unwrap(), h);
+        b[105] ^= 1;
+        assert!(matches!(Header::decode(&b), Err(Error::Corrupt { .. })));
+        b[105] ^= 1;
         b[40] ^= 1;
         assert!(matches!(Header::decode(&b), Err(Error::Corrupt { .. })));
         b[8] = 9;

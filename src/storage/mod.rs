@@ -19,3 +19,4 @@ pub use db::{
     QueryResult, Snapshot, VerifyReport, WriteBatch,
 };
 pub use format::FORMAT_VERSION;
+pub use manifest::EncoderRecord;

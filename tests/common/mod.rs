@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod images;
 
 use hamdb::{Code, CodeArray, CodeLen};
 use rand::{Rng, SeedableRng};

@@ -1,7 +1,13 @@
 //! The `hamdb` command line.
 //!
-//! Exit codes (stable, for scripts): 0 success; 1 failure (I/O, bad input file, bad code);
-//! 2 usage error; 3 database locked by another writer; 4 database corrupt (open or verify).
+//! Exit codes (stable, for scripts): 0 success; 1 failure (I/O, bad input file, bad code;
+//! for insert and classify: no input succeeded); 2 usage error; 3 database locked by another
+//! writer; 4 database corrupt (open or verify); 5 some inputs failed, the rest succeeded.
+
+mod args;
+mod images;
+
+use args::{json_string, usage, Args, Fail, Res};
 
 use hamdb::{
     npy, Code, CodeArray, CodeLen, CreateOptions, Database, Error, Import, QueryResult, WriteBatch,
@@ -13,7 +19,14 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "hamdb — embeddable image search by semantic binary codes
 
 usage:
-  hamdb create DB --bits B [--fingerprint TEXT]
+  hamdb create DB --model MODEL.onnx      a database for a model's codes (images)
+  hamdb create DB --bits B [--fingerprint TEXT]   a database for codes only
+  hamdb insert DB PATH... [--model M] [--batch N] [--decoders N] [--commit-every N] [--quiet]
+        PATH: image files (PNG, JPEG, WebP, GIF, BMP) or folders (walked recursively)
+  hamdb search DB --image IMG... [-k K | --radius R] [--class C|NAME] [--json] [--model M]
+  hamdb classify MODEL.onnx IMAGE... [--json]
+  hamdb eval DB --queries DIR --labels FILE.csv [-k K] [--model M]
+        FILE.csv: header line, then file,label rows (files relative to DIR)
   hamdb import-codes DB CODES.npy [--ids IDS.npy] [--labels LABELS.npy]
         CODES: uint8 [N, B/8] (np.packbits rows); IDS: uint64 [N]; LABELS: uint32/int64 [N]
   hamdb search-codes DB (--queries Q.npy | --hex HEX...) (-k K | --radius R) [--class C]
@@ -25,90 +38,11 @@ usage:
   hamdb verify DB
   hamdb version
 
-exit codes: 0 ok, 1 failure, 2 usage, 3 database locked, 4 database corrupt";
+common options for model commands: --runtime LIBONNXRUNTIME.so (else ORT_DYLIB_PATH, the
+  onnxruntime Python package, the system), --threads N (inference threads), --max-pixels N
 
-enum Fail {
-    Usage(String),
-    Db(Error),
-    Other(String),
-}
-
-impl From<Error> for Fail {
-    fn from(e: Error) -> Self {
-        Fail::Db(e)
-    }
-}
-
-type Res<T> = Result<T, Fail>;
-
-fn usage<T>(msg: impl Into<String>) -> Res<T> {
-    Err(Fail::Usage(msg.into()))
-}
-
-/// Flags and positional arguments of one command.
-struct Args {
-    pos: Vec<String>,
-    flags: Vec<(String, String)>,
-    switches: Vec<String>,
-}
-
-impl Args {
-    fn parse(argv: &[String], switches: &[&str]) -> Res<Self> {
-        let mut a = Args {
-            pos: vec![],
-            flags: vec![],
-            switches: vec![],
-        };
-        let mut i = 0;
-        while i < argv.len() {
-            let s = &argv[i];
-            if switches.contains(&s.as_str()) {
-                a.switches.push(s.clone());
-            } else if s.starts_with('-') && s.len() > 1 && s.parse::<f64>().is_err() {
-                let v = argv
-                    .get(i + 1)
-                    .ok_or_else(|| Fail::Usage(format!("{s} needs a value")))?;
-                a.flags.push((s.clone(), v.clone()));
-                i += 1;
-            } else {
-                a.pos.push(s.clone());
-            }
-            i += 1;
-        }
-        Ok(a)
-    }
-    fn get(&self, names: &[&str]) -> Option<&str> {
-        self.flags
-            .iter()
-            .find(|(k, _)| names.contains(&k.as_str()))
-            .map(|(_, v)| v.as_str())
-    }
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.flags
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-    fn has(&self, name: &str) -> bool {
-        self.switches.iter().any(|s| s == name)
-    }
-    fn num<T: std::str::FromStr>(&self, names: &[&str]) -> Res<Option<T>> {
-        match self.get(names) {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| Fail::Usage(format!("{} takes a number, got {v:?}", names[0]))),
-        }
-    }
-    fn db(&self) -> Res<&str> {
-        self.pos
-            .first()
-            .map(String::as_str)
-            .ok_or_else(|| Fail::Usage("missing the database path".into()))
-    }
-}
+exit codes: 0 ok, 1 failure, 2 usage, 3 database locked, 4 database corrupt,
+  5 partial (insert/classify: some inputs failed, the rest succeeded)";
 
 fn read_npy(path: &str) -> Res<(String, Vec<usize>, Vec<u8>)> {
     let bytes = std::fs::read(path).map_err(|e| Fail::Other(format!("{path}: {e}")))?;
@@ -168,6 +102,12 @@ fn spinner(msg: &str) -> ProgressBar {
 }
 
 fn cmd_create(a: &Args) -> Res<()> {
+    if let Some(model) = a.get(&["--model", "-m"]) {
+        if a.get(&["--bits"]).is_some() {
+            return usage("--bits comes from the model; give one of --model and --bits");
+        }
+        return images::cmd_create_with_model(a, model);
+    }
     let bits: usize = a
         .num(&["--bits"])?
         .ok_or_else(|| Fail::Usage("--bits is required".into()))?;
@@ -294,20 +234,6 @@ fn print_results(results: &[QueryResult], a: &Args, k: Option<usize>) -> Res<()>
     Ok(())
 }
 
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn cmd_search(a: &Args) -> Res<()> {
     let db = Database::open_read_only(a.db()?)?;
     let mut queries: Vec<Code> = Vec::new();
@@ -385,9 +311,23 @@ fn cmd_stats(a: &Args) -> Res<()> {
         s.delta_items,
         s.deleted_in_segments,
         s.file_bytes,
-        json_string(&String::from_utf8_lossy(&s.fingerprint))
+        json_string(&fingerprint_text(&db, &s.fingerprint))
     );
     Ok(())
+}
+
+/// A model database's fingerprint is a SHA-256 (hex, with the model's name); a code-only
+/// database's is the caller's text.
+fn fingerprint_text(db: &Database, fp: &[u8]) -> String {
+    match db.encoder_record() {
+        Some(r) => format!(
+            "sha256:{} ({} {})",
+            hamdb::encoder::hex(fp),
+            r.contract.model_name,
+            r.contract.model_version
+        ),
+        None => String::from_utf8_lossy(fp).into_owned(),
+    }
 }
 
 fn cmd_verify(a: &Args) -> Res<()> {
@@ -410,6 +350,10 @@ fn main() -> ExitCode {
         match cmd.as_str() {
             "create" => cmd_create(&Args::parse(rest, &[])?),
             "import-codes" => cmd_import(&Args::parse(rest, &[])?),
+            "insert" => images::cmd_insert(&Args::parse(rest, &["--quiet"])?),
+            "search" => images::cmd_search_image(&Args::parse(rest, &["--json"])?),
+            "classify" => images::cmd_classify(&Args::parse(rest, &["--json"])?),
+            "eval" => images::cmd_eval(&Args::parse(rest, &[])?),
             "search-codes" => cmd_search(&Args::parse(rest, &["--json"])?),
             "delete" => cmd_delete(&Args::parse(rest, &[])?),
             "compact" => cmd_compact(&Args::parse(rest, &[])?),
@@ -449,6 +393,10 @@ fn main() -> ExitCode {
         Err(Fail::Other(m)) => {
             eprintln!("hamdb: {m}");
             ExitCode::from(1)
+        }
+        Err(Fail::Partial(m)) => {
+            eprintln!("hamdb: {m}");
+            ExitCode::from(5)
         }
     }
 }

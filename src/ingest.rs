@@ -1,0 +1,318 @@
+//! Image ingestion: parallel decoders feed batched inference, which feeds the single writer,
+//! through bounded crossbeam channels.
+//!
+//! ```text
+//! sources --jobs--> decode workers (N) --rows--> inference (batches of B) --encoded--> writer
+//! ```
+//!
+//! Every channel is bounded, so memory is O(threads + batch size) rows whatever the input
+//! size. An image that cannot be read or decoded fails alone (its reason is in the report);
+//! the rest are inserted. The writer commits every `commit_every` items, so a failure later
+//! (a full disk, a killed process) loses at most the uncommitted tail; the report says what
+//! was committed.
+
+use crate::encoder::Encoder;
+use crate::error::{Error, Result};
+use crate::storage::{Database, WriteBatch};
+use crossbeam::channel::{bounded, Receiver, Sender};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One image to insert.
+#[derive(Debug, Clone)]
+pub enum ImageSource {
+    /// A file; its path (as given) becomes the item's payload.
+    Path(PathBuf),
+    /// Image bytes held by the caller, with the payload to store.
+    Bytes { bytes: Vec<u8>, payload: Vec<u8> },
+}
+
+impl ImageSource {
+    /// How reports name this source: the path, or `#index` for bytes.
+    fn describe(&self, index: usize) -> String {
+        match self {
+            ImageSource::Path(p) => p.display().to_string(),
+            ImageSource::Bytes { .. } => format!("#{index}"),
+        }
+    }
+}
+
+/// Tuning for [`Database::insert_images`]; the defaults suit a small machine.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Images per forward pass.
+    pub batch_size: usize,
+    /// Decode workers; 0 = one per core.
+    pub decode_threads: usize,
+    /// Items per commit (each commit is durable: fsync).
+    pub commit_every: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 64,
+            decode_threads: 0,
+            commit_every: 8192,
+        }
+    }
+}
+
+/// Progress, reported after each batch reaches the writer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestProgress {
+    /// Items processed (inserted or failed).
+    pub done: u64,
+    pub failed: u64,
+    /// Items in durable commits so far.
+    pub committed: u64,
+}
+
+/// One image that was not inserted, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemFailure {
+    /// Position in the input sequence.
+    pub index: usize,
+    /// The path, or `#index` for bytes.
+    pub source: String,
+    pub error: Error,
+}
+
+/// What an ingestion did. `ids[i]` is the id of input `i`, `None` if it failed; ids are
+/// assigned in input order. `failures` is in input order.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub ids: Vec<Option<u64>>,
+    pub failures: Vec<ItemFailure>,
+    pub inserted: u64,
+    /// The last commit's transaction number (0 if nothing was committed).
+    pub txn: u64,
+}
+
+struct Row {
+    index: usize,
+    source: String,
+    payload: Vec<u8>,
+    input: Result<Vec<f32>>,
+}
+
+struct EncodedRow {
+    index: usize,
+    source: String,
+    payload: Vec<u8>,
+    result: Result<crate::encoder::Encoded>,
+}
+
+fn decode_worker(encoder: &Encoder, jobs: Receiver<(usize, ImageSource)>, rows: Sender<Row>) {
+    for (index, src) in jobs.iter() {
+        let source = src.describe(index);
+        let (payload, bytes) = match src {
+            ImageSource::Path(p) => {
+                let payload = p.to_string_lossy().into_owned().into_bytes();
+                let bytes = std::fs::read(&p).map_err(|e| Error::io("reading the image", e));
+                (payload, bytes)
+            }
+            ImageSource::Bytes { bytes, payload } => (payload, Ok(bytes)),
+        };
+        // A decoder bug must fail one image, not the ingestion: catch its panic here.
+        let input = bytes.and_then(|b| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encoder.preprocess(&b)))
+                .unwrap_or_else(|_| Err(Error::image("the decoder panicked on this file")))
+        });
+        let row = Row {
+            index,
+            source,
+            payload,
+            input,
+        };
+        if rows.send(row).is_err() {
+            return; // downstream stopped (a fatal error); stop quietly
+        }
+    }
+}
+
+/// Collect up to `batch` rows, run the successful ones through the model in one pass.
+fn inference_stage(
+    encoder: &Encoder,
+    rows: Receiver<Row>,
+    out: Sender<Vec<EncodedRow>>,
+    batch: usize,
+) -> Result<()> {
+    let input_len = encoder.contract().input_len();
+    let mut pending: Vec<Row> = Vec::with_capacity(batch);
+    let mut inputs: Vec<f32> = Vec::with_capacity(batch * input_len);
+    loop {
+        pending.clear();
+        match rows.recv() {
+            Ok(r) => pending.push(r),
+            Err(_) => return Ok(()),
+        }
+        while pending.len() < batch {
+            match rows.recv() {
+                Ok(r) => pending.push(r),
+                Err(_) => break,
+            }
+        }
+        inputs.clear();
+        let mut n = 0;
+        for r in &pending {
+            if let Ok(x) = &r.input {
+                inputs.extend_from_slice(x);
+                n += 1;
+            }
+        }
+        let mut encoded = encoder.encode_rows(&inputs, n)?.into_iter();
+        let batch_out: Vec<EncodedRow> = pending
+            .drain(..)
+            .map(|r| EncodedRow {
+                index: r.index,
+                source: r.source,
+                payload: r.payload,
+                result: match r.input {
+                    Ok(_) => Ok(encoded.next().expect("one result per good row")),
+                    Err(e) => Err(e),
+                },
+            })
+            .collect();
+        if out.send(batch_out).is_err() {
+            return Ok(()); // the writer stopped and reports why
+        }
+    }
+}
+
+struct Writer<'a> {
+    db: &'a Database,
+    report: IngestReport,
+    batch: WriteBatch,
+    batch_indices: Vec<usize>,
+    progress: IngestProgress,
+}
+
+impl Writer<'_> {
+    fn commit(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let info = self.db.commit(std::mem::take(&mut self.batch))?;
+        for (&i, &id) in self.batch_indices.iter().zip(&info.assigned_ids) {
+            self.report.ids[i] = Some(id);
+        }
+        self.report.inserted += self.batch_indices.len() as u64;
+        self.progress.committed = self.report.inserted;
+        self.batch_indices.clear();
+        self.report.txn = info.txn;
+        Ok(())
+    }
+}
+
+impl Database {
+    /// Encode and insert images; see the module docs for the pipeline. Fails as a whole only
+    /// for the wrong model or a write error (items committed before it stay committed; the
+    /// error says so); each image that cannot be read or decoded is a failure in the report.
+    pub fn insert_images<I>(
+        &self,
+        encoder: &Encoder,
+        sources: I,
+        options: &IngestOptions,
+    ) -> Result<IngestReport>
+    where
+        I: IntoIterator<Item = ImageSource>,
+        I::IntoIter: Send,
+    {
+        self.insert_images_with_progress(encoder, sources, options, &|_| {})
+    }
+
+    /// [`Database::insert_images`] with a progress callback (called on the writer thread).
+    pub fn insert_images_with_progress<I>(
+        &self,
+        encoder: &Encoder,
+        sources: I,
+        options: &IngestOptions,
+        progress: &(dyn Fn(&IngestProgress) + Sync),
+    ) -> Result<IngestReport>
+    where
+        I: IntoIterator<Item = ImageSource>,
+        I::IntoIter: Send,
+    {
+        self.check_encoder(encoder)?;
+        let batch = options.batch_size.max(1);
+        let threads = match options.decode_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let commit_every = options.commit_every.max(1);
+        let (job_tx, job_rx) = bounded::<(usize, ImageSource)>(threads * 4);
+        let (row_tx, row_rx) = bounded::<Row>(batch * 2);
+        let (enc_tx, enc_rx) = bounded::<Vec<EncodedRow>>(2);
+        let sources = sources.into_iter();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                for job in sources.enumerate() {
+                    if job_tx.send(job).is_err() {
+                        return;
+                    }
+                }
+            });
+            for _ in 0..threads {
+                let (jobs, rows) = (job_rx.clone(), row_tx.clone());
+                s.spawn(move || decode_worker(encoder, jobs, rows));
+            }
+            drop((job_rx, row_tx));
+            let inference = s.spawn(move || inference_stage(encoder, row_rx, enc_tx, batch));
+            let mut w = Writer {
+                db: self,
+                report: IngestReport::default(),
+                batch: WriteBatch::new(),
+                batch_indices: Vec::new(),
+                progress: IngestProgress::default(),
+            };
+            // Results arrive in completion order; they are written in input order (so ids
+            // follow the input order whatever the thread timing). Only encoded results wait
+            // here — a code, a class and a payload each, not pixels.
+            let mut waiting: BTreeMap<usize, EncodedRow> = BTreeMap::new();
+            let mut next = 0usize;
+            let written = (|| -> Result<()> {
+                for rows in enc_rx.iter() {
+                    waiting.extend(rows.into_iter().map(|r| (r.index, r)));
+                    while let Some(r) = waiting.remove(&next) {
+                        next += 1;
+                        w.report.ids.push(None);
+                        w.progress.done += 1;
+                        match r.result {
+                            Ok(e) => {
+                                w.batch.insert_auto(e.code, Some(e.class), r.payload);
+                                w.batch_indices.push(r.index);
+                            }
+                            Err(error) => {
+                                w.progress.failed += 1;
+                                w.report.failures.push(ItemFailure {
+                                    index: r.index,
+                                    source: r.source,
+                                    error,
+                                });
+                            }
+                        }
+                    }
+                    if w.batch.len() >= commit_every {
+                        w.commit()?;
+                    }
+                    progress(&w.progress);
+                }
+                Ok(())
+            })();
+            // On a write error the receiver drops here, which stops every stage.
+            drop(enc_rx);
+            let inferred = inference.join().unwrap_or_else(|_| {
+                Err(Error::Inference {
+                    reason: "the inference thread panicked".into(),
+                })
+            });
+            written?;
+            inferred?;
+            w.commit()?;
+            progress(&w.progress);
+            debug_assert!(waiting.is_empty());
+            Ok(w.report)
+        })
+    }
+}

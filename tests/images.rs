@@ -1,0 +1,407 @@
+//! Images end to end with the real ONNX Runtime, the shipped reference models and real image
+//! files: Python parity, insert and search round trip, the wrong model, bad images, formats
+//! and EXIF orientation, contract violations.
+
+mod common;
+
+use common::db::tempdir;
+use common::images::*;
+use hamdb::encoder::{preprocess, ColorMode};
+use hamdb::{
+    Database, Encoder, EncoderOptions, Error, ImageSource, IngestOptions, Reach, WriteBatch,
+};
+use std::path::PathBuf;
+
+/// The Rust pipeline reproduces the Python reference pipeline's codes and classes
+/// (samples/fashion-mnist/expected_codes_K.csv) for every shipped model.
+#[test]
+fn codes_match_the_python_reference_pipeline() {
+    for bits in [16, 32, 48, 64] {
+        let enc = Encoder::load(model_path(bits), &EncoderOptions::default()).unwrap();
+        let expected = expected_codes(bits);
+        assert_eq!(expected.len(), 1000);
+        let files: Vec<Vec<u8>> = expected
+            .iter()
+            .map(|(f, _, _)| std::fs::read(samples_dir().join(f)).unwrap())
+            .collect();
+        let refs: Vec<&[u8]> = files.iter().map(|b| b.as_slice()).collect();
+        let (mut same_bits, mut same_class) = (0usize, 0usize);
+        for (chunk, exp) in refs.chunks(100).zip(expected.chunks(100)) {
+            for (got, (_, hex, class)) in enc.encode_images(chunk).unwrap().into_iter().zip(exp) {
+                let got = got.unwrap();
+                let want = hamdb::Code::from_hex(hex).unwrap();
+                same_bits += bits - got.code.distance(&want).unwrap() as usize;
+                same_class += (got.class == *class) as usize;
+            }
+        }
+        let bit_agreement = same_bits as f64 / (1000 * bits) as f64;
+        let class_agreement = same_class as f64 / 1000.0;
+        eprintln!("{bits}-bit: bits {bit_agreement:.5}, classes {class_agreement:.4}");
+        assert!(
+            bit_agreement >= 0.99,
+            "{bits}-bit codes agree on {bit_agreement}"
+        );
+        assert!(
+            class_agreement >= 0.995,
+            "{bits}-bit classes agree on {class_agreement}"
+        );
+    }
+}
+
+#[test]
+fn insert_and_search_round_trip() {
+    let enc = encoder48();
+    let dir = tempdir("img-roundtrip");
+    let path = dir.join("db.hamdb");
+    let db = Database::create_for_model(&path, &enc).unwrap();
+    let samples = samples();
+    let sources: Vec<ImageSource> = samples
+        .iter()
+        .map(|(p, _)| ImageSource::Path(p.clone()))
+        .collect();
+    let report = db
+        .insert_images(&enc, sources, &IngestOptions::default())
+        .unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.inserted, 1000);
+    let ids: Vec<u64> = report.ids.iter().map(|i| i.unwrap()).collect();
+    // Ids follow the input order, whatever order the decoders finished in.
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    drop(db);
+
+    // Reopen: the model binding, the items and their payloads survived.
+    let db = Database::open(&path).unwrap();
+    assert_eq!(
+        db.encoder_record().unwrap().contract.model_name,
+        "ssdh-fmnist-48"
+    );
+    assert_eq!(db.stats().items, 1000);
+    let expected = expected_codes(48);
+    let mut correct_class = 0;
+    for (i, (p, label)) in samples.iter().enumerate().step_by(97) {
+        let bytes = std::fs::read(p).unwrap();
+        let q = db.search_image(&enc, &bytes, 10, None).unwrap();
+        assert_eq!(q.result.hits.len(), 10);
+        // The image itself is in the database at distance 0 (so is any image with the same
+        // code: ties are broken by id, so it need not be in the top 10, but it is within
+        // radius 0).
+        assert_eq!(q.result.hits[0].distance, 0);
+        let same = db
+            .search_image_reach(&enc, &bytes, Reach::Radius(0), None)
+            .unwrap();
+        let me = same
+            .result
+            .hits
+            .iter()
+            .find(|h| h.id == ids[i])
+            .expect("the query image is within radius 0 of itself");
+        assert_eq!(me.payload, p.to_string_lossy().as_bytes());
+        assert_eq!(me.label, Some(q.class));
+        assert_eq!(q.class, expected[i].2);
+        assert_eq!(
+            q.class_name,
+            db.encoder_record().unwrap().contract.class_names[q.class as usize]
+        );
+        assert!(q.probability > 0.0 && q.probability <= 1.0);
+        correct_class += (q.class == *label) as usize;
+        // A class filter returns only that class.
+        let other = (q.class + 1) % 10;
+        let f = db.search_image(&enc, &bytes, 5, Some(other)).unwrap();
+        assert!(!f.result.hits.is_empty());
+        assert!(f.result.hits.iter().all(|h| h.label == Some(other)));
+        // Radius search agrees with the k-NN distances.
+        let r = db
+            .search_image_reach(&enc, &bytes, Reach::Radius(q.result.hits[9].distance), None)
+            .unwrap();
+        assert!(r.result.hits.len() >= 10);
+        // Query by code keeps working and gives the same neighbours.
+        let by_code = db.search(&q.code, 10).unwrap();
+        assert_eq!(by_code.hits, q.result.hits);
+    }
+    assert!(
+        correct_class >= 8,
+        "{correct_class} of 11 sampled queries classified right"
+    );
+}
+
+#[test]
+fn another_model_is_refused() {
+    let enc = encoder48();
+    let dir = tempdir("img-wrong-model");
+    let path = dir.join("db.hamdb");
+    let db = Database::create_for_model(&path, &enc).unwrap();
+    let img = std::fs::read(&samples()[0].0).unwrap();
+
+    // Another code length.
+    let enc32 = Encoder::load(model_path(32), &EncoderOptions::default()).unwrap();
+    let e = db.search_image(&enc32, &img, 5, None).unwrap_err();
+    assert!(matches!(e, Error::EncoderMismatch { .. }), "{e}");
+    assert!(e.to_string().contains("ssdh-fmnist-48") && e.to_string().contains("ssdh-fmnist-32"));
+
+    // The same architecture and K, but another file (a new version): refused by fingerprint.
+    let bytes = std::fs::read(model_path(48)).unwrap();
+    let v2 = patch(&bytes, b"1.0.0", b"1.0.1");
+    let enc_v2 = Encoder::from_bytes(&v2, &EncoderOptions::default()).unwrap();
+    let e = db
+        .insert_images(
+            &enc_v2,
+            [ImageSource::Path(samples()[0].0.clone())],
+            &IngestOptions::default(),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::EncoderMismatch { .. }), "{e}");
+    assert_eq!(db.stats().items, 0);
+
+    // A code-only database has no model at all.
+    let codes_only = Database::create(
+        dir.join("codes.hamdb"),
+        hamdb::CreateOptions {
+            code_bits: 48,
+            fingerprint: vec![],
+        },
+    )
+    .unwrap();
+    let e = codes_only.search_image(&enc, &img, 5, None).unwrap_err();
+    assert_eq!(e, Error::NoEncoder);
+}
+
+#[test]
+fn bad_images_fail_alone_and_committed_data_survives() {
+    let enc = encoder48();
+    let dir = tempdir("img-bad");
+    let path = dir.join("db.hamdb");
+    let db = Database::create_for_model(&path, &enc).unwrap();
+    let good: Vec<PathBuf> = samples().iter().take(20).map(|s| s.0.clone()).collect();
+    // A first committed batch.
+    let first = db
+        .insert_images(
+            &enc,
+            good[..10].iter().cloned().map(ImageSource::Path),
+            &IngestOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(first.inserted, 10);
+
+    let png = std::fs::read(&good[10]).unwrap();
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.png", vec![]),
+        ("truncated.png", png[..png.len() / 2].to_vec()),
+        ("corrupt.png", {
+            let mut b = png.clone();
+            for x in b.iter_mut().skip(40).step_by(3) {
+                *x ^= 0x5a;
+            }
+            b
+        }),
+        ("notes.txt", b"this is not an image\n".to_vec()),
+        ("bomb.png", png_header_only(100_000, 100_000)),
+    ];
+    let mut sources = Vec::new();
+    for (i, g) in good[10..].iter().enumerate() {
+        sources.push(ImageSource::Path(g.clone()));
+        if let Some((name, bytes)) = files.get(i) {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            sources.push(ImageSource::Path(p));
+        }
+    }
+    sources.push(ImageSource::Path(dir.join("missing.png")));
+    let opts = IngestOptions {
+        batch_size: 4,
+        commit_every: 3,
+        ..IngestOptions::default()
+    };
+    let report = db.insert_images(&enc, sources, &opts).unwrap();
+    assert_eq!(report.inserted, 10);
+    let failed: Vec<&str> = report
+        .failures
+        .iter()
+        .map(|f| f.source.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "empty.png",
+            "truncated.png",
+            "corrupt.png",
+            "notes.txt",
+            "bomb.png",
+            "missing.png"
+        ]
+    );
+    for f in &report.failures {
+        assert!(report.ids[f.index].is_none());
+        let ok = match f.source.rsplit('/').next().unwrap() {
+            "bomb.png" => matches!(f.error, Error::ImageTooLarge { width: 100_000, .. }),
+            "missing.png" => matches!(f.error, Error::Io { .. }),
+            _ => matches!(f.error, Error::Image { .. }),
+        };
+        assert!(ok, "{}: {}", f.source, f.error);
+    }
+    drop(db);
+    let db = Database::open(&path).unwrap();
+    assert_eq!(db.stats().items, 20);
+    // Every committed id is readable.
+    let snap = db.snapshot();
+    for id in first.ids.iter().chain(&report.ids).flatten() {
+        assert!(snap.get(*id).unwrap().is_some());
+    }
+}
+
+#[test]
+fn bytes_sources_keep_the_callers_payload() {
+    let enc = encoder48();
+    let dir = tempdir("img-bytes");
+    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let img = std::fs::read(&samples()[3].0).unwrap();
+    let report = db
+        .insert_images(
+            &enc,
+            [ImageSource::Bytes {
+                bytes: img.clone(),
+                payload: b"caller payload".to_vec(),
+            }],
+            &IngestOptions::default(),
+        )
+        .unwrap();
+    let id = report.ids[0].unwrap();
+    let item = db.snapshot().get(id).unwrap().unwrap();
+    assert_eq!(item.payload, b"caller payload");
+    assert_eq!(item.code, enc.encode_image(&img).unwrap().code);
+    // Codes inserted by code next to images: both are searchable.
+    let mut b = WriteBatch::new();
+    b.insert_auto(item.code.clone(), Some(0), "by code");
+    db.commit(b).unwrap();
+    assert_eq!(
+        db.search_image(&enc, &img, 2, None).unwrap().result.hits[1].distance,
+        0
+    );
+}
+
+#[test]
+fn every_supported_format_decodes_to_the_same_pixels() {
+    let img = image::DynamicImage::ImageLuma8(pattern(28, 28));
+    let reference = preprocess::decode_planes(
+        &encode_as(&img, image::ImageFormat::Png),
+        ColorMode::Luma,
+        1 << 20,
+    )
+    .unwrap();
+    assert_eq!(reference.planes[0], img.to_luma8().into_raw());
+    for format in [
+        image::ImageFormat::Bmp,
+        image::ImageFormat::Gif,
+        image::ImageFormat::WebP,
+    ] {
+        // GIF needs RGBA input; every one of these is lossless for gray.
+        let src = if format == image::ImageFormat::Gif {
+            image::DynamicImage::ImageRgba8(img.to_rgba8())
+        } else {
+            image::DynamicImage::ImageRgb8(img.to_rgb8())
+        };
+        let got =
+            preprocess::decode_planes(&encode_as(&src, format), ColorMode::Luma, 1 << 20).unwrap();
+        assert_eq!(got, reference, "{format:?}");
+    }
+    // JPEG is lossy: close, not equal.
+    let jpeg = encode_as(&img, image::ImageFormat::Jpeg);
+    let got = preprocess::decode_planes(&jpeg, ColorMode::Luma, 1 << 20).unwrap();
+    let max_diff = got.planes[0]
+        .iter()
+        .zip(&reference.planes[0])
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(max_diff < 64, "{max_diff}");
+    // RGB mode from a gray source: three equal planes.
+    let rgb = preprocess::decode_planes(
+        &encode_as(&img, image::ImageFormat::Png),
+        ColorMode::Rgb,
+        1 << 20,
+    )
+    .unwrap();
+    assert_eq!(rgb.planes.len(), 3);
+    assert!(rgb.planes.iter().all(|p| *p == reference.planes[0]));
+}
+
+#[test]
+fn jpeg_exif_orientation_is_applied() {
+    let img = image::DynamicImage::ImageLuma8(pattern(40, 20));
+    let jpeg = encode_as(&img, image::ImageFormat::Jpeg);
+    let plain = preprocess::decode_planes(&jpeg, ColorMode::Luma, 1 << 20).unwrap();
+    assert_eq!((plain.width, plain.height), (40, 20));
+    // Orientation 6: the stored pixels must be rotated 90 degrees clockwise to display.
+    let rotated = with_exif_orientation(&jpeg, 6);
+    let got = preprocess::decode_planes(&rotated, ColorMode::Luma, 1 << 20).unwrap();
+    assert_eq!((got.width, got.height), (20, 40));
+    // Displayed pixel (x, y) is stored pixel (y, H - 1 - x).
+    for y in 0..40 {
+        for x in 0..20 {
+            let stored = plain.planes[0][(19 - x) * 40 + y];
+            assert_eq!(got.planes[0][y * 20 + x], stored);
+        }
+    }
+}
+
+#[test]
+fn resize_follows_the_contract_for_other_sizes() {
+    let enc = encoder48();
+    // 56x56 made by repeating each pixel of a sample twice: downscaling by 2 with the
+    // triangle filter mixes neighbours, so the code is close to, not equal to, the original.
+    let (p, _) = &samples()[5];
+    let small = image::open(p).unwrap().to_luma8();
+    let big = image::imageops::resize(&small, 56, 56, image::imageops::FilterType::Nearest);
+    let bytes = encode_as(
+        &image::DynamicImage::ImageLuma8(big),
+        image::ImageFormat::Png,
+    );
+    let a = enc.encode_image(&std::fs::read(p).unwrap()).unwrap();
+    let b = enc.encode_image(&bytes).unwrap();
+    assert!(a.code.distance(&b.code).unwrap() <= 12);
+    // Color input goes through the luma conversion.
+    let rgb = image::DynamicImage::ImageLuma8(small.clone()).to_rgb8();
+    let c = enc
+        .encode_image(&encode_as(
+            &image::DynamicImage::ImageRgb8(rgb),
+            image::ImageFormat::Png,
+        ))
+        .unwrap();
+    assert_eq!(c.code, a.code);
+}
+
+#[test]
+fn models_that_break_the_contract_are_refused_with_the_reason() {
+    let bytes = std::fs::read(model_path(48)).unwrap();
+    let opts = EncoderOptions::default();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            patch(&bytes, b"hamdb.model_name", b"hamdb.model_nam_"),
+            "hamdb.model_name` is missing",
+        ),
+        (patch(&bytes, b"[0.353]", b"[0.000]"), "positive"),
+        (
+            patch(&bytes, b"latent", b"latenT"),
+            "no output named `latent`",
+        ),
+        (patch(&bytes, b"bilinear-aa", b"bilinear-xx"), "bilinear-aa"),
+        (bytes[..bytes.len() / 3].to_vec(), "cannot load"),
+        (b"not a model".to_vec(), "cannot load"),
+    ];
+    for (model, needle) in cases {
+        let e = Encoder::from_bytes(&model, &opts).unwrap_err();
+        assert!(matches!(e, Error::ModelContract { .. }), "{e}");
+        assert!(e.to_string().contains(needle), "{needle}: {e}");
+    }
+}
+
+#[test]
+fn a_missing_runtime_names_the_fix() {
+    // The process has a runtime loaded already (other tests); asking for a different file
+    // is refused, and a nonexistent path is reported with the install hint either way.
+    let opts = EncoderOptions {
+        runtime_path: Some(PathBuf::from("/nonexistent/libonnxruntime.so")),
+        ..EncoderOptions::default()
+    };
+    let e = Encoder::load(model_path(48), &opts).unwrap_err();
+    assert!(matches!(e, Error::Runtime { .. }), "{e}");
+}
