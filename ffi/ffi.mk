@@ -14,6 +14,11 @@ FFI_CC ?= cc
 FFI_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -I$(CURDIR)/include
 FFI_RPATH := -Wl,-rpath,$(FFI_PREFIX)/lib
 GO ?= go
+# The image tests run the shipped model with ONNX Runtime from the .venv's onnxruntime wheel.
+FFI_ORT = $(firstword $(wildcard $(CURDIR)/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*))
+FFI_MODEL := $(CURDIR)/models/reference/ssdh-fmnist-48.onnx
+FFI_MODEL16 := $(CURDIR)/models/reference/ssdh-fmnist-16.onnx
+FFI_SAMPLES := $(CURDIR)/samples/fashion-mnist
 
 .PHONY: lib header header-check cbindgen install ffi-deps ffi-prefix test-ffi test-c test-cpp test-go test-diff bench-go
 
@@ -50,7 +55,7 @@ ffi-prefix: lib
 
 test-ffi: header-check test-c test-cpp test-go test-diff
 
-test-c: ffi-deps ffi-prefix
+test-c: ffi-deps ffi-prefix $(VENV)/.stamp
 	@mkdir -p $(FFI_BUILD)
 	$(FFI_CC) $(FFI_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
 		ffi/c/tests/test_capi.c -o $(FFI_BUILD)/test_capi_asan -L$(FFI_PREFIX)/lib -lhamdb -lpthread $(FFI_RPATH)
@@ -63,6 +68,10 @@ test-c: ffi-deps ffi-prefix
 		$$(PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig pkg-config --cflags --static hamdb) \
 		$(FFI_PREFIX)/lib/libhamdb.a $$(PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig pkg-config --libs-only-l --static hamdb | sed 's/-lhamdb//')
 	$(FFI_BUILD)/test_capi_static
+	$(FFI_CC) $(FFI_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+		ffi/c/tests/test_images.c -o $(FFI_BUILD)/test_images_asan -L$(FFI_PREFIX)/lib -lhamdb $(FFI_RPATH)
+	ORT_DYLIB_PATH=$(FFI_ORT) ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/ffi/c/tests/lsan.supp \
+		$(FFI_BUILD)/test_images_asan $(FFI_MODEL) $(FFI_MODEL16) $(FFI_SAMPLES)
 
 # C++: the GoogleTest suite and the example, configured with CMake through find_package(hamdb)
 # against the private prefix (as a user's project would be against theirs).

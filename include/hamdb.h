@@ -176,6 +176,36 @@
 #define HAMDB_ENCODER_MISMATCH 15
 
 /**
+ * ONNX Runtime could not be found or loaded, or is an unsupported version.
+ */
+#define HAMDB_RUNTIME 16
+
+/**
+ * The model does not meet the hamdb encoder contract (docs/ENCODER.md).
+ */
+#define HAMDB_MODEL_CONTRACT 17
+
+/**
+ * The model failed while running.
+ */
+#define HAMDB_INFERENCE 18
+
+/**
+ * An empty, truncated, corrupt or unsupported image.
+ */
+#define HAMDB_IMAGE 19
+
+/**
+ * An image over the pixel limit (decompression-bomb guard).
+ */
+#define HAMDB_IMAGE_TOO_LARGE 20
+
+/**
+ * An image operation on a database created without a model.
+ */
+#define HAMDB_NO_ENCODER 21
+
+/**
  * A required pointer argument was NULL.
  */
 #define HAMDB_NULL_ARGUMENT 100
@@ -227,6 +257,25 @@ typedef struct hamdb_batch hamdb_batch;
  * in flight on other threads, then makes every later call return `HAMDB_CLOSED`.
  */
 typedef struct hamdb_db hamdb_db;
+
+/**
+ * A loaded ONNX image encoder (wraps `hamdb::Encoder`): one forward pass gives an image's code
+ * and its class. Loading needs ONNX Runtime (found through `runtime_path`, the
+ * `ORT_DYLIB_PATH` environment variable, or the `onnxruntime` Python package; see
+ * docs/ENCODER.md).
+ *
+ * Thread rules: any number of threads may use one encoder at once (forward passes are
+ * serialised inside it; ONNX Runtime parallelises within a pass). `hamdb_encoder_free` must be
+ * the last call and must not overlap any other.
+ */
+typedef struct hamdb_encoder hamdb_encoder;
+
+/**
+ * The outcome of an image insert (wraps `hamdb::IngestReport`): one entry per input image,
+ * in input order. Immutable; any number of threads may read it; free it with
+ * `hamdb_ingest_report_free`.
+ */
+typedef struct hamdb_ingest_report hamdb_ingest_report;
 
 /**
  * One stored item (wraps `hamdb::Item`). Immutable; thread rules as `hamdb_results`.
@@ -351,6 +400,97 @@ typedef struct hamdb_verify_report {
    */
   uint64_t delta_batches;
 } hamdb_verify_report;
+
+/**
+ * How to load an encoder (`hamdb_encoder_load`); zeroed fields take the defaults.
+ */
+typedef struct hamdb_encoder_options {
+  /**
+   * The ONNX Runtime shared library to load (NUL-terminated), or NULL to search for it.
+   */
+  const char *runtime_path;
+  /**
+   * Threads ONNX Runtime uses inside one forward pass (0: one per core).
+   */
+  size_t intra_threads;
+  /**
+   * Images with more pixels than this are refused before decoding (0: the default, 64 Mi pixels).
+   */
+  uint64_t max_pixels;
+} hamdb_encoder_options;
+
+/**
+ * A predicted class: `hamdb_encoder_classify`, and `hamdb_results_prediction` for the
+ * results of an image search.
+ */
+typedef struct hamdb_prediction {
+  /**
+   * The predicted class (an index into the model's class names).
+   */
+  uint32_t class_id;
+  /**
+   * Its softmax probability.
+   */
+  float probability;
+} hamdb_prediction;
+
+/**
+ * Tuning for image inserts; zeroed fields (or a NULL pointer) take the defaults.
+ */
+typedef struct hamdb_ingest_options {
+  /**
+   * Images per forward pass (0: 64).
+   */
+  size_t batch_size;
+  /**
+   * Decoder threads (0: one per core).
+   */
+  size_t decode_threads;
+  /**
+   * Items per durable commit (0: 8192).
+   */
+  size_t commit_every;
+} hamdb_ingest_options;
+
+/**
+ * Totals of an image insert.
+ */
+typedef struct hamdb_ingest_summary {
+  /**
+   * Input images.
+   */
+  uint64_t count;
+  /**
+   * Images inserted (in durable commits).
+   */
+  uint64_t inserted;
+  /**
+   * Images that failed (unreadable, undecodable, too large).
+   */
+  uint64_t failed;
+  /**
+   * The last commit's transaction number (0 if nothing was committed).
+   */
+  uint64_t txn;
+} hamdb_ingest_summary;
+
+/**
+ * One input image's outcome.
+ */
+typedef struct hamdb_ingest_item {
+  /**
+   * `HAMDB_OK`, or why this image was not inserted (e.g. `HAMDB_IMAGE`, `HAMDB_IO`).
+   */
+  int status;
+  /**
+   * The new item's id (0 when `status` is not `HAMDB_OK`).
+   */
+  uint64_t id;
+  /**
+   * The failure's message (NUL-terminated, owned by the report), or NULL on success.
+   */
+  const char *message;
+} hamdb_ingest_item;
 
 /**
  * One search hit. `payload` points into the results object that produced it (NULL when the
@@ -792,6 +932,198 @@ int hamdb_db_get(const struct hamdb_db *db, uint64_t id, struct hamdb_item **out
 int hamdb_verify(const char *path, struct hamdb_verify_report *out);
 
 /**
+ * Load the ONNX model at `model_path` (NUL-terminated) and check it against the encoder
+ * contract. `options` may be NULL. On success `*out` receives an encoder the caller frees with
+ * `hamdb_encoder_free`.
+ *
+ * # Safety
+ * `model_path` is NULL or NUL-terminated; `options` is NULL or points to a
+ * `hamdb_encoder_options` whose `runtime_path` is NULL or NUL-terminated; `out` is NULL or
+ * valid for writing one pointer.
+ */
+int hamdb_encoder_load(const char *model_path,
+                       const struct hamdb_encoder_options *options,
+                       struct hamdb_encoder **out);
+
+/**
+ * Free an encoder. NULL is a no-op.
+ *
+ * # Safety
+ * `enc` is NULL or a live encoder, not used during or after this call.
+ */
+void hamdb_encoder_free(struct hamdb_encoder *enc);
+
+/**
+ * The length in bits of the codes the encoder produces (its K rounded up to a whole byte), and
+ * of the database `hamdb_db_create_for_model` makes, into `*out`.
+ *
+ * # Safety
+ * `enc` is NULL or a live encoder; `out` is NULL or valid for writing a `size_t`.
+ */
+int hamdb_encoder_code_bits(const struct hamdb_encoder *enc, size_t *out);
+
+/**
+ * The number of classes the model predicts, into `*out`.
+ *
+ * # Safety
+ * `enc` is NULL or a live encoder; `out` is NULL or valid for writing a `size_t`.
+ */
+int hamdb_encoder_num_classes(const struct hamdb_encoder *enc, size_t *out);
+
+/**
+ * The name of class `class_id` into `*name` (NUL-terminated, owned by the encoder, valid until
+ * it is freed); `HAMDB_NOT_FOUND` past the last class.
+ *
+ * # Safety
+ * `enc` is NULL or a live encoder; `name` is NULL or valid for writing one pointer.
+ */
+int hamdb_encoder_class_name(const struct hamdb_encoder *enc, uint32_t class_id, const char **name);
+
+/**
+ * Encode one image (the bytes of a PNG, JPEG, ... file): its predicted class into `*out`, and,
+ * when `code_out` is not NULL, its packed code into `code_out` (`code_cap` bytes, at least
+ * `hamdb_encoder_code_bits / 8`, else `HAMDB_BUFFER_TOO_SMALL`).
+ *
+ * # Safety
+ * `enc` is NULL or a live encoder; `image` is NULL or points to `image_len` bytes; `code_out`
+ * is NULL or valid for `code_cap` bytes of writes; `out` is NULL or valid for writing a
+ * `hamdb_prediction`.
+ */
+int hamdb_encoder_classify(const struct hamdb_encoder *enc,
+                           const uint8_t *image,
+                           size_t image_len,
+                           uint8_t *code_out,
+                           size_t code_cap,
+                           struct hamdb_prediction *out);
+
+/**
+ * Create a new database at `path` (NUL-terminated; must not exist) for the codes of `enc`'s
+ * model, recording the model's fingerprint and contract, and open it for writing. Image
+ * inserts and searches then need an encoder of the same model (`HAMDB_ENCODER_MISMATCH`
+ * otherwise). `flags`: 0 or `HAMDB_OPEN_NO_AUTO_COMPACT`. The caller frees `*out` with
+ * `hamdb_db_free`; the encoder stays the caller's.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated; `enc` is NULL or a live encoder; `out` is NULL or valid for
+ * writing one pointer.
+ */
+int hamdb_db_create_for_model(const char *path,
+                              const struct hamdb_encoder *enc,
+                              uint32_t flags,
+                              struct hamdb_db **out);
+
+/**
+ * Encode and insert image files: `paths` holds `count` NUL-terminated file names; each path
+ * becomes its item's payload, and its predicted class the item's label. New ids are assigned in
+ * input order. An image that cannot be read or decoded fails alone (see the report); the call
+ * fails as a whole only for the wrong model (`HAMDB_ENCODER_MISMATCH`, `HAMDB_NO_ENCODER`) or
+ * a write error (commits made before it stay). `options` may be NULL. On success `*out`
+ * receives a report the caller frees with `hamdb_ingest_report_free`.
+ *
+ * # Safety
+ * `db` and `enc` are NULL or live handles; `paths` is NULL or points to `count` pointers, each
+ * NULL or NUL-terminated; `options` is NULL or valid; `out` is NULL or valid for writing one
+ * pointer.
+ */
+int hamdb_db_insert_image_files(const struct hamdb_db *db,
+                                const struct hamdb_encoder *enc,
+                                const char *const *paths,
+                                size_t count,
+                                const struct hamdb_ingest_options *options,
+                                struct hamdb_ingest_report **out);
+
+/**
+ * Encode and insert images held in memory: `images[i]` / `image_lens[i]` are the bytes of
+ * image i's file, and `payloads[i]` / `payload_lens[i]` (both arrays NULL for none) the payload
+ * stored with it. Otherwise as `hamdb_db_insert_image_files`.
+ *
+ * # Safety
+ * `db` and `enc` are NULL or live handles; `images` and `image_lens` point to `count` elements
+ * (or are NULL with `count` 0), each `images[i]` to `image_lens[i]` bytes; `payloads` and
+ * `payload_lens` likewise or both NULL; `options` is NULL or valid; `out` is NULL or valid for
+ * writing one pointer.
+ */
+int hamdb_db_insert_images(const struct hamdb_db *db,
+                           const struct hamdb_encoder *enc,
+                           const uint8_t *const *images,
+                           const size_t *image_lens,
+                           const uint8_t *const *payloads,
+                           const size_t *payload_lens,
+                           size_t count,
+                           const struct hamdb_ingest_options *options,
+                           struct hamdb_ingest_report **out);
+
+/**
+ * The number of input images in the report (0 for NULL).
+ *
+ * # Safety
+ * `report` is NULL or a live report.
+ */
+size_t hamdb_ingest_report_len(const struct hamdb_ingest_report *report);
+
+/**
+ * The report's totals into `*out`.
+ *
+ * # Safety
+ * `report` is NULL or a live report; `out` is NULL or valid for writing a
+ * `hamdb_ingest_summary`.
+ */
+int hamdb_ingest_report_summary(const struct hamdb_ingest_report *report,
+                                struct hamdb_ingest_summary *out);
+
+/**
+ * Input image `index`'s outcome into `*out`; `HAMDB_NOT_FOUND` past the end.
+ *
+ * # Safety
+ * `report` is NULL or a live report; `out` is NULL or valid for writing a
+ * `hamdb_ingest_item`.
+ */
+int hamdb_ingest_report_item(const struct hamdb_ingest_report *report,
+                             size_t index,
+                             struct hamdb_ingest_item *out);
+
+/**
+ * Free a report. NULL is a no-op.
+ *
+ * # Safety
+ * `report` is NULL or a live report, not used during or after this call.
+ */
+void hamdb_ingest_report_free(struct hamdb_ingest_report *report);
+
+/**
+ * Search by image: encode `image` (a file's bytes) with `enc` (the database's model, else
+ * `HAMDB_ENCODER_MISMATCH`; `HAMDB_NO_ENCODER` for a code-only database) and return its `k`
+ * nearest items, ascending by (distance, id); `class_filter` keeps one class
+ * (`HAMDB_ANY_CLASS` for all). The query's predicted class is `hamdb_results_prediction`. The
+ * caller frees `*out` with `hamdb_results_free`.
+ *
+ * # Safety
+ * `db` and `enc` are NULL or live handles; `image` is NULL or points to `image_len` bytes;
+ * `out` is NULL or valid for writing one pointer.
+ */
+int hamdb_db_search_image(const struct hamdb_db *db,
+                          const struct hamdb_encoder *enc,
+                          const uint8_t *image,
+                          size_t image_len,
+                          size_t k,
+                          uint32_t class_filter,
+                          struct hamdb_results **out);
+
+/**
+ * Search by image within Hamming distance `radius`; otherwise as `hamdb_db_search_image`.
+ *
+ * # Safety
+ * As `hamdb_db_search_image`.
+ */
+int hamdb_db_search_image_radius(const struct hamdb_db *db,
+                                 const struct hamdb_encoder *enc,
+                                 const uint8_t *image,
+                                 size_t image_len,
+                                 uint32_t radius,
+                                 uint32_t class_filter,
+                                 struct hamdb_results **out);
+
+/**
  * The number of hits (0 for NULL).
  *
  * # Safety
@@ -830,6 +1162,16 @@ int hamdb_results_copy(const struct hamdb_results *results,
  * `hamdb_search_stats`.
  */
 int hamdb_results_stats(const struct hamdb_results *results, struct hamdb_search_stats *out);
+
+/**
+ * The query image's predicted class into `*out`, for the results of `hamdb_db_search_image`
+ * and `hamdb_db_search_image_radius`; `HAMDB_NOT_FOUND` for a search by code.
+ *
+ * # Safety
+ * `results` is NULL or a live results object; `out` is NULL or valid for writing a
+ * `hamdb_prediction`.
+ */
+int hamdb_results_prediction(const struct hamdb_results *results, struct hamdb_prediction *out);
 
 /**
  * Free a results object (every `hamdb_hit.payload` from it dangles afterwards). NULL is a

@@ -24,6 +24,13 @@ pub struct hamdb_db {
 }
 
 impl hamdb_db {
+    /// A new handle for C.
+    pub(crate) fn new_handle(db: Database) -> *mut hamdb_db {
+        boundary::into_raw(hamdb_db {
+            db: RwLock::new(Some(db)),
+        })
+    }
+
     /// Run `f` on the open database, or fail with `HAMDB_CLOSED`.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&Database) -> CResult<T>) -> CResult<T> {
         let guard = self.db.read().unwrap_or_else(|e| e.into_inner());
@@ -101,12 +108,6 @@ fn open_options(flags: u32) -> CResult<OpenOptions> {
     })
 }
 
-fn new_handle(db: Database) -> *mut hamdb_db {
-    boundary::into_raw(hamdb_db {
-        db: RwLock::new(Some(db)),
-    })
-}
-
 /// A query code from (pointer, length), checked against the database's code length.
 pub(crate) fn query_code(len: CodeLen, bytes: &[u8]) -> CResult<Code> {
     if bytes.len() != len.bytes() {
@@ -164,7 +165,7 @@ pub unsafe extern "C" fn hamdb_db_create(
             options,
         )?;
         // SAFETY: `out` is valid for a write by the caller's contract.
-        unsafe { out.write(new_handle(db)) };
+        unsafe { out.write(hamdb_db::new_handle(db)) };
         Ok(())
     })
 }
@@ -190,7 +191,7 @@ pub unsafe extern "C" fn hamdb_db_open(
         let path = unsafe { boundary::path(path, "path")? };
         let db = Database::open_with(path, open_options(flags)?)?;
         // SAFETY: `out` is valid for a write by the caller's contract.
-        unsafe { out.write(new_handle(db)) };
+        unsafe { out.write(hamdb_db::new_handle(db)) };
         Ok(())
     })
 }

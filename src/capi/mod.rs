@@ -1,7 +1,8 @@
 //! The C ABI (`include/hamdb.h` is generated from this module by cbindgen; see docs/CAPI.md).
 //!
 //! One file per C object, as in rustls-ffi: `db.rs` (`hamdb_db`), `batch.rs` (`hamdb_batch`),
-//! `snapshot.rs` (`hamdb_snapshot`), `results.rs` (`hamdb_results`, `hamdb_item`). `status.rs`
+//! `snapshot.rs` (`hamdb_snapshot`), `results.rs` (`hamdb_results`, `hamdb_item`),
+//! `encoder.rs` (`hamdb_encoder`, `hamdb_ingest_report` and the image calls). `status.rs`
 //! holds the status codes; `boundary.rs` is the only place with `unsafe` code: pointer checks,
 //! the panic guard and the thread-local error message.
 //!
@@ -14,12 +15,14 @@
 mod batch;
 mod boundary;
 mod db;
+mod encoder;
 mod results;
 mod snapshot;
 mod status;
 
 pub use batch::*;
 pub use db::*;
+pub use encoder::*;
 pub use results::*;
 pub use snapshot::*;
 pub use status::*;

@@ -1,6 +1,7 @@
 //! `hamdb_results` (search results) and `hamdb_item` (one stored item).
 
 use super::boundary::{self, guard, guard_value, handle, Failure, Out};
+use super::encoder::hamdb_prediction;
 use super::status::*;
 use super::HAMDB_NO_LABEL;
 use crate::index::SearchPath;
@@ -12,11 +13,23 @@ use std::ffi::c_int;
 /// `hamdb_results_free` must be the last call and must not overlap any other.
 pub struct hamdb_results {
     res: QueryResult,
+    /// The query image's predicted class (image searches only).
+    prediction: Option<hamdb_prediction>,
 }
 
 impl hamdb_results {
     pub(crate) fn new(res: QueryResult) -> Self {
-        Self { res }
+        Self {
+            res,
+            prediction: None,
+        }
+    }
+
+    pub(crate) fn with_prediction(res: QueryResult, prediction: hamdb_prediction) -> Self {
+        Self {
+            res,
+            prediction: Some(prediction),
+        }
     }
 }
 
@@ -221,6 +234,29 @@ pub unsafe extern "C" fn hamdb_results_stats(
         };
         // SAFETY: valid for a write by the caller's contract.
         unsafe { out.write(stats) };
+        Ok(())
+    })
+}
+
+/// The query image's predicted class into `*out`, for the results of `hamdb_db_search_image`
+/// and `hamdb_db_search_image_radius`; `HAMDB_NOT_FOUND` for a search by code.
+///
+/// # Safety
+/// `results` is NULL or a live results object; `out` is NULL or valid for writing a
+/// `hamdb_prediction`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_results_prediction(
+    results: *const hamdb_results,
+    out: *mut hamdb_prediction,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let p = unsafe { handle(results, "results")? }
+            .prediction
+            .ok_or_else(|| Failure::new(HAMDB_NOT_FOUND, "a search by code has no prediction"))?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(p) };
         Ok(())
     })
 }

@@ -1,4 +1,4 @@
-//! Status codes. Values are part of the ABI: a code is never renumbered or reused. Codes 1-49
+//! Status codes. Values are part of the ABI: a code is never renumbered or reused. Codes 1-99
 //! name the library's error kinds (one per `hamdb::Error` variant, in order of addition),
 //! 100 and up the ABI's own.
 
@@ -37,6 +37,18 @@ pub const HAMDB_POISONED: c_int = 13;
 pub const HAMDB_DUPLICATE_ID: c_int = 14;
 /// The database was created for another encoder (or for none).
 pub const HAMDB_ENCODER_MISMATCH: c_int = 15;
+/// ONNX Runtime could not be found or loaded, or is an unsupported version.
+pub const HAMDB_RUNTIME: c_int = 16;
+/// The model does not meet the hamdb encoder contract (docs/ENCODER.md).
+pub const HAMDB_MODEL_CONTRACT: c_int = 17;
+/// The model failed while running.
+pub const HAMDB_INFERENCE: c_int = 18;
+/// An empty, truncated, corrupt or unsupported image.
+pub const HAMDB_IMAGE: c_int = 19;
+/// An image over the pixel limit (decompression-bomb guard).
+pub const HAMDB_IMAGE_TOO_LARGE: c_int = 20;
+/// An image operation on a database created without a model.
+pub const HAMDB_NO_ENCODER: c_int = 21;
 
 /// A required pointer argument was NULL.
 pub const HAMDB_NULL_ARGUMENT: c_int = 100;
@@ -71,6 +83,12 @@ pub fn status_of(e: &Error) -> c_int {
         Error::Poisoned => HAMDB_POISONED,
         Error::DuplicateId { .. } => HAMDB_DUPLICATE_ID,
         Error::EncoderMismatch { .. } => HAMDB_ENCODER_MISMATCH,
+        Error::Runtime { .. } => HAMDB_RUNTIME,
+        Error::ModelContract { .. } => HAMDB_MODEL_CONTRACT,
+        Error::Inference { .. } => HAMDB_INFERENCE,
+        Error::Image { .. } => HAMDB_IMAGE,
+        Error::ImageTooLarge { .. } => HAMDB_IMAGE_TOO_LARGE,
+        Error::NoEncoder => HAMDB_NO_ENCODER,
     }
 }
 
@@ -139,6 +157,24 @@ pub(crate) const STATUSES: &[(c_int, &CStr, &CStr)] = &[
         HAMDB_ENCODER_MISMATCH,
         c"HAMDB_ENCODER_MISMATCH",
         c"encoder mismatch",
+    ),
+    (HAMDB_RUNTIME, c"HAMDB_RUNTIME", c"ONNX Runtime unavailable"),
+    (
+        HAMDB_MODEL_CONTRACT,
+        c"HAMDB_MODEL_CONTRACT",
+        c"model does not meet the encoder contract",
+    ),
+    (HAMDB_INFERENCE, c"HAMDB_INFERENCE", c"inference failed"),
+    (HAMDB_IMAGE, c"HAMDB_IMAGE", c"cannot decode the image"),
+    (
+        HAMDB_IMAGE_TOO_LARGE,
+        c"HAMDB_IMAGE_TOO_LARGE",
+        c"image over the pixel limit",
+    ),
+    (
+        HAMDB_NO_ENCODER,
+        c"HAMDB_NO_ENCODER",
+        c"database has no model",
     ),
     (
         HAMDB_NULL_ARGUMENT,
