@@ -75,12 +75,15 @@ test-c: ffi-deps ffi-prefix $(VENV)/.stamp
 
 # C++: the GoogleTest suite and the example, configured with CMake through find_package(hamdb)
 # against the private prefix (as a user's project would be against theirs).
-test-cpp: ffi-deps ffi-prefix
+test-cpp: ffi-deps ffi-prefix $(VENV)/.stamp
 	cmake -S ffi/cpp -B $(FFI_BUILD)/cpp -DCMAKE_PREFIX_PATH=$(FFI_PREFIX) -DCMAKE_BUILD_TYPE=Debug \
 		-DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null
 	cmake --build $(FFI_BUILD)/cpp -j2
-	ASAN_OPTIONS=detect_leaks=1 $(FFI_BUILD)/cpp/hamdb_cpp_tests --gtest_brief=1
-	cd $(FFI_BUILD) && $(FFI_BUILD)/cpp/example/hamdb_example $(FFI_BUILD)/example.hamdb
+	ORT_DYLIB_PATH=$(FFI_ORT) HAMDB_TEST_MODEL=$(FFI_MODEL) HAMDB_TEST_SAMPLES=$(FFI_SAMPLES) \
+		ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/ffi/c/tests/lsan.supp \
+		$(FFI_BUILD)/cpp/hamdb_cpp_tests --gtest_brief=1
+	ORT_DYLIB_PATH=$(FFI_ORT) ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/ffi/c/tests/lsan.supp \
+		$(FFI_BUILD)/cpp/example/hamdb_example $(FFI_MODEL) $(FFI_SAMPLES)/images $(FFI_BUILD)/example.hamdb
 
 # Go: vet, tests under the race detector (with the example), against the private prefix.
 FFI_GO_ENV := PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig CGO_LDFLAGS="-Wl,-rpath,$(FFI_PREFIX)/lib" CGO_ENABLED=1

@@ -98,6 +98,8 @@ using Stats = hamdb_stats;
 using CommitInfo = hamdb_commit_info;
 using VerifyReport = hamdb_verify_report;
 using SearchStats = hamdb_search_stats;
+using Prediction = hamdb_prediction;
+using IngestOptions = hamdb_ingest_options;
 
 /// Search results, ascending by (distance, id). Move-only; immutable.
 class Results {
@@ -142,6 +144,14 @@ class Results {
     SearchStats s;
     detail::check(hamdb_results_stats(r_, &s));
     return s;
+  }
+  /// The query image's predicted class (image searches), or nullopt (searches by code).
+  std::optional<hamdb_prediction> prediction() const {
+    hamdb_prediction p{};
+    int rc = hamdb_results_prediction(r_, &p);
+    if (rc == HAMDB_NOT_FOUND) return std::nullopt;
+    detail::check(rc);
+    return p;
   }
   const hamdb_results* get() const noexcept { return r_; }
 
@@ -290,6 +300,97 @@ class Snapshot {
   hamdb_snapshot* s_;
 };
 
+/// A loaded ONNX image encoder (needs ONNX Runtime: `runtime_path`, or ORT_DYLIB_PATH, or the
+/// onnxruntime Python package). Move-only; any number of threads may use it at once.
+class Encoder {
+ public:
+  static Encoder load(const std::string& model_path, const std::string& runtime_path = "",
+                      size_t intra_threads = 0) {
+    hamdb_encoder_options o{};
+    o.runtime_path = runtime_path.empty() ? nullptr : runtime_path.c_str();
+    o.intra_threads = intra_threads;
+    hamdb_encoder* e = nullptr;
+    detail::check(hamdb_encoder_load(model_path.c_str(), &o, &e));
+    return Encoder(e);
+  }
+  Encoder(Encoder&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  Encoder& operator=(Encoder&& o) noexcept {
+    if (this != &o) {
+      hamdb_encoder_free(e_);
+      e_ = std::exchange(o.e_, nullptr);
+    }
+    return *this;
+  }
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+  ~Encoder() { hamdb_encoder_free(e_); }
+
+  /// Bits of the codes it produces (K rounded up to a byte).
+  size_t code_bits() const {
+    size_t b = 0;
+    detail::check(hamdb_encoder_code_bits(e_, &b));
+    return b;
+  }
+  size_t num_classes() const {
+    size_t n = 0;
+    detail::check(hamdb_encoder_num_classes(e_, &n));
+    return n;
+  }
+  std::string class_name(uint32_t class_id) const {
+    const char* name = nullptr;
+    detail::check(hamdb_encoder_class_name(e_, class_id, &name));
+    return name;
+  }
+  /// Encode one image file's bytes: its packed code and predicted class.
+  std::pair<std::vector<uint8_t>, Prediction> classify(ByteView image) const {
+    std::vector<uint8_t> code(code_bits() / 8);
+    Prediction p{};
+    detail::check(hamdb_encoder_classify(e_, image.data, image.size, code.data(), code.size(), &p));
+    return {code, p};
+  }
+  const hamdb_encoder* get() const noexcept { return e_; }
+
+ private:
+  explicit Encoder(hamdb_encoder* e) noexcept : e_(e) {}
+  hamdb_encoder* e_;
+};
+
+/// One input image's outcome.
+struct IngestItem {
+  int status;           // HAMDB_OK or why it failed
+  uint64_t id;          // the new id when status == HAMDB_OK
+  std::string message;  // why it failed
+};
+
+/// The outcome of an image insert, one item per input in input order.
+struct IngestReport {
+  std::vector<IngestItem> items;
+  uint64_t inserted = 0;
+  uint64_t failed = 0;
+  uint64_t txn = 0;
+};
+
+namespace detail {
+inline IngestReport take_report(hamdb_ingest_report* r) {
+  struct Free {
+    hamdb_ingest_report* r;
+    ~Free() { hamdb_ingest_report_free(r); }
+  } guard{r};
+  hamdb_ingest_summary s{};
+  check(hamdb_ingest_report_summary(r, &s));
+  IngestReport out;
+  out.inserted = s.inserted;
+  out.failed = s.failed;
+  out.txn = s.txn;
+  for (size_t i = 0; i < s.count; i++) {
+    hamdb_ingest_item it{};
+    check(hamdb_ingest_report_item(r, i, &it));
+    out.items.push_back(IngestItem{it.status, it.id, it.message ? it.message : ""});
+  }
+  return out;
+}
+}  // namespace detail
+
 /// Open flags.
 enum OpenFlags : uint32_t {
   kReadWrite = 0,
@@ -305,6 +406,13 @@ class Database {
     hamdb_db* db = nullptr;
     detail::check(hamdb_db_create(path.c_str(), code_bits, fingerprint.data, fingerprint.size,
                                   flags, &db));
+    return Database(db);
+  }
+  /// A new database for the codes of `enc`'s model (image inserts and searches need it).
+  static Database create_for_model(const std::string& path, const Encoder& enc,
+                                   uint32_t flags = 0) {
+    hamdb_db* db = nullptr;
+    detail::check(hamdb_db_create_for_model(path.c_str(), enc.get(), flags, &db));
     return Database(db);
   }
   static Database open(const std::string& path, uint32_t flags = 0) {
@@ -423,6 +531,54 @@ class Database {
     if (rc == HAMDB_NOT_FOUND) return std::nullopt;
     detail::check(rc);
     return Item(it);
+  }
+  /// Encode and insert image files (each path becomes the payload, the predicted class the
+  /// label); an unreadable image fails alone (see the report).
+  IngestReport insert_image_files(const Encoder& enc, const std::vector<std::string>& paths,
+                                  const IngestOptions* options = nullptr) {
+    std::vector<const char*> ptrs;
+    for (const auto& p : paths) ptrs.push_back(p.c_str());
+    hamdb_ingest_report* r = nullptr;
+    detail::check(hamdb_db_insert_image_files(db_, enc.get(), ptrs.data(), ptrs.size(), options, &r));
+    return detail::take_report(r);
+  }
+  /// Encode and insert images held in memory, with optional payloads (one per image).
+  IngestReport insert_images(const Encoder& enc, const std::vector<std::vector<uint8_t>>& images,
+                             const std::vector<std::string>& payloads = {},
+                             const IngestOptions* options = nullptr) {
+    if (!payloads.empty() && payloads.size() != images.size())
+      throw Error(HAMDB_INVALID_PARAMETER, "payloads: one per image");
+    std::vector<const uint8_t*> ip, pp;
+    std::vector<size_t> il, pl;
+    for (const auto& i : images) {
+      ip.push_back(i.data());
+      il.push_back(i.size());
+    }
+    for (const auto& p : payloads) {
+      pp.push_back(reinterpret_cast<const uint8_t*>(p.data()));
+      pl.push_back(p.size());
+    }
+    hamdb_ingest_report* r = nullptr;
+    detail::check(hamdb_db_insert_images(db_, enc.get(), ip.data(), il.data(),
+                                         payloads.empty() ? nullptr : pp.data(),
+                                         payloads.empty() ? nullptr : pl.data(), images.size(),
+                                         options, &r));
+    return detail::take_report(r);
+  }
+  /// k-NN by image; `Results::prediction()` is the query's class.
+  Results search_image(const Encoder& enc, ByteView image, size_t k,
+                       std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_db_search_image(db_, enc.get(), image.data, image.size, k,
+                                        cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
+  }
+  Results search_image_radius(const Encoder& enc, ByteView image, uint32_t radius,
+                              std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_db_search_image_radius(db_, enc.get(), image.data, image.size, radius,
+                                               cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
   }
   hamdb_db* handle() const noexcept { return db_; }
 

@@ -1,13 +1,21 @@
-// hamdb from C++: create a database, insert codes, search by code (k-NN, radius, class filter).
-//   hamdb_example [path]     (default: ./example.hamdb, replaced if it exists)
+// hamdb from C++: create a database for an image model, insert images, query by image (with
+// the query's predicted class) and by code.
+//   hamdb_example MODEL.onnx IMAGE_DIR [DB_PATH]
+// ONNX Runtime is found through ORT_DYLIB_PATH or the onnxruntime Python package.
 #include <hamdb.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
-#include <random>
+#include <iterator>
 
 int main(int argc, char** argv) {
-  const std::string path = argc > 1 ? argv[1] : "example.hamdb";
+  if (argc < 3) {
+    std::cerr << "usage: hamdb_example MODEL.onnx IMAGE_DIR [DB_PATH]\n";
+    return 2;
+  }
+  const std::string model = argv[1], images = argv[2];
+  const std::string path = argc > 3 ? argv[3] : "example.hamdb";
   std::remove(path.c_str());
   try {
     if (!hamdb::abi_compatible()) {
@@ -15,35 +23,43 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::cout << "hamdb " << hamdb::version() << "\n";
-    auto db = hamdb::Database::create(path, 64, "example-encoder");
+    auto enc = hamdb::Encoder::load(model);
+    auto db = hamdb::Database::create_for_model(path, enc);
 
-    // 1,000 random 64-bit codes in 10 classes, one commit.
-    std::mt19937_64 rng(7);
-    hamdb::Batch batch;
-    std::vector<std::array<uint8_t, 8>> codes(1000);
-    for (uint64_t id = 0; id < codes.size(); id++) {
-      uint64_t r = rng();
-      for (int b = 0; b < 8; b++) codes[id][b] = static_cast<uint8_t>(r >> (8 * b));
-      batch.insert(id, codes[id], static_cast<uint32_t>(id % 10), "image-" + std::to_string(id));
+    // Insert 200 image files: each path becomes the payload, the predicted class the label.
+    std::vector<std::string> files;
+    char name[32];
+    for (int i = 0; i < 200; i++) {
+      std::snprintf(name, sizeof name, "/%05d.png", i);
+      files.push_back(images + name);
     }
-    auto info = db.commit(batch);
-    std::cout << "committed txn " << info.txn << ", " << db.stats().items << " items\n";
+    auto report = db.insert_image_files(enc, files);
+    std::cout << "inserted " << report.inserted << " images, " << report.failed << " failed\n";
 
-    // The 5 nearest neighbours of item 42's code, then only those of class 3.
-    for (const auto& hit : db.search(codes[42], 5).to_vector())
+    // Query by image: the query's class and its 5 nearest stored images.
+    std::ifstream in(files[7], std::ios::binary);
+    std::vector<uint8_t> query((std::istreambuf_iterator<char>(in)), {});
+    auto res = db.search_image(enc, query, 5);
+    auto pred = *res.prediction();
+    std::cout << "query " << files[7] << ": class " << enc.class_name(pred.class_id) << " (p = "
+              << pred.probability << ")\n";
+    for (const auto& hit : res.to_vector())
       std::cout << "  id " << hit.id << " at " << hit.distance << " bits, class "
-                << hit.label.value_or(~0u) << "\n";
-    auto same_class = db.search(codes[42], 3, 3u);
-    std::cout << "class 3: " << same_class.size() << " hits, nearest id " << same_class[0].id
-              << " payload " << same_class[0].payload.to_string() << "\n";
-    auto near = db.search_radius(codes[42], 20);
-    std::cout << "within 20 bits: " << near.size() << " items\n";
+                << enc.class_name(hit.label.value_or(0)) << ", "
+                << std::string(hit.payload.begin(), hit.payload.end()) << "\n";
+
+    // Query by code: the same search from the code the encoder gives.
+    auto [code, p] = enc.classify(query);
+    auto by_code = db.search(code, 5, p.class_id);  // only items of the predicted class
+    std::cout << "by code, class " << p.class_id << " only: " << by_code.size()
+              << " hits, nearest id " << by_code[0].id << "\n";
+    std::cout << "within 4 bits: " << db.search_radius(code, 4).size() << " images\n";
 
     // Errors carry the status code.
     try {
       db.search(std::vector<uint8_t>{1, 2, 3}, 5);
     } catch (const hamdb::Error& e) {
-      std::cout << "expected error: " << e.what() << " (status " << e.status() << ")\n";
+      std::cout << "expected error: status " << e.status() << ", " << e.message() << "\n";
     }
   } catch (const hamdb::Error& e) {
     std::cerr << "hamdb error " << e.status() << ": " << e.what() << "\n";

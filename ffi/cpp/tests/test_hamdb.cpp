@@ -223,4 +223,68 @@ TEST_F(DatabaseTest, ConcurrentSearchesWhileCommitting) {
   EXPECT_EQ(db->stats().items, 320u);
 }
 
+// Image calls, with the real model and sample images (paths from the environment; make
+// test-cpp sets them, with ORT_DYLIB_PATH).
+std::vector<uint8_t> read_file(const std::string& p) {
+  std::FILE* f = std::fopen(p.c_str(), "rb");
+  std::vector<uint8_t> out;
+  if (!f) return out;
+  int c;
+  while ((c = std::fgetc(f)) != EOF) out.push_back(uint8_t(c));
+  std::fclose(f);
+  return out;
+}
+
+TEST(Images, InsertSearchClassify) {
+  const char* model = std::getenv("HAMDB_TEST_MODEL");
+  const char* samples = std::getenv("HAMDB_TEST_SAMPLES");
+  if (!model || !samples) GTEST_SKIP() << "HAMDB_TEST_MODEL / HAMDB_TEST_SAMPLES not set";
+  auto enc = hamdb::Encoder::load(model, "", 1);
+  EXPECT_EQ(enc.code_bits(), 48u);
+  EXPECT_EQ(enc.num_classes(), 10u);
+  EXPECT_FALSE(enc.class_name(0).empty());
+  EXPECT_EQ(status_of([&] { enc.class_name(10); }), HAMDB_NOT_FOUND);
+  EXPECT_EQ(status_of([&] { enc.classify("not an image"); }), HAMDB_IMAGE);
+  EXPECT_EQ(status_of([&] { hamdb::Encoder::load("/no/model.onnx"); }), HAMDB_IO);
+
+  std::vector<std::string> paths;
+  char name[64];
+  for (int i = 0; i < 40; i++) {
+    std::snprintf(name, sizeof name, "/images/%05d.png", i);
+    paths.push_back(std::string(samples) + name);
+  }
+  paths.push_back("/no/such.png");
+  std::string path = temp_path("images");
+  {
+    auto db = hamdb::Database::create_for_model(path, enc);
+    auto rep = db.insert_image_files(enc, paths);
+    EXPECT_EQ(rep.inserted, 40u);
+    EXPECT_EQ(rep.failed, 1u);
+    ASSERT_EQ(rep.items.size(), 41u);
+    EXPECT_EQ(rep.items[40].status, HAMDB_IO);
+    EXPECT_FALSE(rep.items[40].message.empty());
+    auto img = read_file(paths[3]);
+    auto [code, pred] = enc.classify(img);
+    auto res = db.search_image(enc, img, 5);
+    ASSERT_TRUE(res.prediction().has_value());
+    EXPECT_EQ(res.prediction()->class_id, pred.class_id);
+    EXPECT_EQ(res[0].distance, 0u);
+    auto by_code = db.search(code, 5);
+    EXPECT_FALSE(by_code.prediction().has_value());
+    EXPECT_EQ(by_code.to_vector(), res.to_vector());
+    auto same = db.search_image(enc, img, 10, pred.class_id);
+    for (const auto& h : same.to_vector()) EXPECT_EQ(h.label, std::optional<uint32_t>(pred.class_id));
+    auto exact = db.search_image_radius(enc, img, 0);
+    for (size_t i = 0; i < exact.size(); i++) EXPECT_EQ(exact[i].distance, 0u);
+    auto rep2 = db.insert_images(enc, {img, {1, 2, 3}}, {"mem-0", "mem-1"});
+    EXPECT_EQ(rep2.inserted, 1u);
+    EXPECT_EQ(rep2.items[1].status, HAMDB_IMAGE);
+    EXPECT_EQ(db.get(rep2.items[0].id)->payload().to_string(), "mem-0");
+    auto code_db = hamdb::Database::create(path + ".codes", 48);
+    EXPECT_EQ(status_of([&] { code_db.search_image(enc, img, 1); }), HAMDB_NO_ENCODER);
+  }
+  std::remove(path.c_str());
+  std::remove((path + ".codes").c_str());
+}
+
 }  // namespace
