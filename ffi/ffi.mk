@@ -88,10 +88,11 @@ test-cpp: ffi-deps ffi-prefix $(VENV)/.stamp
 # Go: vet, tests under the race detector (with the example), against the private prefix.
 FFI_GO_ENV := PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig CGO_LDFLAGS="-Wl,-rpath,$(FFI_PREFIX)/lib" CGO_ENABLED=1
 
-test-go: ffi-deps ffi-prefix
+test-go: ffi-deps ffi-prefix $(VENV)/.stamp
 	cd ffi/go && test -z "$$(gofmt -l .)" || { gofmt -l ffi/go; echo "gofmt needed" >&2; exit 1; }
 	cd ffi/go && $(FFI_GO_ENV) $(GO) vet ./...
-	cd ffi/go && $(FFI_GO_ENV) $(GO) test -race -count=1 ./...
+	cd ffi/go && $(FFI_GO_ENV) ORT_DYLIB_PATH=$(FFI_ORT) HAMDB_TEST_MODEL=$(FFI_MODEL) \
+		HAMDB_TEST_SAMPLES=$(FFI_SAMPLES) $(GO) test -race -count=1 ./...
 
 # Differential: one seeded operation sequence through the Rust API, the C ABI and the Go binding
 # must print identical dumps (every commit status, assigned id, search hit and the final state).
