@@ -119,3 +119,13 @@ fn round_trip_and_errors() {
         hamdb_batch_free(b);
     }
 }
+
+#[test]
+fn docs_status_table_lists_every_code() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CAPI.md"))
+        .expect("docs/CAPI.md");
+    for (code, name, _) in status::STATUSES {
+        let row = format!("| {code} | `{}` |", name.to_str().unwrap());
+        assert!(doc.contains(&row), "docs/CAPI.md lacks the row {row}");
+    }
+}
