@@ -101,7 +101,7 @@ FFI_DIFF_STEPS ?= 1500
 test-diff: ffi-prefix
 	$(CARGO) build --release --example ffi_ops
 	$(FFI_CC) $(FFI_CFLAGS) -O2 ffi/c/ops.c -o $(FFI_BUILD)/ops -L$(FFI_PREFIX)/lib -lhamdb $(FFI_RPATH)
-	cd ffi/go && $(FFI_GO_ENV) $(GO) build -o $(FFI_BUILD)/hamdb-ops ./cmd/hamdb-ops
+	cd ffi/go && $(FFI_GO_ENV) $(GO) build -buildvcs=false -o $(FFI_BUILD)/hamdb-ops ./cmd/hamdb-ops
 	@set -e; d=$(FFI_BUILD)/diff; mkdir -p $$d; for s in $(FFI_DIFF_SEEDS); do \
 		target/release/examples/ffi_ops ops $$s $(FFI_DIFF_STEPS) $$d/rust.hamdb > $$d/rust-$$s.txt; \
 		$(FFI_BUILD)/ops ops $$s $(FFI_DIFF_STEPS) $$d/c.hamdb > $$d/c-$$s.txt; \
