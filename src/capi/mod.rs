@@ -68,14 +68,14 @@ pub extern "C" fn hamdb_abi_version() -> u32 {
 /// Never NULL; never free it.
 #[no_mangle]
 pub extern "C" fn hamdb_status_string(status: c_int) -> *const c_char {
-    guard_value(std::ptr::null(), || status::describe(status))
+    guard_value(c"".as_ptr(), || status::describe(status))
 }
 
 /// The name of a status code's constant, e.g. "HAMDB_LOCKED" ("HAMDB_UNKNOWN" for values not in
 /// the list). Never NULL; never free it.
 #[no_mangle]
 pub extern "C" fn hamdb_status_name(status: c_int) -> *const c_char {
-    guard_value(std::ptr::null(), || status::name(status))
+    guard_value(c"".as_ptr(), || status::name(status))
 }
 
 /// The message of the last call that failed on the calling thread ("" if none has). The
@@ -85,7 +85,7 @@ pub extern "C" fn hamdb_status_name(status: c_int) -> *const c_char {
 /// Hosts that move work between OS threads (Go) must read it on the thread of the failing call.
 #[no_mangle]
 pub extern "C" fn hamdb_last_error_message() -> *const c_char {
-    guard_value(std::ptr::null(), boundary::last_error)
+    guard_value(c"".as_ptr(), boundary::last_error)
 }
 
 #[cfg(test)]
