@@ -12,6 +12,19 @@ package hamdb
 // #cgo pkg-config: hamdb
 // #include <stdlib.h>
 // #include <hamdb.h>
+//
+// // k-NN and copy of the hits in one C call (a cgo call costs ~100 ns); the results object
+// // stays alive until the caller has copied the payloads, then hamdb_results_free.
+// static int hamdb_go_knn(const hamdb_db *db, const hamdb_snapshot *snap, const uint8_t *code,
+//                         size_t code_len, size_t k, uint32_t cls, hamdb_hit *out, size_t *n,
+//                         hamdb_results **res) {
+//   int rc = db ? hamdb_db_search(db, code, code_len, k, cls, res)
+//               : hamdb_snapshot_search(snap, code, code_len, k, cls, res);
+//   if (rc != HAMDB_OK) return rc;
+//   rc = hamdb_results_copy(*res, out, k, n);
+//   if (rc != HAMDB_OK) { hamdb_results_free(*res); *res = NULL; }
+//   return rc;
+// }
 import "C"
 
 import (
@@ -374,6 +387,26 @@ func (db *DB) Import(codes []byte, ids []uint64, labels []uint32) (CommitInfo, e
 	return out, nil
 }
 
+// hitsOf converts copied hits, with one allocation for all payloads.
+func hitsOf(raw []C.hamdb_hit) []Hit {
+	total := 0
+	for _, h := range raw {
+		total += int(h.payload_len)
+	}
+	buf := make([]byte, total)
+	hits := make([]Hit, len(raw))
+	off := 0
+	for i, h := range raw {
+		hits[i] = Hit{ID: uint64(h.id), Distance: uint32(h.distance), Label: uint32(h.label)}
+		if n := int(h.payload_len); n > 0 {
+			copy(buf[off:], unsafe.Slice((*byte)(unsafe.Pointer(h.payload)), n))
+			hits[i].Payload = buf[off : off+n : off+n]
+			off += n
+		}
+	}
+	return hits
+}
+
 // resultsToHits copies a results object out and frees it.
 func resultsToHits(r *C.hamdb_results) ([]Hit, error) {
 	defer C.hamdb_results_free(r)
@@ -386,13 +419,41 @@ func resultsToHits(r *C.hamdb_results) ([]Hit, error) {
 	if err := lastError(C.hamdb_results_copy(r, &raw[0], C.size_t(n), &got)); err != nil {
 		return nil, err
 	}
-	hits := make([]Hit, n)
-	for i, h := range raw {
-		hits[i] = Hit{ID: uint64(h.id), Distance: uint32(h.distance), Label: uint32(h.label)}
-		if h.payload_len > 0 {
-			hits[i].Payload = C.GoBytes(unsafe.Pointer(h.payload), C.int(h.payload_len))
-		}
+	return hitsOf(raw), nil
+}
+
+// knnFastMax bounds the k for which k-NN copies its hits in the same C call as the search
+// (the hit array is allocated for k up front).
+const knnFastMax = 1024
+
+// knn runs a k-NN on a database or a snapshot. The caller holds the handle's lock and the OS
+// thread.
+func knn(db *C.hamdb_db, snap *C.hamdb_snapshot, code []byte, k int, class uint32) ([]Hit, error) {
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
 	}
+	if k == 0 || k > knnFastMax {
+		var r *C.hamdb_results
+		var rc C.int
+		if db != nil {
+			rc = C.hamdb_db_search(db, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), &r)
+		} else {
+			rc = C.hamdb_snapshot_search(snap, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), &r)
+		}
+		if err := lastError(rc); err != nil {
+			return nil, err
+		}
+		return resultsToHits(r)
+	}
+	raw := make([]C.hamdb_hit, k)
+	var n C.size_t
+	var r *C.hamdb_results
+	rc := C.hamdb_go_knn(db, snap, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), &raw[0], &n, &r)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	hits := hitsOf(raw[:n])
+	C.hamdb_results_free(r)
 	return hits, nil
 }
 
@@ -404,15 +465,7 @@ func (db *DB) Search(code []byte, k int, class uint32) ([]Hit, error) {
 		return nil, err
 	}
 	defer leave()
-	if k < 0 {
-		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
-	}
-	var r *C.hamdb_results
-	rc := C.hamdb_db_search(p, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), &r)
-	if err := lastError(rc); err != nil {
-		return nil, err
-	}
-	return resultsToHits(r)
+	return knn(p, nil, code, k, class)
 }
 
 // SearchRadius returns every live item within Hamming distance radius of code.
@@ -572,15 +625,7 @@ func (s *Snapshot) Search(code []byte, k int, class uint32) ([]Hit, error) {
 		return nil, err
 	}
 	defer leave()
-	if k < 0 {
-		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
-	}
-	var r *C.hamdb_results
-	rc := C.hamdb_snapshot_search(p, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), &r)
-	if err := lastError(rc); err != nil {
-		return nil, err
-	}
-	return resultsToHits(r)
+	return knn(nil, p, code, k, class)
 }
 
 // SearchRadius is DB.SearchRadius on the snapshot.
