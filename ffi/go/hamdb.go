@@ -252,6 +252,9 @@ func (db *DB) Commit(b *Batch) (CommitInfo, error) {
 		return CommitInfo{}, err
 	}
 	defer leave()
+	if b == nil {
+		return CommitInfo{}, &Error{Status: StatusNullArgument, Message: "nil batch"}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.p == nil {
