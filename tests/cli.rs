@@ -329,7 +329,7 @@ fn insert_killed_midway_keeps_whole_commits() {
         assert_eq!(items, n as u64, "finished before the kill");
     } else {
         assert!(
-            items % 256 == 0 && items < n as u64,
+            items.is_multiple_of(256) && items < n as u64,
             "{items} items after a kill"
         );
     }
