@@ -324,7 +324,10 @@ fn insert_killed_midway_keeps_whole_commits() {
     assert_eq!(rc, 0, "{out}{err}");
     let d = hamdb::Database::open(&db).unwrap();
     let items = d.stats().items;
-    eprintln!("killed: {}, items committed: {items} of {n}", !status.success());
+    eprintln!(
+        "killed: {}, items committed: {items} of {n}",
+        !status.success()
+    );
     if status.success() {
         assert_eq!(items, n as u64, "finished before the kill");
     } else {
