@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_BENCH := .venv-bench
 
-.PHONY: all build test test-rust test-models lint fmt demo bench bench-quick bench-full bench-storage criterion fuzz-smoke
+.PHONY: all build test test-rust test-models lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke
 
 all: build
 
@@ -66,8 +66,14 @@ bench-storage:
 FUZZ_SECONDS ?= 20
 fuzz-smoke:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.12.0 --locked
-	cd fuzz && for t in parse_inputs open_file db_ops capi_ops; do \
-		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+	cd fuzz && for t in parse_inputs open_file db_ops decode_image capi_ops; do \
+		mkdir -p corpus/$$t; seeds=; [ -d seeds/$$t ] && seeds=seeds/$$t; \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
+# Image ingestion vs a Python pipeline (Pillow + onnxruntime), and query-by-image latency.
+bench-ingest: $(VENV)/.stamp
+	$(CARGO) build --release --example ingest
+	$(VENV)/bin/python benches/ingest/run.py --python $(VENV)/bin/python
 
 # criterion micro-benchmarks (kernels, scan, MIH build and search).
 criterion:

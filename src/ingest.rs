@@ -258,7 +258,13 @@ impl Database {
                 s.spawn(move || decode_worker(encoder, jobs, rows));
             }
             drop((job_rx, row_tx));
-            let inference = s.spawn(move || inference_stage(encoder, row_rx, enc_tx, batch));
+            let inference: Vec<_> = (0..encoder.session_count())
+                .map(|_| {
+                    let (rows, out) = (row_rx.clone(), enc_tx.clone());
+                    s.spawn(move || inference_stage(encoder, rows, out, batch))
+                })
+                .collect();
+            drop((row_rx, enc_tx));
             let mut w = Writer {
                 db: self,
                 report: IngestReport::default(),
@@ -302,11 +308,16 @@ impl Database {
             })();
             // On a write error the receiver drops here, which stops every stage.
             drop(enc_rx);
-            let inferred = inference.join().unwrap_or_else(|_| {
-                Err(Error::Inference {
-                    reason: "the inference thread panicked".into(),
+            let inferred = inference
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Inference {
+                            reason: "an inference thread panicked".into(),
+                        })
+                    })
                 })
-            });
+                .collect::<Result<Vec<()>>>();
             written?;
             inferred?;
             w.commit()?;

@@ -272,3 +272,93 @@ fn image_commands_end_to_end() {
     assert_eq!(rc, 1);
     assert!(err.contains("pip install onnxruntime"), "{err}");
 }
+
+/// `hamdb insert` killed with SIGKILL part-way: the database reopens, verifies, and holds
+/// exactly a prefix of the inputs in whole commits (ids follow the input order), every item
+/// readable; inserting the rest afterwards completes the set.
+#[test]
+fn insert_killed_midway_keeps_whole_commits() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join("models/reference/ssdh-fmnist-48.onnx");
+    let samples = root.join("samples/fashion-mnist/images");
+    let dir = tempdir("cli-kill");
+    let imgs = dir.join("imgs");
+    std::fs::create_dir_all(&imgs).unwrap();
+    let src: Vec<_> = {
+        let mut v: Vec<_> = std::fs::read_dir(&samples)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    };
+    let n = 6000;
+    for i in 0..n {
+        std::fs::copy(&src[i % src.len()], imgs.join(format!("{i:05}.png"))).unwrap();
+    }
+    let db = dir.join("k.hamdb");
+    let db_s = db.to_str().unwrap();
+    assert_eq!(
+        hamdb(&["create", db_s, "--model", model.to_str().unwrap()]).0,
+        0
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hamdb"))
+        .args([
+            "insert",
+            db_s,
+            imgs.to_str().unwrap(),
+            "--quiet",
+            "--commit-every",
+            "256",
+        ])
+        .spawn()
+        .unwrap();
+    // Kill once some commits have landed (the file grows with each), or give up waiting.
+    let start = std::time::Instant::now();
+    while std::fs::metadata(&db).unwrap().len() < 60_000 && start.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let (rc, out, err) = hamdb(&["verify", db_s]);
+    assert_eq!(rc, 0, "{out}{err}");
+    let d = hamdb::Database::open(&db).unwrap();
+    let items = d.stats().items;
+    eprintln!(
+        "killed: {}, items committed: {items} of {n}",
+        !status.success()
+    );
+    if status.success() {
+        assert_eq!(items, n as u64, "finished before the kill");
+    } else {
+        assert!(
+            items.is_multiple_of(256) && items < n as u64,
+            "{items} items after a kill"
+        );
+    }
+    // Exactly the first `items` files, in order, each with its own code.
+    let snap = d.snapshot();
+    let first: Vec<String> = (0..items)
+        .map(|i| String::from_utf8(snap.get(i).unwrap().unwrap().payload).unwrap())
+        .collect();
+    for (i, p) in first.iter().enumerate() {
+        assert!(p.ends_with(&format!("{i:05}.png")), "item {i} is {p}");
+    }
+    drop((snap, d));
+    // The rest go in afterwards.
+    let rest: Vec<String> = (items as usize..n)
+        .map(|i| {
+            imgs.join(format!("{i:05}.png"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    if !rest.is_empty() {
+        let mut args = vec!["insert", db_s, "--quiet"];
+        args.extend(rest.iter().map(String::as_str));
+        let (rc, _, err) = hamdb(&args);
+        assert_eq!(rc, 0, "{err}");
+    }
+    assert_eq!(hamdb::Database::open(&db).unwrap().stats().items, n as u64);
+}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Sequence, Union
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]
 
@@ -118,13 +118,15 @@ def load_image(src: ImageLike) -> Image.Image:
         return Image.fromarray(src)
     with Image.open(src) as im:
         im.load()  # decode now so the file handle can close
-        return im
+        # Contract step 1: the EXIF orientation is applied (a phone photo stored sideways is
+        # encoded upright); images without the tag are returned unchanged.
+        return ImageOps.exif_transpose(im)
 
 
 def preprocess(src: ImageLike, spec: PreprocessSpec = PreprocessSpec()) -> np.ndarray:
     """One image -> float32 [C, H, W], the model input for one batch row.
 
-    decode -> 8-bit RGB (alpha dropped) -> colour mode (L: fixed-point luma; RGB: as is)
+    decode (EXIF orientation applied) -> 8-bit RGB (alpha dropped) -> colour mode (L: fixed-point luma; RGB: as is)
     -> resize to exactly H x W (bilinear-aa, aspect ratio not kept) -> /255 -> (x - mean) / std.
     """
     if spec.resize != "bilinear-aa":

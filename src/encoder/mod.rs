@@ -26,8 +26,15 @@ use std::sync::Mutex;
 pub struct EncoderOptions {
     /// The ONNX Runtime library to load; `None` searches (see [`runtime`]).
     pub runtime_path: Option<PathBuf>,
-    /// Threads ONNX Runtime uses inside one forward pass; 0 = one per core.
+    /// Independent ONNX Runtime sessions (forward passes that can run at once: ingestion
+    /// runs one inference worker per session); 0 = automatic (see [`Encoder::from_bytes`]).
+    pub sessions: usize,
+    /// Threads ONNX Runtime uses inside one forward pass; 0 = the cores divided among the
+    /// sessions.
     pub intra_threads: usize,
+    /// Whether ONNX Runtime's idle worker threads spin (lower latency for a lone query,
+    /// stolen cycles when decoders share the cores); `None` = ONNX Runtime's default.
+    pub spinning: Option<bool>,
     /// Images larger than this many pixels are refused before decoding.
     pub max_pixels: u64,
 }
@@ -36,7 +43,9 @@ impl Default for EncoderOptions {
     fn default() -> Self {
         Self {
             runtime_path: None,
+            sessions: 0,
             intra_threads: 0,
+            spinning: None,
             max_pixels: DEFAULT_MAX_PIXELS,
         }
     }
@@ -60,14 +69,16 @@ pub struct Forward {
     pub logits: Vec<f32>,
 }
 
-/// A loaded model. `Send + Sync`; forward passes are serialised (ONNX Runtime parallelises
-/// inside one pass with `intra_threads`).
+/// A loaded model. `Send + Sync`: each forward pass takes one of the encoder's sessions, so
+/// up to `sessions` passes run at once (ONNX Runtime parallelises inside a pass with
+/// `intra_threads`).
 pub struct Encoder {
     contract: Contract,
     fingerprint: [u8; 32],
     model_path: Option<PathBuf>,
     max_pixels: u64,
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
+    next_session: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -108,16 +119,31 @@ impl Encoder {
     pub fn from_bytes(model: &[u8], options: &EncoderOptions) -> Result<Self> {
         runtime::ensure_loaded(options.runtime_path.as_deref())?;
         let env = runtime::environment()?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // One session by default: a lone query gets every core. Ingestion on many cores
+        // gains from more (see docs/ARCHITECTURE.md, "Encoder sessions").
+        let count = options.sessions.max(1);
         let threads = match options.intra_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => (cores / count).max(1),
             n => n,
         };
-        let session = Session::builder(env)
-            .map_err(|e| ort_err("creating a session", e))?
-            .with_intra_threads(threads)
-            .map_err(|e| ort_err("setting threads", e))?
-            .commit_from_memory(model)
-            .map_err(|e| Error::model(format!("ONNX Runtime cannot load it: {e}")))?;
+        let mut sessions = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut b = Session::builder(env)
+                .map_err(|e| ort_err("creating a session", e))?
+                .with_intra_threads(threads)
+                .map_err(|e| ort_err("setting threads", e))?;
+            if let Some(spin) = options.spinning {
+                b = b
+                    .with_intra_op_spinning(spin)
+                    .map_err(|e| ort_err("setting spinning", e))?;
+            }
+            let session = b
+                .commit_from_memory(model)
+                .map_err(|e| Error::model(format!("ONNX Runtime cannot load it: {e}")))?;
+            sessions.push(Mutex::new(session));
+        }
+        let session = sessions[0].lock().unwrap_or_else(|e| e.into_inner());
         let meta = session
             .metadata()
             .map_err(|e| Error::model(format!("reading metadata: {e}")))?;
@@ -149,12 +175,14 @@ impl Encoder {
                 .collect()
         };
         contract.check_signature(&sig(session.inputs()), &sig(session.outputs()))?;
+        drop(session);
         Ok(Self {
             contract,
             fingerprint: fingerprint_of(model),
             model_path: None,
             max_pixels: options.max_pixels,
-            session: Mutex::new(session),
+            sessions,
+            next_session: Default::default(),
         })
     }
 
@@ -169,6 +197,25 @@ impl Encoder {
     /// Where the model was loaded from (`None` for [`Encoder::from_bytes`]).
     pub fn model_path(&self) -> Option<&Path> {
         self.model_path.as_deref()
+    }
+
+    /// How many forward passes can run at once.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A free session if there is one, else wait for the next in turn.
+    fn take_session(&self) -> std::sync::MutexGuard<'_, Session> {
+        for s in &self.sessions {
+            if let Ok(g) = s.try_lock() {
+                return g;
+            }
+        }
+        let i = self
+            .next_session
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % self.sessions.len();
+        self.sessions[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn max_pixels(&self) -> u64 {
@@ -207,7 +254,7 @@ impl Encoder {
         }
         let tensor = TensorRef::from_array_view(([n, c.channels, c.height, c.width], input))
             .map_err(|e| ort_err("building the input tensor", e))?;
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let mut session = self.take_session();
         let outputs = session
             .run(ort::inputs![contract::INPUT_NAME => tensor])
             .map_err(|e| Error::Inference {

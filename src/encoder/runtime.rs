@@ -3,7 +3,8 @@
 //! Search order, first hit wins: the explicit path in [`super::EncoderOptions`], then the
 //! `ORT_DYLIB_PATH` environment variable, then the `onnxruntime` Python package's `capi/`
 //! folder (the active virtualenv, a `.venv` beside the working directory or the executable or
-//! one of their ancestors, then whatever `python3` imports), then the system's library path.
+//! one of their ancestors, then whatever `python3` imports), then the system's library path
+//! (`LD_LIBRARY_PATH`, then /usr/local/lib, /usr/lib and the multiarch folders).
 //! ONNX Runtime is process-global: the first successful load stays for the process's lifetime,
 //! and a later request for another file is refused rather than silently ignored.
 
@@ -91,18 +92,24 @@ fn locate(explicit: Option<&Path>) -> Result<(PathBuf, &'static str)> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
         return existing(Path::new(&p), "from ORT_DYLIB_PATH");
     }
-    for capi in python_capi_dirs() {
+    for capi in venv_capi_dirs().into_iter().chain(python3_capi_dir()) {
         if let Some(lib) = library_in(&capi) {
             return Ok((lib, "in the onnxruntime Python package"));
         }
     }
-    for dir in [
-        "/usr/local/lib",
-        "/usr/lib",
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib64",
-    ] {
-        if let Some(lib) = library_in(Path::new(dir)) {
+    let ld_path = std::env::var_os("LD_LIBRARY_PATH").unwrap_or_default();
+    let system = std::env::split_paths(&ld_path).chain(
+        [
+            "/usr/local/lib",
+            "/usr/lib",
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib64",
+        ]
+        .into_iter()
+        .map(PathBuf::from),
+    );
+    for dir in system {
+        if let Some(lib) = library_in(&dir) {
             return Ok((lib, "on the system library path"));
         }
     }
@@ -154,8 +161,8 @@ fn library_in(dir: &Path) -> Option<PathBuf> {
     found.pop()
 }
 
-/// Candidate `site-packages/onnxruntime/capi` folders, most specific first.
-fn python_capi_dirs() -> Vec<PathBuf> {
+/// Candidate `site-packages/onnxruntime/capi` folders of virtualenvs, most specific first.
+fn venv_capi_dirs() -> Vec<PathBuf> {
     let mut venvs: Vec<PathBuf> = Vec::new();
     if let Some(v) = std::env::var_os("VIRTUAL_ENV") {
         venvs.push(PathBuf::from(v));
@@ -186,23 +193,21 @@ fn python_capi_dirs() -> Vec<PathBuf> {
             }
         }
     }
-    // Last resort: ask the system Python where its onnxruntime lives.
-    if let Ok(o) = std::process::Command::new("python3")
+    out
+}
+
+/// Last resort (run only when no virtualenv had it): ask `python3` where its onnxruntime is.
+fn python3_capi_dir() -> Option<PathBuf> {
+    let o = std::process::Command::new("python3")
         .args([
             "-c",
             "import onnxruntime, os; print(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi'))",
         ])
         .stderr(std::process::Stdio::null())
         .output()
-    {
-        if o.status.success() {
-            let s = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            if !s.is_empty() {
-                out.push(PathBuf::from(s));
-            }
-        }
-    }
-    out
+        .ok()?;
+    let s = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    (o.status.success() && !s.is_empty()).then(|| PathBuf::from(s))
 }
 
 /// Read the library's version string without keeping it loaded, and check the range here
