@@ -43,7 +43,7 @@ install: lib
 # Tools the FFI tests need, installed only when missing (Debian/Ubuntu).
 ffi-deps:
 	@missing=""; \
-	for t in cc:gcc c++:g++ cmake:cmake valgrind:valgrind pkg-config:pkg-config; do \
+	for t in cc:gcc c++:g++ cmake:cmake valgrind:valgrind pkg-config:pkg-config $(GO):golang-go; do \
 		command -v $${t%%:*} >/dev/null || missing="$$missing $${t##*:}"; done; \
 	[ -f /usr/src/googletest/CMakeLists.txt ] || missing="$$missing googletest"; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \

@@ -1,3 +1,3 @@
 module github.com/hamdb/hamdb/ffi/go
 
-go 1.22
+go 1.19
