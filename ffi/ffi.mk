@@ -84,6 +84,13 @@ test-cpp: ffi-deps ffi-prefix $(VENV)/.stamp
 		$(FFI_BUILD)/cpp/hamdb_cpp_tests --gtest_brief=1
 	ORT_DYLIB_PATH=$(FFI_ORT) ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/ffi/c/tests/lsan.supp \
 		$(FFI_BUILD)/cpp/example/hamdb_example $(FFI_MODEL) $(FFI_SAMPLES)/images $(FFI_BUILD)/example.hamdb
+	@# The example as a user's standalone project: its own CMake build, only the installed prefix.
+	rm -rf $(FFI_BUILD)/example-standalone && cp -r ffi/cpp/example $(FFI_BUILD)/example-standalone
+	cmake -S $(FFI_BUILD)/example-standalone -B $(FFI_BUILD)/example-standalone/build \
+		-DCMAKE_PREFIX_PATH=$(FFI_PREFIX) >/dev/null
+	cmake --build $(FFI_BUILD)/example-standalone/build >/dev/null
+	ORT_DYLIB_PATH=$(FFI_ORT) $(FFI_BUILD)/example-standalone/build/hamdb_example $(FFI_MODEL) \
+		$(FFI_SAMPLES)/images $(FFI_BUILD)/example-standalone.hamdb >/dev/null
 
 # Go: vet, tests under the race detector (with the example), against the private prefix.
 FFI_GO_ENV := PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig CGO_LDFLAGS="-Wl,-rpath,$(FFI_PREFIX)/lib" CGO_ENABLED=1
