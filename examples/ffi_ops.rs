@@ -3,6 +3,9 @@
 //!   ffi_ops ops SEED STEPS PATH   run the seeded operation sequence through the Rust API and
 //!                                 print its canonical dump (ffi/c/ops.c and the Go program
 //!                                 ffi/go/cmd/hamdb-ops print the same through the C ABI)
+//!   ffi_ops images MODEL SAMPLES N PATH
+//!                                 the image calls: insert N sample images (and a missing
+//!                                 file), classify and search by image; canonical dump
 //!   ffi_ops bench PATH            time per call: search (k = 10) on 1,000 codes, and stats()
 use hamdb::capi::{status_of, HAMDB_NO_LABEL};
 use hamdb::{Code, CreateOptions, Database, Error, WriteBatch};
@@ -146,6 +149,59 @@ fn ops(seed: u64, steps: u64, path: &str) {
     print!("{out}");
 }
 
+fn image_paths(samples: &str, n: usize) -> Vec<String> {
+    let mut paths: Vec<String> = (0..n)
+        .map(|i| format!("{samples}/images/{i:05}.png"))
+        .collect();
+    paths.push(format!("{samples}/images/missing.png"));
+    paths
+}
+
+fn images(model: &str, samples: &str, n: usize, path: &str) {
+    use hamdb::{Encoder, EncoderOptions, ImageSource, IngestOptions, Reach};
+    let _ = std::fs::remove_file(path);
+    let enc = Encoder::load(model, &EncoderOptions::default()).unwrap();
+    let db = Database::create_for_model(path, &enc).unwrap();
+    let paths = image_paths(samples, n);
+    let sources = paths.iter().map(|p| ImageSource::Path(p.into()));
+    let report = db
+        .insert_images(&enc, sources, &IngestOptions::default())
+        .unwrap();
+    let mut out = String::new();
+    writeln!(out, "inserted {} txn {}", report.inserted, report.txn).unwrap();
+    for (i, id) in report.ids.iter().enumerate() {
+        match id {
+            Some(id) => writeln!(out, "item {i} ok {id}").unwrap(),
+            None => {
+                let f = report.failures.iter().find(|f| f.index == i).unwrap();
+                writeln!(out, "item {i} err {}", status_of(&f.error)).unwrap();
+            }
+        }
+    }
+    for q in (0..n).step_by(3) {
+        let img = std::fs::read(&paths[q]).unwrap();
+        let e = enc.encode_image(&img).unwrap();
+        writeln!(
+            out,
+            "classify {q} {} {} {:08x}",
+            e.code.to_hex(),
+            e.class,
+            e.probability.to_bits()
+        )
+        .unwrap();
+        let cls = (q % 2 == 1).then_some(e.class);
+        let reach = if q % 4 == 0 {
+            Reach::Radius(3)
+        } else {
+            Reach::Nearest(5)
+        };
+        let r = db.search_image_reach(&enc, &img, reach, cls).unwrap();
+        write!(out, "query {q} {} {:08x}", r.class, r.probability.to_bits()).unwrap();
+        dump_hits(&mut out, Ok(r.result));
+    }
+    print!("{out}");
+}
+
 fn bench(path: &str) {
     let _ = std::fs::remove_file(path);
     let db = Database::create(
@@ -194,9 +250,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("ops") => ops(args[2].parse().unwrap(), args[3].parse().unwrap(), &args[4]),
+        Some("images") => images(&args[2], &args[3], args[4].parse().unwrap(), &args[5]),
         Some("bench") => bench(&args[2]),
         _ => {
-            eprintln!("usage: ffi_ops ops SEED STEPS PATH | ffi_ops bench PATH");
+            eprintln!(
+                "usage: ffi_ops ops SEED STEPS PATH | ffi_ops images MODEL SAMPLES N PATH | ffi_ops bench PATH"
+            );
             std::process::exit(2);
         }
     }

@@ -105,7 +105,7 @@ test-go: ffi-deps ffi-prefix $(VENV)/.stamp
 # must print identical dumps (every commit status, assigned id, search hit and the final state).
 FFI_DIFF_SEEDS ?= 1 2 3 4
 FFI_DIFF_STEPS ?= 1500
-test-diff: ffi-prefix
+test-diff: ffi-prefix $(VENV)/.stamp
 	$(CARGO) build --release --example ffi_ops
 	$(FFI_CC) $(FFI_CFLAGS) -O2 ffi/c/ops.c -o $(FFI_BUILD)/ops -L$(FFI_PREFIX)/lib -lhamdb $(FFI_RPATH)
 	cd ffi/go && $(FFI_GO_ENV) $(GO) build -buildvcs=false -o $(FFI_BUILD)/hamdb-ops ./cmd/hamdb-ops
@@ -115,6 +115,12 @@ test-diff: ffi-prefix
 		$(FFI_BUILD)/hamdb-ops $$s $(FFI_DIFF_STEPS) $$d/go.hamdb > $$d/go-$$s.txt; \
 		diff -q $$d/rust-$$s.txt $$d/c-$$s.txt && diff -q $$d/rust-$$s.txt $$d/go-$$s.txt; \
 		echo "seed $$s: Rust, C and Go agree on $$(wc -l < $$d/rust-$$s.txt) lines"; done
+	@set -e; d=$(FFI_BUILD)/diff; export ORT_DYLIB_PATH=$(FFI_ORT); \
+	target/release/examples/ffi_ops images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/rust-img.hamdb > $$d/rust-img.txt; \
+	$(FFI_BUILD)/ops images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/c-img.hamdb > $$d/c-img.txt; \
+	$(FFI_BUILD)/hamdb-ops images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/go-img.hamdb > $$d/go-img.txt; \
+	diff -q $$d/rust-img.txt $$d/c-img.txt && diff -q $$d/rust-img.txt $$d/go-img.txt; \
+	echo "images: Rust, C and Go agree on $$(wc -l < $$d/rust-img.txt) lines (inserts, classes, codes, searches)"
 
 # Per-call overhead: the same search (k = 10, 1,000 codes) and stats call from Rust, C and Go.
 bench-go: ffi-prefix

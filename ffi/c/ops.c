@@ -2,6 +2,7 @@
  * The C side of the differential test and per-call benchmark (see examples/ffi_ops.rs, whose
  * operation sequence this repeats call for call through the C ABI).
  *   ops ops SEED STEPS PATH     canonical dump of the seeded sequence
+ *   ops images MODEL SAMPLES N PATH   the image calls (insert files, classify, search by image)
  *   ops bench PATH              time per call: search (k = 10) on 1,000 codes, and stats
  */
 #define _POSIX_C_SOURCE 200809L
@@ -137,6 +138,84 @@ static int ops(uint64_t seed, uint64_t steps, const char *path) {
   return 0;
 }
 
+static uint8_t *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+  *len = fread(buf, 1, (size_t)n, f);
+  fclose(f);
+  return buf;
+}
+
+static int images(const char *model, const char *samples, int n, const char *path) {
+  unlink(path);
+  hamdb_encoder *enc = NULL;
+  hamdb_db *db = NULL;
+  if (hamdb_encoder_load(model, NULL, &enc) != HAMDB_OK ||
+      hamdb_db_create_for_model(path, enc, 0, &db) != HAMDB_OK) {
+    fprintf(stderr, "%s\n", hamdb_last_error_message());
+    return 1;
+  }
+  char **paths = calloc((size_t)n + 1, sizeof *paths);
+  for (int i = 0; i <= n; i++) {
+    paths[i] = malloc(strlen(samples) + 32);
+    if (i < n)
+      sprintf(paths[i], "%s/images/%05d.png", samples, i);
+    else
+      sprintf(paths[i], "%s/images/missing.png", samples);
+  }
+  hamdb_ingest_report *rep = NULL;
+  if (hamdb_db_insert_image_files(db, enc, (const char *const *)paths, (size_t)n + 1, NULL,
+                                  &rep) != HAMDB_OK) {
+    fprintf(stderr, "%s\n", hamdb_last_error_message());
+    return 1;
+  }
+  hamdb_ingest_summary sum;
+  hamdb_ingest_report_summary(rep, &sum);
+  printf("inserted %" PRIu64 " txn %" PRIu64 "\n", sum.inserted, sum.txn);
+  for (size_t i = 0; i < sum.count; i++) {
+    hamdb_ingest_item it;
+    hamdb_ingest_report_item(rep, i, &it);
+    if (it.status == HAMDB_OK)
+      printf("item %zu ok %" PRIu64 "\n", i, it.id);
+    else
+      printf("item %zu err %d\n", i, it.status);
+  }
+  hamdb_ingest_report_free(rep);
+  size_t bits = 0;
+  hamdb_encoder_code_bits(enc, &bits);
+  uint8_t code[128];
+  for (int q = 0; q < n; q += 3) {
+    size_t len = 0;
+    uint8_t *img = read_all(paths[q], &len);
+    hamdb_prediction p;
+    if (!img || hamdb_encoder_classify(enc, img, len, code, sizeof code, &p) != HAMDB_OK) return 1;
+    uint32_t pbits;
+    memcpy(&pbits, &p.probability, 4);
+    printf("classify %d ", q);
+    for (size_t b = 0; b < bits / 8; b++) printf("%02x", code[b]);
+    printf(" %u %08x\n", p.class_id, pbits);
+    uint32_t cls = q % 2 == 1 ? p.class_id : HAMDB_ANY_CLASS;
+    hamdb_results *res = NULL;
+    int rc = q % 4 == 0 ? hamdb_db_search_image_radius(db, enc, img, len, 3, cls, &res)
+                        : hamdb_db_search_image(db, enc, img, len, 5, cls, &res);
+    hamdb_prediction rp = {0, 0};
+    if (rc == HAMDB_OK) hamdb_results_prediction(res, &rp);
+    memcpy(&pbits, &rp.probability, 4);
+    printf("query %d %u %08x", q, rp.class_id, pbits);
+    dump_hits(rc, res);
+    free(img);
+  }
+  for (int i = 0; i <= n; i++) free(paths[i]);
+  free(paths);
+  hamdb_db_free(db);
+  hamdb_encoder_free(enc);
+  return 0;
+}
+
 static double now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -199,7 +278,9 @@ static int bench(const char *path) {
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "ops") == 0)
     return ops(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10), argv[4]);
+  if (argc == 6 && strcmp(argv[1], "images") == 0)
+    return images(argv[2], argv[3], atoi(argv[4]), argv[5]);
   if (argc == 3 && strcmp(argv[1], "bench") == 0) return bench(argv[2]);
-  fprintf(stderr, "usage: ops ops SEED STEPS PATH | ops bench PATH\n");
+  fprintf(stderr, "usage: ops ops SEED STEPS PATH | ops images MODEL SAMPLES N PATH | ops bench PATH\n");
   return 2;
 }

@@ -3,11 +3,13 @@
 // canonical dump.
 //
 //	hamdb-ops SEED STEPS PATH
+//	hamdb-ops images MODEL SAMPLES N PATH   (the image calls, as `ffi_ops images`)
 package main
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -54,7 +56,71 @@ func dump(b *strings.Builder, hits []hamdb.Hit, err error) {
 	b.WriteString("\n")
 }
 
+func images(model, samples string, n int, path string) {
+	os.Remove(path)
+	enc, err := hamdb.LoadEncoder(model, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer enc.Close()
+	db, err := hamdb.CreateForModel(path, enc)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer db.Close()
+	var paths []string
+	for i := 0; i < n; i++ {
+		paths = append(paths, fmt.Sprintf("%s/images/%05d.png", samples, i))
+	}
+	paths = append(paths, samples+"/images/missing.png")
+	rep, err := db.InsertImages(enc, paths)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "inserted %d txn %d\n", rep.Inserted, rep.Txn)
+	for i, it := range rep.Items {
+		if it.Err == nil {
+			fmt.Fprintf(&out, "item %d ok %d\n", i, it.ID)
+		} else {
+			fmt.Fprintf(&out, "item %d err %d\n", i, status(it.Err))
+		}
+	}
+	for q := 0; q < n; q += 3 {
+		img, err := os.ReadFile(paths[q])
+		if err != nil {
+			panic(err)
+		}
+		code, p, err := enc.Classify(img)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Fprintf(&out, "classify %d %x %d %08x\n", q, code, p.Class, math.Float32bits(p.Probability))
+		cls := hamdb.AnyClass
+		if q%2 == 1 {
+			cls = p.Class
+		}
+		var r hamdb.ImageResult
+		if q%4 == 0 {
+			r, err = db.SearchImageRadius(enc, img, 3, cls)
+		} else {
+			r, err = db.SearchImage(enc, img, 5, cls)
+		}
+		fmt.Fprintf(&out, "query %d %d %08x", q, r.Prediction.Class, math.Float32bits(r.Prediction.Probability))
+		dump(&out, r.Hits, err)
+	}
+	fmt.Print(out.String())
+}
+
 func main() {
+	if len(os.Args) == 6 && os.Args[1] == "images" {
+		n, _ := strconv.Atoi(os.Args[4])
+		images(os.Args[2], os.Args[3], n, os.Args[5])
+		return
+	}
 	if len(os.Args) != 4 {
 		fmt.Fprintln(os.Stderr, "usage: hamdb-ops SEED STEPS PATH")
 		os.Exit(2)
