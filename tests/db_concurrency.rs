@@ -88,3 +88,21 @@ fn readers_always_see_one_commits_state() {
     assert_eq!(db.snapshot().len(), 1500);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The write lock belongs to the handle, not to the file mapping its snapshots keep: once the
+/// writer is dropped the database reopens for writing while an old snapshot still answers.
+#[test]
+fn a_snapshot_outliving_its_writer_does_not_hold_the_lock() {
+    let dir = common::db::tempdir("snap-lock");
+    let (path, ids) = common::db::small_db(&dir);
+    let db = Database::open(&path).unwrap();
+    let snap = db.snapshot();
+    assert!(matches!(Database::open(&path), Err(hamdb::Error::Locked)));
+    drop(db);
+    let again = Database::open(&path).unwrap();
+    let q = common::db::code_for(ids[0]);
+    assert_eq!(
+        snap.search(&q, 3, None).unwrap(),
+        again.snapshot().search(&q, 3, None).unwrap()
+    );
+}

@@ -805,9 +805,11 @@ impl Database {
                     .map_err(|e| Error::io("opening the database", e))?,
             )
         };
-        let map_file_handle = file
-            .try_clone()
-            .map_err(|e| Error::io("opening the database", e))?;
+        // Mapped through a separate open, not a dup of the locked descriptor: a mapping keeps
+        // its open file description alive, and flock locks belong to that description, so a
+        // snapshot outliving this handle would otherwise keep the write lock.
+        let map_file_handle =
+            File::open(&path).map_err(|e| Error::io("opening the database", e))?;
         let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
         if let Some(w) = &options.storage {
             storage = w(storage);
