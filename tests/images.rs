@@ -140,7 +140,7 @@ fn another_model_is_refused() {
 
     // The same architecture and K, but another file (a new version): refused by fingerprint.
     let bytes = std::fs::read(model_path(48)).unwrap();
-    let v2 = patch(&bytes, b"1.0.0", b"1.0.1");
+    let v2 = patch(&bytes, b"1.1.0", b"1.1.1");
     let enc_v2 = Encoder::from_bytes(&v2, &EncoderOptions::default()).unwrap();
     let e = db
         .insert_images(
