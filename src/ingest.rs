@@ -138,9 +138,7 @@ fn inference_stage(
     out: Sender<Vec<EncodedRow>>,
     batch: usize,
 ) -> Result<()> {
-    let input_len = encoder.contract().input_len();
     let mut pending: Vec<Row> = Vec::with_capacity(batch);
-    let mut inputs: Vec<f32> = Vec::with_capacity(batch * input_len);
     loop {
         pending.clear();
         match rows.recv() {
@@ -153,25 +151,18 @@ fn inference_stage(
                 Err(_) => break,
             }
         }
-        inputs.clear();
-        let mut n = 0;
-        for r in &pending {
-            if let Ok(x) = &r.input {
-                inputs.extend_from_slice(x);
-                n += 1;
-            }
-        }
-        let mut encoded = encoder.encode_rows(&inputs, n)?.into_iter();
-        let batch_out: Vec<EncodedRow> = pending
+        let (tags, inputs): (Vec<_>, Vec<_>) = pending
             .drain(..)
-            .map(|r| EncodedRow {
-                index: r.index,
-                source: r.source,
-                payload: r.payload,
-                result: match r.input {
-                    Ok(_) => Ok(encoded.next().expect("one result per good row")),
-                    Err(e) => Err(e),
-                },
+            .map(|r| ((r.index, r.source, r.payload), r.input))
+            .unzip();
+        let batch_out: Vec<EncodedRow> = tags
+            .into_iter()
+            .zip(encoder.encode_prepared(inputs)?)
+            .map(|((index, source, payload), result)| EncodedRow {
+                index,
+                source,
+                payload,
+                result,
             })
             .collect();
         if out.send(batch_out).is_err() {

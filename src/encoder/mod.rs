@@ -317,23 +317,19 @@ impl Encoder {
 
     /// Encode several images in one forward pass; each image fails or succeeds on its own.
     pub fn encode_images(&self, images: &[&[u8]]) -> Result<Vec<Result<Encoded>>> {
-        let mut rows = Vec::new();
-        let mut results: Vec<Option<Result<Encoded>>> = Vec::with_capacity(images.len());
-        let mut ok = Vec::new();
-        for (i, img) in images.iter().enumerate() {
-            match self.preprocess(img) {
-                Ok(r) => {
-                    rows.extend_from_slice(&r);
-                    ok.push(i);
-                    results.push(None);
-                }
-                Err(e) => results.push(Some(Err(e))),
-            }
-        }
-        for (i, e) in ok.iter().zip(self.encode_rows(&rows, ok.len())?) {
-            results[*i] = Some(Ok(e));
-        }
-        Ok(results.into_iter().map(|r| r.expect("filled")).collect())
+        self.encode_prepared(images.iter().map(|img| self.preprocess(img)).collect())
+    }
+
+    /// Encode rows already preprocessed (or failed), in one forward pass over the good ones;
+    /// a failed row keeps its error. Fails as a whole only if the forward pass fails.
+    pub fn encode_prepared(&self, rows: Vec<Result<Vec<f32>>>) -> Result<Vec<Result<Encoded>>> {
+        let good: Vec<f32> = rows.iter().flatten().flatten().copied().collect();
+        let n = rows.iter().filter(|r| r.is_ok()).count();
+        let mut encoded = self.encode_rows(&good, n)?.into_iter();
+        Ok(rows
+            .into_iter()
+            .map(|r| r.map(|_| encoded.next().expect("one result per good row")))
+            .collect())
     }
 
     /// Encode one image file.

@@ -356,14 +356,18 @@ pub fn cmd_eval(a: &Args) -> Res<()> {
     let snap = db.snapshot();
     let t = Instant::now();
     let (mut ap_sum, mut p10_sum, mut correct, mut n) = (0.0, 0.0, 0usize, 0usize);
+    // Every database item once (radius = all bits reaches all of them): its file, resolved
+    // here so the ranking loop below does no file-system calls, and the relevant items per
+    // class (for AP over the full ranking).
     let mut relevant_total: HashMap<u32, usize> = HashMap::new();
-    // Relevant items per class in the database (for AP over the full ranking).
+    let mut item_file: HashMap<u64, PathBuf> = HashMap::with_capacity(items);
     let any = hamdb::Code::from_bytes(&vec![0u8; db.code_len().bytes()])?;
-    for id_hit in snap.search_radius(&any, u32::MAX, None)?.hits {
-        let p = canonical(Path::new(&*String::from_utf8_lossy(&id_hit.payload)));
+    for hit in snap.search_radius(&any, u32::MAX, None)?.hits {
+        let p = canonical(Path::new(&*String::from_utf8_lossy(&hit.payload)));
         if let Some(l) = truth.get(&p) {
             *relevant_total.entry(*l).or_default() += 1;
         }
+        item_file.insert(hit.id, p);
     }
     for (path, label) in &queries {
         let e = enc.encode_file(path)?;
@@ -373,15 +377,15 @@ pub fn cmd_eval(a: &Args) -> Res<()> {
         let mut rank = 0usize;
         let (mut found, mut prec_sum, mut top10) = (0usize, 0.0, 0usize);
         for h in &hits {
-            let p = canonical(Path::new(&*String::from_utf8_lossy(&h.payload)));
-            if p == me {
+            let p = &item_file[&h.id]; // the same snapshot listed every item
+            if *p == me {
                 continue;
             }
             rank += 1;
             if rank > k {
                 break;
             }
-            if truth.get(&p) == Some(label) {
+            if truth.get(p) == Some(label) {
                 found += 1;
                 prec_sum += found as f64 / rank as f64;
                 if rank <= 10 {
