@@ -369,6 +369,7 @@ pub fn cmd_eval(a: &Args) -> Res<()> {
         }
         item_file.insert(hit.id, p);
     }
+    let files_in_db: std::collections::HashSet<&PathBuf> = item_file.values().collect();
     for (path, label) in &queries {
         let e = enc.encode_file(path)?;
         correct += (e.class == *label) as usize;
@@ -393,7 +394,8 @@ pub fn cmd_eval(a: &Args) -> Res<()> {
                 }
             }
         }
-        let self_in_db = truth.contains_key(&me) as usize;
+        // A query's own image counts as relevant only when it is in the database.
+        let self_in_db = files_in_db.contains(&me) as usize;
         let relevant = relevant_total
             .get(label)
             .copied()
