@@ -1017,8 +1017,10 @@ int hamdb_db_create_for_model(const char *path,
  * becomes its item's payload, and its predicted class the item's label. New ids are assigned in
  * input order. An image that cannot be read or decoded fails alone (see the report); the call
  * fails as a whole only for the wrong model (`HAMDB_ENCODER_MISMATCH`, `HAMDB_NO_ENCODER`) or
- * a write error (commits made before it stay). `options` may be NULL. On success `*out`
- * receives a report the caller frees with `hamdb_ingest_report_free`.
+ * a write error; items committed before the error stay committed, and the error message
+ * (`hamdb_last_error_message`) says how many and up to which transaction. Items are committed
+ * every `commit_every` images. `options` may be NULL. On success `*out` receives a report the
+ * caller frees with `hamdb_ingest_report_free`.
  *
  * # Safety
  * `db` and `enc` are NULL or live handles; `paths` is NULL or points to `count` pointers, each

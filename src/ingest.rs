@@ -8,8 +8,8 @@
 //! Every channel is bounded, so memory is O(threads + batch size) rows whatever the input
 //! size. An image that cannot be read or decoded fails alone (its reason is in the report);
 //! the rest are inserted. The writer commits every `commit_every` items, so a failure later
-//! (a full disk, a killed process) loses at most the uncommitted tail; the report says what
-//! was committed.
+//! (a full disk, a killed process) loses at most the uncommitted tail. When the ingestion
+//! stops early, the [`IngestError`] carries the report of what was committed before the error.
 
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
@@ -78,8 +78,10 @@ pub struct ItemFailure {
     pub error: Error,
 }
 
-/// What an ingestion did. `ids[i]` is the id of input `i`, `None` if it failed; ids are
-/// assigned in input order. `failures` is in input order.
+/// What an ingestion did. `ids[i]` is the id of input `i`, `None` if it failed (or, in an
+/// [`IngestError`]'s report, was not committed); ids are assigned in input order. `failures`
+/// is in input order. After a complete ingestion `ids` has one entry per input; in an
+/// [`IngestError`]'s report it covers the inputs the writer reached before the error.
 #[derive(Debug, Clone, Default)]
 pub struct IngestReport {
     pub ids: Vec<Option<u64>>,
@@ -87,6 +89,41 @@ pub struct IngestReport {
     pub inserted: u64,
     /// The last commit's transaction number (0 if nothing was committed).
     pub txn: u64,
+}
+
+/// An ingestion that stopped early: the error, and the report of what was committed before it
+/// (those items are durable; the uncommitted tail is not in the database).
+#[derive(Debug, Clone)]
+pub struct IngestError {
+    pub error: Error,
+    pub report: IngestReport,
+}
+
+impl std::fmt::Display for IngestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)?;
+        if self.report.inserted > 0 {
+            write!(
+                f,
+                " ({} images were committed before the error, up to transaction {})",
+                self.report.inserted, self.report.txn
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for IngestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Drops the report: for callers that only propagate the error.
+impl From<IngestError> for Error {
+    fn from(e: IngestError) -> Self {
+        e.error
+    }
 }
 
 struct Row {
@@ -198,14 +235,15 @@ impl Writer<'_> {
 
 impl Database {
     /// Encode and insert images; see the module docs for the pipeline. Fails as a whole only
-    /// for the wrong model or a write error (items committed before it stay committed; the
-    /// error says so); each image that cannot be read or decoded is a failure in the report.
+    /// for the wrong model, an inference failure or a write error; items committed before it
+    /// stay committed and the error's report lists them. Each image that cannot be read or
+    /// decoded is a failure in the report.
     pub fn insert_images<I>(
         &self,
         encoder: &Encoder,
         sources: I,
         options: &IngestOptions,
-    ) -> Result<IngestReport>
+    ) -> std::result::Result<IngestReport, IngestError>
     where
         I: IntoIterator<Item = ImageSource>,
         I::IntoIter: Send,
@@ -220,12 +258,15 @@ impl Database {
         sources: I,
         options: &IngestOptions,
         progress: &(dyn Fn(&IngestProgress) + Sync),
-    ) -> Result<IngestReport>
+    ) -> std::result::Result<IngestReport, IngestError>
     where
         I: IntoIterator<Item = ImageSource>,
         I::IntoIter: Send,
     {
-        self.check_encoder(encoder)?;
+        self.check_encoder(encoder).map_err(|error| IngestError {
+            error,
+            report: IngestReport::default(),
+        })?;
         let batch = options.batch_size.max(1);
         let threads = match options.decode_threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -309,9 +350,13 @@ impl Database {
                     })
                 })
                 .collect::<Result<Vec<()>>>();
-            written?;
-            inferred?;
-            w.commit()?;
+            // The uncommitted tail is dropped on error: its ids stay None in the report.
+            if let Err(error) = written.and(inferred).and_then(|_| w.commit()) {
+                return Err(IngestError {
+                    error,
+                    report: w.report,
+                });
+            }
             progress(&w.progress);
             debug_assert!(waiting.is_empty());
             Ok(w.report)

@@ -28,7 +28,9 @@ pub use index::{
     MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats,
     MAX_SUBSTRING_BITS,
 };
-pub use ingest::{ImageSource, IngestOptions, IngestProgress, IngestReport, ItemFailure};
+pub use ingest::{
+    ImageSource, IngestError, IngestOptions, IngestProgress, IngestReport, ItemFailure,
+};
 pub use storage::{
     CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, EncoderRecord, Hit, Import,
     Item, OpenOptions, QueryResult, Snapshot, VerifyReport, WriteBatch,

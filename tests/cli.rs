@@ -362,3 +362,69 @@ fn insert_killed_midway_keeps_whole_commits() {
     }
     assert_eq!(hamdb::Database::open(&db).unwrap().stats().items, n as u64);
 }
+
+/// `hamdb insert` stopped by a write error part-way (the file-size limit, RLIMIT_FSIZE, with
+/// SIGXFSZ ignored so that writes fail with EFBIG instead of killing the process): it exits
+/// with an error that says how many images were committed, and the database holds exactly that
+/// prefix of the inputs, verifies, and takes the rest once the limit is gone.
+#[test]
+fn insert_stopped_by_a_write_error_reports_what_was_committed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join("models/reference/ssdh-fmnist-48.onnx");
+    let images = root.join("samples/fashion-mnist/images");
+    let dir = tempdir("cli-fsize");
+    let db = dir.join("f.hamdb");
+    let db_s = db.to_str().unwrap();
+    assert_eq!(
+        hamdb(&["create", db_s, "--model", model.to_str().unwrap()]).0,
+        0
+    );
+    let created = std::fs::metadata(&db).unwrap().len();
+    // Room for a few hundred images (about 70 bytes each on disk), not for all 1,000.
+    let limit_blocks = (created + 20_000) / 512;
+    let script = format!(
+        "trap '' XFSZ; ulimit -f {limit_blocks} && exec \"$0\" insert \"$1\" \"$2\" --quiet --commit-every 100"
+    );
+    let out = Command::new("/bin/sh")
+        .args(["-c", &script, env!("CARGO_BIN_EXE_hamdb"), db_s])
+        .arg(&images)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the limit did not stop it: {err}");
+    assert!(out.status.code().is_some(), "killed by a signal: {err}");
+    let committed: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("hamdb: ")?
+                .split(" of 1000 images were committed")
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no committed count in: {err}"));
+    // Commits happen at the first inference batch boundary past every 100 items.
+    assert!((100..1000).contains(&committed), "{committed}: {err}");
+    assert!(err.contains("File too large"), "{err}");
+
+    let (rc, out_v, err_v) = hamdb(&["verify", db_s]);
+    assert_eq!(rc, 0, "{out_v}{err_v}");
+    let d = hamdb::Database::open(&db).unwrap();
+    assert_eq!(d.stats().items, committed);
+    let snap = d.snapshot();
+    for i in 0..committed {
+        let payload = String::from_utf8(snap.get(i).unwrap().unwrap().payload).unwrap();
+        assert!(
+            payload.ends_with(&format!("{i:05}.png")),
+            "item {i} is {payload}"
+        );
+    }
+    drop((snap, d));
+    let (rc, _, err) = hamdb(&["insert", db_s, images.to_str().unwrap(), "--quiet"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(
+        hamdb::Database::open(&db).unwrap().stats().items,
+        committed + 1000
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

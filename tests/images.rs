@@ -140,7 +140,12 @@ fn another_model_is_refused() {
 
     // The same architecture and K, but another file (a new version): refused by fingerprint.
     let bytes = std::fs::read(model_path(48)).unwrap();
-    let v2 = patch(&bytes, b"1.1.0", b"1.1.1");
+    // Bump the patch digit of whatever version the shipped model has (same length, so the
+    // protobuf stays valid).
+    let version = enc.contract().model_version.clone();
+    let (head, last) = version.rsplit_once('.').unwrap();
+    let bumped = format!("{head}.{}", (last.parse::<u32>().unwrap() + 1) % 10);
+    let v2 = patch(&bytes, version.as_bytes(), bumped.as_bytes());
     let enc_v2 = Encoder::from_bytes(&v2, &EncoderOptions::default()).unwrap();
     let e = db
         .insert_images(
@@ -149,7 +154,8 @@ fn another_model_is_refused() {
             &IngestOptions::default(),
         )
         .unwrap_err();
-    assert!(matches!(e, Error::EncoderMismatch { .. }), "{e}");
+    assert!(matches!(e.error, Error::EncoderMismatch { .. }), "{e}");
+    assert!(e.report.ids.is_empty() && e.report.inserted == 0);
     assert_eq!(db.stats().items, 0);
 
     // A code-only database has no model at all.

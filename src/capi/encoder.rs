@@ -339,7 +339,11 @@ fn ingest(
     opts: Option<&hamdb_ingest_options>,
 ) -> CResult<hamdb_ingest_report> {
     let n = sources.len();
-    let report = db.with(|db| Ok(db.insert_images(&enc.enc, sources, &ingest_options(opts))?))?;
+    let report = db.with(|db| {
+        // The message names what was committed before the error (those items stay).
+        db.insert_images(&enc.enc, sources, &ingest_options(opts))
+            .map_err(|e| Failure::new(status_of(&e.error), e.to_string()))
+    })?;
     let mut failures: Vec<Option<(c_int, CString)>> = vec![None; n];
     for f in &report.failures {
         if let Some(slot) = failures.get_mut(f.index) {
@@ -353,8 +357,10 @@ fn ingest(
 /// becomes its item's payload, and its predicted class the item's label. New ids are assigned in
 /// input order. An image that cannot be read or decoded fails alone (see the report); the call
 /// fails as a whole only for the wrong model (`HAMDB_ENCODER_MISMATCH`, `HAMDB_NO_ENCODER`) or
-/// a write error (commits made before it stay). `options` may be NULL. On success `*out`
-/// receives a report the caller frees with `hamdb_ingest_report_free`.
+/// a write error; items committed before the error stay committed, and the error message
+/// (`hamdb_last_error_message`) says how many and up to which transaction. Items are committed
+/// every `commit_every` images. `options` may be NULL. On success `*out` receives a report the
+/// caller frees with `hamdb_ingest_report_free`.
 ///
 /// # Safety
 /// `db` and `enc` are NULL or live handles; `paths` is NULL or points to `count` pointers, each

@@ -137,8 +137,23 @@ pub fn cmd_insert(a: &Args) -> Res<()> {
                 pb.set_message(format!("{} failed", p.failed));
             }
         },
-    )?;
+    );
     pb.finish_and_clear();
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            for f in &e.report.failures {
+                eprintln!("hamdb: not inserted: {}: {}", f.source, f.error);
+            }
+            if e.report.inserted > 0 {
+                eprintln!(
+                    "hamdb: {} of {total} images were committed (up to commit {}) before the error",
+                    e.report.inserted, e.report.txn
+                );
+            }
+            return Err(e.error.into());
+        }
+    };
     for f in &report.failures {
         eprintln!("hamdb: not inserted: {}: {}", f.source, f.error);
     }
