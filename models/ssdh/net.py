@@ -13,18 +13,30 @@ def conv_bn_relu(cin: int, cout: int) -> list:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
+# Backbones by name. "cnn4" is the shipped backbone (four 3x3 convolutions, 0.44M parameters,
+# about 15M multiply-adds per 28x28 image). "cnn5" adds a second 128-channel convolution at 1/4
+# resolution and a 512-unit hidden layer: 1.5x the multiply-adds of cnn4, capacity where it is
+# cheapest (a 7x7 map). Inference cost is what ingestion pays per image (it is inference-bound),
+# so a wider backbone has to earn its cost; see models/RESULTS.md for what cnn5 measured.
+BACKBONES = {"cnn4": {"deep_conv": False, "hidden": 256}, "cnn5": {"deep_conv": True, "hidden": 512}}
+
+
 class SSDH(nn.Module):
     def __init__(self, code_bits: int, num_classes: int, in_channels: int = 1,
-                 height: int = 28, width: int = 28, hidden: int = 256, dropout: float = 0.3):
+                 height: int = 28, width: int = 28, backbone: str = "cnn4", dropout: float = 0.3):
         super().__init__()
         if (height, width) != (28, 28) and (height % 24 or width % 24):
             # Three 2x poolings then an adaptive pool to 3x3 that must lower to a plain AveragePool
             # in ONNX, which needs the 1/8-size feature map to be a multiple of 3.
             raise ValueError("input size must be 28x28 or multiples of 24")
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; known: {sorted(BACKBONES)}")
+        cfg = BACKBONES[backbone]
+        hidden = cfg["hidden"]
         self.features = nn.Sequential(
             *conv_bn_relu(in_channels, 32), nn.MaxPool2d(2),
             *conv_bn_relu(32, 64), *conv_bn_relu(64, 64), nn.MaxPool2d(2),
-            *conv_bn_relu(64, 128), nn.MaxPool2d(2),
+            *conv_bn_relu(64, 128), *(conv_bn_relu(128, 128) if cfg["deep_conv"] else []), nn.MaxPool2d(2),
         )
         self.pool = nn.Identity() if (height, width) == (28, 28) else nn.AdaptiveAvgPool2d(3)
         self.fc7 = nn.Sequential(nn.Flatten(), nn.Linear(128 * 9, hidden), nn.ReLU(inplace=True),
