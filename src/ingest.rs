@@ -7,9 +7,9 @@
 //!
 //! Every channel is bounded, so memory is O(threads + batch size) rows whatever the input
 //! size. An image that cannot be read or decoded fails alone (its reason is in the report);
-//! the rest are inserted. The writer commits every `commit_every` items, so a failure later
-//! (a full disk, a killed process) loses at most the uncommitted tail. When the ingestion
-//! stops early, the [`IngestError`] carries the report of what was committed before the error.
+//! the rest are inserted. The writer commits after every `commit_every` inserted items, so a
+//! failure later (a full disk, a killed process) loses at most the uncommitted tail. When the
+//! ingestion stops early, the [`IngestError`] carries the report of what was committed.
 
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
@@ -44,7 +44,7 @@ pub struct IngestOptions {
     pub batch_size: usize,
     /// Decode workers; 0 = one per core.
     pub decode_threads: usize,
-    /// Items per commit (each commit is durable: fsync).
+    /// Inserted items per commit (each commit is durable: fsync); failed items do not count.
     pub commit_every: usize,
 }
 
@@ -320,6 +320,11 @@ impl Database {
                             Ok(e) => {
                                 w.batch.insert_auto(e.code, Some(e.class), r.payload);
                                 w.batch_indices.push(r.index);
+                                // Exactly every `commit_every` inserted items, so commits do
+                                // not depend on how decoding and batching interleaved.
+                                if w.batch.len() >= commit_every {
+                                    w.commit()?;
+                                }
                             }
                             Err(error) => {
                                 w.progress.failed += 1;
@@ -330,9 +335,6 @@ impl Database {
                                 });
                             }
                         }
-                    }
-                    if w.batch.len() >= commit_every {
-                        w.commit()?;
                     }
                     progress(&w.progress);
                 }
