@@ -2,17 +2,22 @@
  * C tests of the image calls of the hamdb C ABI, with the real ONNX Runtime, a shipped model
  * and the shipped sample images: load an encoder, classify (codes and classes equal the
  * reference pipeline's), create a database for the model, insert image files and bytes with
- * per-item statuses, search by image (k-NN, radius, class filter, predicted class), and misuse
- * (NULLs, wrong model, code-only database, undecodable images, too-small buffers).
+ * per-item statuses, search by image (k-NN, radius, class filter, predicted class), misuse
+ * (NULLs, wrong model, code-only database, undecodable images, too-small buffers), and an
+ * ingestion stopped by a write error (the file-size limit), whose message says what committed.
  *
  *   test_images MODEL_48 MODEL_16 SAMPLES_DIR     (ORT_DYLIB_PATH names libonnxruntime.so)
  */
 #define _GNU_SOURCE
 #include "hamdb.h"
 
+#include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int failures = 0, checks = 0;
@@ -301,6 +306,54 @@ int main(int argc, char **argv) {
   CHECK(p.class_id == 7);
   EXPECT(hamdb_results_prediction(res, NULL), HAMDB_NULL_ARGUMENT);
   hamdb_results_free(res);
+
+  /* A write error part-way: RLIMIT_FSIZE with SIGXFSZ ignored makes writes fail with EFBIG.
+   * The call fails with HAMDB_IO, writes no report, and its message says how many images the
+   * commits before the error made durable; the database holds exactly those. */
+  {
+    char fullpath[400];
+    snprintf(fullpath, sizeof fullpath, "%s/full.hamdb", dir);
+    hamdb_db *fdb = NULL;
+    OK(hamdb_db_create_for_model(fullpath, enc, 0, &fdb));
+    struct stat st;
+    CHECK(stat(fullpath, &st) == 0);
+    const char *fpaths[NIMG];
+    for (int i = 0; i < NIMG; i++) fpaths[i] = exp_[i].path;
+    hamdb_ingest_options fio = {8, 2, 10};
+    struct rlimit saved, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    lim = saved;
+    lim.rlim_cur = (rlim_t)st.st_size + 1500; /* a few commits of 10, not all 60 images */
+    signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    hamdb_ingest_report *frep = (hamdb_ingest_report *)0x5a5a;
+    int rc = hamdb_db_insert_image_files(fdb, enc, fpaths, NIMG, &fio, &frep);
+    CHECK(setrlimit(RLIMIT_FSIZE, &saved) == 0);
+    signal(SIGXFSZ, SIG_DFL);
+    CHECK(rc == HAMDB_IO);
+    CHECK(frep == (hamdb_ingest_report *)0x5a5a);
+    const char *msg = hamdb_last_error_message();
+    const char *at = strstr(msg, " images were committed");
+    unsigned long committed = 0;
+    if (at) {
+      const char *d = at;
+      while (d > msg && isdigit((unsigned char)d[-1])) d--;
+      committed = strtoul(d, NULL, 10);
+    }
+    if (!at || committed == 0 || committed >= NIMG || committed % 10 != 0)
+      fprintf(stderr, "write-error message: %s\n", msg);
+    CHECK(committed > 0 && committed < NIMG && committed % 10 == 0);
+    hamdb_db_free(fdb);
+    hamdb_db *rdb = NULL;
+    OK(hamdb_db_open(fullpath, HAMDB_OPEN_READ_ONLY, &rdb));
+    hamdb_stats stt;
+    OK(hamdb_db_stats(rdb, &stt));
+    CHECK(stt.items == committed);
+    hamdb_db_free(rdb);
+    hamdb_verify_report vr;
+    OK(hamdb_verify(fullpath, &vr));
+    unlink(fullpath);
+  }
 
   /* a code-only database has no model */
   hamdb_db *cdb = NULL;
