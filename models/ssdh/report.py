@@ -47,7 +47,9 @@ def row(label, ev, tr):
 # The trainer's defaults for the options a recipe may change (report.py must not import torch,
 # so not read from train.parse_args); an option equal to its default is left out of a command.
 DEFAULTS = {"backbone": "cnn4", "alpha": 1.0, "beta": 1.0, "lr": 3e-3, "weight_decay": 5e-4,
-            "batch_size": 256, "pad": 2, "seed": 0, "clean_epochs": 0, "init": None, "threads": 2}
+            "batch_size": 256, "pad": 2, "seed": 0, "clean_epochs": 2, "init": None, "threads": 2}
+# What runs recorded before an option existed did (their settings lack the key).
+LEGACY = {"backbone": "cnn4", "clean_epochs": 0, "init": None}
 # Runs that start from another run's weights (--init): the checkpoint -> the run that wrote it.
 # (stems relative to models/)
 STAGE1 = {"models/runs/ssdh-fmnist-48-1.1.0.pt": "history/ssdh-fmnist-48-1.1.0",
@@ -59,7 +61,7 @@ def command(tr, checkpoint=None):
     s = tr["settings"]
     extra = ""
     for key, default in DEFAULTS.items():
-        value = backbone(tr) if key == "backbone" else s.get(key, default)
+        value = backbone(tr) if key == "backbone" else s.get(key, LEGACY.get(key, default))
         if value != default:
             # (a thread count other than 2 is part of a recipe: it changes float summation order)
             extra += f" --{key.replace('_', '-')} {value:g}" if isinstance(value, float) else f" --{key.replace('_', '-')} {value}"
@@ -73,7 +75,7 @@ def command(tr, checkpoint=None):
 
 def epochs(tr):
     s = tr["settings"]
-    clean = s.get("clean_epochs", 0)
+    clean = s.get("clean_epochs", LEGACY["clean_epochs"])
     text = f"{s['epochs']}" + (f" ({clean} clean)" if clean else "")
     if s.get("init"):
         first = STAGE1.get(s["init"])
@@ -93,6 +95,7 @@ def main():
     ablations = {"ssdh-fmnist-48-1.1.0-plus4-augmented": "48 bits, 1.1.0 + 4 augmented epochs (control)",
                  "ssdh-fmnist-48-cnn5": "48 bits, cnn5 backbone, 1.1.0 recipe",
                  "ssdh-fmnist-48-cnn5-clean4": "48 bits, cnn5 + 4 clean epochs",
+                 "ssdh-fmnist-48-e20-clean3": "48 bits, 20 epochs, last 3 clean (one run)",
                  "ssdh-fmnist-48-a0b0": "48 bits, alpha=beta=0 (ablation)",
                  "ssdh-fmnist-48-a1b1-e12": "48 bits, 12 epochs (ablation's length)"}
     runs += [(label, os.path.join(ABL, stem)) for stem, label in ablations.items()]
@@ -106,7 +109,10 @@ def main():
             if first and not any(f"(= {first})" in c for c in cmds):
                 cmds.append(f"{command(load(os.path.join(ROOT, 'models', first))[1], tr['settings']['init'])}   "
                             f"# {label}, stage 1 (= {first}); writes the checkpoint stage 2 starts from")
-            cmds.append(f"{command(tr)}   # {label}: settings in {os.path.relpath(stem, ROOT)}.train.json")
+            rel = os.path.relpath(stem, os.path.join(ROOT, "models"))
+            ckpt = next((c for c, first in STAGE1.items() if first == rel), None)
+            marker = f" (= {rel}); writes the checkpoint a stage 2 starts from" if ckpt else ""
+            cmds.append(f"{command(tr, ckpt)}   # {label}{marker}: settings in {os.path.relpath(stem, ROOT)}.train.json")
         ex = tr["export"]
         exports.append(f"| {label} | {ex['images']} | {ex['latent_max_abs_diff']:.2e} | "
                        f"{ex['logits_max_abs_diff']:.2e} | {ex['code_bits_differing']} |")

@@ -20,7 +20,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "smoke.pt")
-        stages = [("ssdh-smoke-16", ["--checkpoint", ckpt]),
+        stages = [("ssdh-smoke-16", ["--clean-epochs", "0", "--checkpoint", ckpt]),
                   ("ssdh-smoke-16-clean", ["--init", ckpt, "--clean-epochs", "1", "--lr", "3e-4",
                                            "--checkpoint", os.path.join(tmp, "smoke-clean.pt")])]
         ok = True

@@ -78,9 +78,9 @@ def parse_args(argv=None):
     ap.add_argument("--color-mode", default="RGB", choices=["L", "RGB"], help="for folder data")
     ap.add_argument("--pad", type=int, default=2, help="max random translation in training")
     ap.add_argument("--no-hflip", action="store_true")
-    ap.add_argument("--clean-epochs", type=int, default=0,
+    ap.add_argument("--clean-epochs", type=int, default=2,
                     help="train the last N epochs on un-augmented images (the database is the training set, "
-                         "so fitting its un-augmented images is what retrieval measures)")
+                         "so fitting its un-augmented images is what retrieval measures; see RESULTS.md)")
     ap.add_argument("--init", help="start from this torch state_dict (same backbone and K) instead of random weights")
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only (smoke tests)")
     ap.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N of each split")
