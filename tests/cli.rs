@@ -4,6 +4,7 @@
 mod common;
 
 use common::db::tempdir;
+use common::images::{model_path, samples_dir};
 use hamdb::npy;
 use std::process::Command;
 
@@ -153,10 +154,7 @@ fn hamdb_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
 /// classify, eval, the wrong model and a missing runtime.
 #[test]
 fn image_commands_end_to_end() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let model = root.join("models/reference/ssdh-fmnist-48.onnx");
-    let model32 = root.join("models/reference/ssdh-fmnist-32.onnx");
-    let samples = root.join("samples/fashion-mnist");
+    let (model, model32, samples) = (model_path(48), model_path(32), samples_dir());
     let (model, model32, samples_s) = (
         model.to_str().unwrap(),
         model32.to_str().unwrap(),
@@ -278,9 +276,8 @@ fn image_commands_end_to_end() {
 /// readable; inserting the rest afterwards completes the set.
 #[test]
 fn insert_killed_midway_keeps_whole_commits() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let model = root.join("models/reference/ssdh-fmnist-48.onnx");
-    let samples = root.join("samples/fashion-mnist/images");
+    let model = model_path(48);
+    let samples = samples_dir().join("images");
     let dir = tempdir("cli-kill");
     let imgs = dir.join("imgs");
     std::fs::create_dir_all(&imgs).unwrap();
@@ -369,9 +366,8 @@ fn insert_killed_midway_keeps_whole_commits() {
 /// prefix of the inputs, verifies, and takes the rest once the limit is gone.
 #[test]
 fn insert_stopped_by_a_write_error_reports_what_was_committed() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let model = root.join("models/reference/ssdh-fmnist-48.onnx");
-    let images = root.join("samples/fashion-mnist/images");
+    let model = model_path(48);
+    let images = samples_dir().join("images");
     let dir = tempdir("cli-fsize");
     let db = dir.join("f.hamdb");
     let db_s = db.to_str().unwrap();

@@ -8,17 +8,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .options import BACKBONES
+
 
 def conv_bn_relu(cin: int, cout: int) -> list:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-
-
-# Backbones by name. "cnn4" is the shipped backbone (four 3x3 convolutions, 0.44M parameters,
-# about 15M multiply-adds per 28x28 image). "cnn5" adds a second 128-channel convolution at 1/4
-# resolution and a 512-unit hidden layer: 1.5x the multiply-adds of cnn4, capacity where it is
-# cheapest (a 7x7 map). Inference cost is what ingestion pays per image (it is inference-bound),
-# so a wider backbone has to earn its cost; see models/RESULTS.md for what cnn5 measured.
-BACKBONES = {"cnn4": {"deep_conv": False, "hidden": 256}, "cnn5": {"deep_conv": True, "hidden": 512}}
 
 
 class SSDH(nn.Module):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+from .options import BACKBONES, parse_args
 from .samples import ROOT
 
 REF = os.path.join(ROOT, "models", "reference")
@@ -26,7 +27,7 @@ def load(stem):
 def backbone(tr):
     # Runs before the backbone option existed used cnn4 (their "backbone" setting was a note).
     name = tr["settings"].get("backbone", "cnn4")
-    return name if name in ("cnn4", "cnn5") else "cnn4"
+    return name if name in BACKBONES else LEGACY["backbone"]
 
 
 def row(label, ev, tr):
@@ -44,10 +45,11 @@ def row(label, ev, tr):
             f"{tr['export']['bytes'] / 1e6:.2f} |")
 
 
-# The trainer's defaults for the options a recipe may change (report.py must not import torch,
-# so not read from train.parse_args); an option equal to its default is left out of a command.
-DEFAULTS = {"backbone": "cnn4", "alpha": 1.0, "beta": 1.0, "lr": 3e-3, "weight_decay": 5e-4,
-            "batch_size": 256, "pad": 2, "seed": 0, "clean_epochs": 2, "init": None, "threads": 2}
+# The trainer's defaults for the options a recipe may change; an option equal to its default is
+# left out of a command.
+_DEFAULT_ARGS = vars(parse_args([]))
+DEFAULTS = {k: _DEFAULT_ARGS[k] for k in ("backbone", "alpha", "beta", "lr", "weight_decay", "batch_size",
+                                          "pad", "seed", "clean_epochs", "init", "threads")}
 # What runs recorded before an option existed did (their settings lack the key).
 LEGACY = {"backbone": "cnn4", "clean_epochs": 0, "init": None}
 # Runs that start from another run's weights (--init): the checkpoint -> the run that wrote it.

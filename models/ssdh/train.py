@@ -6,7 +6,6 @@ Writes next to the model: <stem>.train.json (settings, per-epoch log, timing, ex
 unless --no-eval, <stem>.eval.json (retrieval metrics of the exported file)."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -17,12 +16,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import MODEL_VERSION
 from .contract import build_metadata
 from .data import load_fmnist, load_folder
 from .export import check, compare_with_torch, export_onnx
 from .loss import ssdh_loss
-from .net import BACKBONES, SSDH
+from .net import SSDH
+from .options import parse_args
 from .preprocess import PreprocessSpec
 
 
@@ -59,38 +58,6 @@ def accuracy(model, x: np.ndarray, y: np.ndarray, device, batch: int = 1000) -> 
         _, logits = model(torch.from_numpy(x[s:s + batch]).to(device))
         correct += int((logits.argmax(1).cpu().numpy() == y[s:s + batch]).sum())
     return correct / len(x)
-
-
-def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bits", type=int, default=48, help="K, the code length")
-    ap.add_argument("--alpha", type=float, default=1.0, help="weight of the binarization term")
-    ap.add_argument("--beta", type=float, default=1.0, help="weight of the bit-balance term")
-    ap.add_argument("--backbone", default="cnn4", choices=sorted(BACKBONES),
-                    help="cnn4 (the shipped models' backbone) or cnn5 (1.5x the inference cost; see net.py)")
-    ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (OneCycle, AdamW)")
-    ap.add_argument("--weight-decay", type=float, default=5e-4)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--data", default="fmnist", help="'fmnist' (Debian's IDX files) or a folder of class sub-folders")
-    ap.add_argument("--size", type=int, default=48, help="input height=width for folder data (28, or a multiple of 24)")
-    ap.add_argument("--color-mode", default="RGB", choices=["L", "RGB"], help="for folder data")
-    ap.add_argument("--pad", type=int, default=2, help="max random translation in training")
-    ap.add_argument("--no-hflip", action="store_true")
-    ap.add_argument("--clean-epochs", type=int, default=2,
-                    help="train the last N epochs on un-augmented images (the database is the training set, "
-                         "so fitting its un-augmented images is what retrieval measures; see RESULTS.md)")
-    ap.add_argument("--init", help="start from this torch state_dict (same backbone and K) instead of random weights")
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only (smoke tests)")
-    ap.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N of each split")
-    ap.add_argument("--out", default="models/reference/ssdh-fmnist-48.onnx")
-    ap.add_argument("--name", help="hamdb.model_name (default: file stem)")
-    ap.add_argument("--model-version", default=MODEL_VERSION, help="hamdb.model_version")
-    ap.add_argument("--checkpoint", help="torch state_dict (default: models/runs/<stem>.pt)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-eval", action="store_true")
-    return ap.parse_args(argv)
 
 
 def main(argv=None):

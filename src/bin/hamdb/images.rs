@@ -139,23 +139,21 @@ pub fn cmd_insert(a: &Args) -> Res<()> {
         },
     );
     pb.finish_and_clear();
-    let report = match report {
-        Ok(report) => report,
-        Err(e) => {
-            for f in &e.report.failures {
-                eprintln!("hamdb: not inserted: {}: {}", f.source, f.error);
-            }
-            if e.report.inserted > 0 {
-                eprintln!(
-                    "hamdb: {} of {total} images were committed (up to commit {}) before the error",
-                    e.report.inserted, e.report.txn
-                );
-            }
-            return Err(e.error.into());
-        }
+    let (report, stopped_by) = match report {
+        Ok(report) => (report, None),
+        Err(e) => (e.report, Some(e.error)),
     };
     for f in &report.failures {
         eprintln!("hamdb: not inserted: {}: {}", f.source, f.error);
+    }
+    if let Some(error) = stopped_by {
+        if report.inserted > 0 {
+            eprintln!(
+                "hamdb: {} of {total} images were committed (up to commit {}) before the error",
+                report.inserted, report.txn
+            );
+        }
+        return Err(error.into());
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
