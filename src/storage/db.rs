@@ -33,6 +33,12 @@ enum Block {
 /// Deleted rows of one segment, shared by every snapshot that has not seen a later delete.
 type DeletedRows = Arc<BitVec<u64, Lsb0>>;
 
+/// The one id no item can have: `u64::MAX` (2^64 - 1) means "no id" everywhere (padding in
+/// `--npy` search output, items an ingestion did not commit, the C ABI's `HAMDB_NO_ID`).
+/// Inserts, upserts and imports of it are refused, and id assignment stops below it, so
+/// `next_id` (one past the highest id ever stored) never overflows.
+pub const NO_ID: u64 = u64::MAX;
+
 /// Delta items past this count are flushed into a new segment at the next commit.
 pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
 

@@ -16,7 +16,7 @@ mod segment;
 
 pub use db::{
     CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
-    QueryResult, Snapshot, VerifyReport, WriteBatch,
+    QueryResult, Snapshot, VerifyReport, WriteBatch, NO_ID,
 };
 pub use format::FORMAT_VERSION;
 pub use manifest::EncoderRecord;
