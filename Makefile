@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_BENCH := .venv-bench
 
-.PHONY: all build test test-rust test-models lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke
+.PHONY: all build test test-rust test-models lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke soak-readers
 
 all: build
 
@@ -31,6 +31,11 @@ test: test-rust test-models test-ffi
 # The image tests load ONNX Runtime from .venv's onnxruntime package (found automatically).
 test-rust: $(VENV)/.stamp
 	$(CARGO) test --release --all-targets
+
+# The multi-process reader/writer test for minutes instead of seconds (make test runs it for 4 s).
+SOAK_SECONDS ?= 300
+soak-readers:
+	HAMDB_READERS_SECS=$(SOAK_SECONDS) $(CARGO) test --release --test db_readers -- --nocapture
 
 test-models: $(VENV)/.stamp
 	$(VENV)/bin/python -m pytest -q models/tests

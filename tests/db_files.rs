@@ -384,3 +384,43 @@ fn commits_compact_automatically_past_the_policy_thresholds() {
     Database::verify(&path).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Run `f` on another thread and fail (instead of hanging the suite) if it blocks.
+fn within_seconds<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("the call blocked instead of returning")
+}
+
+#[test]
+fn a_fifo_or_a_directory_is_refused_at_once() {
+    let dir = tempdir("fifo");
+    let fifo = dir.join("pipe.hamdb");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for target in [fifo, dir.clone()] {
+        let name = target.display().to_string();
+        let p = target.clone();
+        let errors = within_seconds(20, move || {
+            vec![
+                Database::open(&p).err(),
+                Database::open_read_only(&p).err(),
+                Database::verify(&p).err(),
+            ]
+        });
+        for e in errors {
+            match e {
+                Some(Error::NotADatabase { reason }) => {
+                    assert!(reason.contains("not a regular file"), "{name}: {reason}")
+                }
+                other => panic!("{name}: expected NotADatabase, got {other:?}"),
+            }
+        }
+    }
+}

@@ -339,6 +339,82 @@ fn lock_exclusive(file: &File) -> Result<()> {
     }
 }
 
+/// Open `path`, refusing anything but a regular file. The open itself must not block: a
+/// FIFO opened for reading waits for a writer forever, so it is opened non-blocking
+/// (`O_NONBLOCK` has no effect on regular files) and refused after a look at what it is.
+fn open_regular(path: &Path, write: bool) -> Result<File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = FsOpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EISDIR) => Error::NotADatabase {
+                reason: format!("{} is a directory, not a regular file", path.display()),
+            },
+            _ => Error::io("opening the database", e),
+        })?;
+    let kind = file
+        .metadata()
+        .map_err(|e| Error::io("opening the database", e))?
+        .file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        return Err(Error::NotADatabase {
+            reason: format!("{} is {what}, not a regular file", path.display()),
+        });
+    }
+    Ok(file)
+}
+
+fn same_file(a: &File, b: &File) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (ma, mb) = (
+        a.metadata()
+            .map_err(|e| Error::io("opening the database", e))?,
+        b.metadata()
+            .map_err(|e| Error::io("opening the database", e))?,
+    );
+    Ok((ma.dev(), ma.ino()) == (mb.dev(), mb.ino()))
+}
+
+/// Open `path` for writing under the exclusive lock: (write descriptor, lock holder, read
+/// descriptor for the mapping).
+///
+/// The lock is taken on whatever file the path named at open time. A compacting writer
+/// renames a new file over the path and then lets go of the old file's lock, so a lock won on
+/// the old file guards nothing: after locking, the path must still name the locked file, or
+/// the open starts again (and meets the new file's lock).
+///
+/// The mapping goes through a separate open, not a dup of the locked descriptor: a mapping
+/// keeps its open file description alive, and flock locks belong to that description, so a
+/// snapshot outliving this handle would otherwise keep the write lock.
+fn open_locked(path: &Path) -> Result<(File, File, File)> {
+    for _ in 0..8 {
+        let file = open_regular(path, true)?;
+        lock_exclusive(&file)?;
+        let map = open_regular(path, false)?;
+        if same_file(&file, &map)? {
+            let lock = file
+                .try_clone()
+                .map_err(|e| Error::io("opening the database", e))?;
+            return Ok((file, lock, map));
+        }
+    }
+    Err(Error::Locked)
+}
+
 fn map_file(file: &File) -> Result<Arc<dyn Backing>> {
     // SAFETY (memmap2's contract): the mapped file must not be truncated or modified in place
     // while mapped. hamdb only appends past the committed length and replaces the file by
@@ -396,6 +472,21 @@ fn read_block(map: &[u8], file_len: u64, at: u64, kind: BlockKind) -> Result<&[u
         )));
     }
     Ok(payload)
+}
+
+/// Read from offset 0 until `buf` is full or the file ends; returns the bytes read.
+fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 impl State {
@@ -543,29 +634,22 @@ impl State {
     }
 }
 
-/// Read the committed state of an open file.
-fn load(
-    file: &File,
-    storage: &dyn StorageFile,
-    header_expect: Option<&Header>,
-) -> Result<(Header, State)> {
-    let file_size = storage
-        .size()
-        .map_err(|e| Error::io("reading the file size", e))?;
-    if file_size < FIRST_BLOCK {
-        let mut head = vec![0u8; file_size.min(PAGE) as usize];
-        storage
-            .read_at(&mut head, 0)
-            .map_err(|e| Error::io("reading the header", e))?;
-        Header::decode(&head)?;
+/// Read the committed state of the file open as `file` (every read goes through this one
+/// descriptor, so a rename by a compacting writer cannot mix two files' bytes).
+///
+/// Order matters when another process commits meanwhile: a writer appends a commit's data,
+/// syncs, and only then writes its commit record. Reading the record first and the file size
+/// (and the mapping) after it means every byte the record names is already there: reading the
+/// size first could pair an old size with a newer record and cry "truncated" on a sound file.
+fn load(file: &File, header_expect: Option<&Header>) -> Result<(Header, State)> {
+    let mut pages = vec![0u8; FIRST_BLOCK as usize];
+    let got = read_prefix(file, &mut pages).map_err(|e| Error::io("reading the header", e))?;
+    if got < FIRST_BLOCK as usize {
+        Header::decode(&pages[..got.min(PAGE as usize)])?;
         return Err(Error::corrupt(format!(
-            "file is {file_size} bytes, shorter than its header pages"
+            "file is {got} bytes, shorter than its header pages"
         )));
     }
-    let mut pages = vec![0u8; FIRST_BLOCK as usize];
-    storage
-        .read_at(&mut pages, 0)
-        .map_err(|e| Error::io("reading the header", e))?;
     let header = Header::decode(&pages[..PAGE as usize])?;
     if let Some(h) = header_expect {
         if h.code_bits != header.code_bits || h.fingerprint != header.fingerprint {
@@ -585,6 +669,10 @@ fn load(
         .copied()
         .max_by_key(|m| m.txn)
         .ok_or_else(|| Error::corrupt("no valid commit record"))?;
+    let file_size = file
+        .metadata()
+        .map_err(|e| Error::io("reading the file size", e))?
+        .len();
     if meta.file_len > file_size {
         return Err(Error::corrupt(format!(
             "file is truncated: commit {} needs {} bytes, the file has {file_size}",
@@ -595,7 +683,7 @@ fn load(
     let bytes = map.bytes();
     let manifest: Manifest = codec::decode(
         read_block(bytes, meta.file_len, meta.manifest, BlockKind::Manifest)?,
-        "manifest",
+        "the manifest",
     )?;
     if manifest.txn != meta.txn {
         return Err(Error::corrupt(
@@ -612,7 +700,7 @@ fn load(
     if let Some(at) = manifest.tombstones {
         let t: Vec<(u64, Vec<u64>)> = codec::decode(
             read_block(bytes, meta.file_len, at, BlockKind::Tombstones)?,
-            "tombstones",
+            "the tombstone list",
         )?;
         for (block, ids) in t {
             let si = segments
@@ -626,7 +714,7 @@ fn load(
         0 => None,
         at => Some(Arc::new(codec::decode::<EncoderRecord>(
             read_block(bytes, meta.file_len, at, BlockKind::Encoder)?,
-            "encoder record",
+            "the encoder record",
         )?)),
     };
     let mut state = State {
@@ -642,7 +730,7 @@ fn load(
     for &at in &manifest.deltas {
         let ops: Vec<Op> = codec::decode(
             read_block(bytes, meta.file_len, at, BlockKind::Delta)?,
-            "delta batch",
+            "a delta batch",
         )?;
         let mut undo = Vec::new();
         for op in &ops {
@@ -797,30 +885,21 @@ impl Database {
 
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = FsOpenOptions::new()
-            .read(true)
-            .write(!options.read_only)
-            .open(&path)
-            .map_err(|e| Error::io("opening the database", e))?;
-        let lock = if options.read_only {
-            None
+        let (file, lock, map_file_handle) = if options.read_only {
+            let file = open_regular(&path, false)?;
+            let map = file
+                .try_clone()
+                .map_err(|e| Error::io("opening the database", e))?;
+            (file, None, map)
         } else {
-            lock_exclusive(&file)?;
-            Some(
-                file.try_clone()
-                    .map_err(|e| Error::io("opening the database", e))?,
-            )
+            let (file, lock, map) = open_locked(&path)?;
+            (file, Some(lock), map)
         };
-        // Mapped through a separate open, not a dup of the locked descriptor: a mapping keeps
-        // its open file description alive, and flock locks belong to that description, so a
-        // snapshot outliving this handle would otherwise keep the write lock.
-        let map_file_handle =
-            File::open(&path).map_err(|e| Error::io("opening the database", e))?;
         let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
         if let Some(w) = &options.storage {
             storage = w(storage);
         }
-        let (header, state) = load(&map_file_handle, &*storage, None)?;
+        let (header, state) = load(&map_file_handle, None)?;
         let len = CodeLen::new(header.code_bits as usize)?;
         if !options.read_only {
             // Drop whatever an interrupted commit left past the committed end.
@@ -1355,19 +1434,13 @@ impl Database {
         // The new file is in place: switch the write path, lock and mapping over to it. A
         // failure from here on leaves this handle pointing at the replaced file: poison it.
         let switched = (|| -> Result<(Box<dyn StorageFile>, State)> {
-            let file = FsOpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&self.inner.path)
-                .map_err(|e| Error::io("reopening after compaction", e))?;
-            let map_handle = file
-                .try_clone()
-                .map_err(|e| Error::io("reopening after compaction", e))?;
+            let file = open_regular(&self.inner.path, true)?;
+            let map_handle = open_regular(&self.inner.path, false)?;
             let mut storage: Box<dyn StorageFile> = Box::new(FileStorage { file });
             if let Some(w) = &self.inner.wrapper {
                 storage = w(storage);
             }
-            let (_, new_state) = load(&map_handle, &*storage, Some(&self.inner.header))?;
+            let (_, new_state) = load(&map_handle, Some(&self.inner.header))?;
             Ok((storage, new_state))
         })();
         let (storage, new_state) = match switched {
@@ -1387,11 +1460,8 @@ impl Database {
     /// Returns whether the state changed.
     pub fn refresh(&self) -> Result<bool> {
         let _writer = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let file = File::open(&self.inner.path).map_err(|e| Error::io("refreshing", e))?;
-        let storage = FileStorage {
-            file: file.try_clone().map_err(|e| Error::io("refreshing", e))?,
-        };
-        let (_, state) = load(&file, &storage, Some(&self.inner.header))?;
+        let file = open_regular(&self.inner.path, false)?;
+        let (_, state) = load(&file, Some(&self.inner.header))?;
         let changed = state.meta
             != self
                 .inner
@@ -1425,13 +1495,8 @@ impl Database {
 
     /// Check every checksum and invariant of the file at `path`.
     pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport> {
-        let file = File::open(path.as_ref()).map_err(|e| Error::io("opening the database", e))?;
-        let storage = FileStorage {
-            file: file
-                .try_clone()
-                .map_err(|e| Error::io("opening the database", e))?,
-        };
-        let (header, state) = load(&file, &storage, None)?;
+        let file = open_regular(path.as_ref(), false)?;
+        let (header, state) = load(&file, None)?;
         for seg in &state.segments {
             seg.verify(state.map.bytes())?;
         }
