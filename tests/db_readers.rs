@@ -5,7 +5,7 @@
 //! The writer's commit c inserts ids 10c..10c+9 and deletes commit c-3's ids, so every commit
 //! leaves whole, consecutive commits live: at most three, 10 ids each. A reader that mixed two
 //! commits' bytes, or read a commit record before the data it names, fails the check or gets
-//! an error.
+//! an error. Meanwhile a would-be second writer must always be refused.
 //!
 //! `make test` runs this for a few seconds; `make soak-readers` runs it for minutes
 //! (`HAMDB_READERS_SECS`).
@@ -64,6 +64,8 @@ fn readers_writer_child() {
         }
         c += 1;
     }
+    // Before the lock is let go (when `db` drops): from now on a second writer may succeed.
+    std::fs::write(format!("{path}.finished"), b"").unwrap();
     println!("commits {c}");
 }
 
@@ -126,11 +128,21 @@ fn readers_never_see_a_torn_commit_or_a_false_corrupt() {
         .spawn()
         .unwrap();
 
+    // Readers start once the writer has committed (and so holds the write lock).
+    let started = Instant::now();
+    while Database::open_read_only(&path).unwrap().stats().txn < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the writer never committed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let done = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut readers = Vec::new();
-    for kind in ["open", "refresh", "verify+stats"] {
+    for kind in ["open", "refresh", "verify+stats", "second writer"] {
         let (path, done, errors) = (path.clone(), done.clone(), errors.clone());
+        let finished = std::path::PathBuf::from(format!("{}.finished", path.display()));
         readers.push(std::thread::spawn(move || {
             let mut rounds = 0u64;
             let mut txns = BTreeSet::new();
@@ -156,6 +168,16 @@ fn readers_never_see_a_torn_commit_or_a_false_corrupt() {
                             .refresh()
                             .map_err(|e| format!("refresh: {e}"))
                             .and_then(|_| check_state(&db.snapshot())),
+                    },
+                    // While the writer lives, every other writer must be refused, even one
+                    // that opened the file just before a compaction renamed a new one over it.
+                    "second writer" => match Database::open(&path) {
+                        Err(hamdb::Error::Locked) => Ok(0),
+                        Err(e) => Err(format!("second writer: {e}")),
+                        // The lock was won, so the writer had let it go, so it had made the
+                        // marker first: only a marker missing now means two writers.
+                        Ok(_) if finished.exists() => Ok(0),
+                        Ok(_) => Err("a second writer got the write lock".into()),
                     },
                     _ => Database::verify(&path)
                         .map_err(|e| format!("verify: {e}"))
@@ -197,8 +219,9 @@ fn readers_never_see_a_torn_commit_or_a_false_corrupt() {
             "{kind}: {rounds} rounds, {distinct} distinct commits seen"
         ));
         // The test means something only if readers raced many commits.
+        let want_commits = if kind == "second writer" { 1 } else { 10 };
         assert!(
-            rounds >= 50 && distinct >= 10,
+            rounds >= 50 && distinct >= want_commits,
             "{kind} barely ran: {summary:?}"
         );
     }
