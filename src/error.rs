@@ -64,6 +64,10 @@ pub enum Error {
     #[error("id {id} already exists")]
     DuplicateId { id: u64 },
 
+    /// One batch (or one import) that inserts the same id twice.
+    #[error("id {id} appears more than once in this batch")]
+    RepeatedId { id: u64 },
+
     /// The database was created for another encoder, or for none.
     #[error("encoder mismatch: the database was made with {expected}, not {actual}")]
     EncoderMismatch { expected: String, actual: String },

@@ -33,5 +33,5 @@ pub use ingest::{
 };
 pub use storage::{
     CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, EncoderRecord, Hit, Import,
-    Item, OpenOptions, QueryResult, Snapshot, VerifyReport, WriteBatch, NO_ID,
+    Item, OpenOptions, QueryResult, Snapshot, VerifyReport, WriteBatch, MAX_DELTA_BATCHES, NO_ID,
 };

@@ -310,7 +310,8 @@ fn bulk_import_adds_a_segment_in_one_commit() {
             payloads: None
         })
         .unwrap_err(),
-        Error::DuplicateId { id: 900_000 }
+        Error::RepeatedId { id: 900_000 },
+        "an id repeated within one import says so, not 'already exists'"
     );
     assert!(matches!(
         db.import(Import {
@@ -423,4 +424,48 @@ fn a_fifo_or_a_directory_is_refused_at_once() {
             }
         }
     }
+}
+
+#[test]
+fn an_insert_delete_workload_flushes_without_compaction() {
+    use hamdb::{CompactionPolicy, OpenOptions, MAX_DELTA_BATCHES};
+    let dir = tempdir("churn");
+    let path = dir.join("churn.hamdb");
+    let opts = OpenOptions {
+        compaction: Some(CompactionPolicy::disabled()),
+        ..OpenOptions::default()
+    };
+    let db = Database::create_with(
+        &path,
+        CreateOptions {
+            code_bits: 64,
+            fingerprint: vec![],
+        },
+        opts.clone(),
+    )
+    .unwrap();
+    // Each commit inserts one item and deletes the one before: the delta never grows, so
+    // only the count of delta batches can trigger a flush.
+    for i in 0..1200u64 {
+        let mut b = WriteBatch::new();
+        b.insert(i, code_for(i), None, "x");
+        if i > 0 {
+            b.delete(i - 1);
+        }
+        db.commit(b).unwrap();
+    }
+    let report = Database::verify(&path).unwrap();
+    assert!(
+        report.delta_batches <= MAX_DELTA_BATCHES,
+        "{} delta batches to replay at every open",
+        report.delta_batches
+    );
+    assert_eq!(report.items, 1);
+    assert!(
+        db.stats().segments >= 1200 / MAX_DELTA_BATCHES - 1,
+        "flushes happened"
+    );
+    drop(db);
+    let db = Database::open_with(&path, opts).unwrap();
+    assert_eq!(db.snapshot().get(1199).unwrap().unwrap().payload, b"x");
 }

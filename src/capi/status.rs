@@ -81,7 +81,7 @@ pub fn status_of(e: &Error) -> c_int {
         Error::Locked => HAMDB_LOCKED,
         Error::ReadOnly => HAMDB_READ_ONLY,
         Error::Poisoned => HAMDB_POISONED,
-        Error::DuplicateId { .. } => HAMDB_DUPLICATE_ID,
+        Error::DuplicateId { .. } | Error::RepeatedId { .. } => HAMDB_DUPLICATE_ID,
         Error::EncoderMismatch { .. } => HAMDB_ENCODER_MISMATCH,
         Error::Runtime { .. } => HAMDB_RUNTIME,
         Error::ModelContract { .. } => HAMDB_MODEL_CONTRACT,

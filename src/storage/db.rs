@@ -5,6 +5,8 @@
 //! searches are memory-mapped and immutable, the delta is an immutable copy — so it never
 //! blocks the writer and always sees exactly one commit's state.
 
+pub use super::batch::WriteBatch;
+use super::batch::{self, check_id, ids_exhausted, Kind};
 use super::codec;
 use super::format::{
     align_up, crc, BlockHeader, BlockKind, Header, Meta, BLOCK_HEADER, FIRST_BLOCK,
@@ -41,6 +43,13 @@ pub const NO_ID: u64 = u64::MAX;
 
 /// Delta items past this count are flushed into a new segment at the next commit.
 pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
+
+/// Delta batches past this count are flushed at the next commit, whatever the delta's size.
+///
+/// Every manifest lists the delta's batches and every open replays them, so the count bounds
+/// both; 64 keeps the list under ~320 bytes per commit while a flush of a small delta costs
+/// one small segment.
+pub const MAX_DELTA_BATCHES: usize = 64;
 
 /// How to create a database.
 #[derive(Debug, Clone)]
@@ -120,98 +129,6 @@ pub struct QueryResult {
     pub hits: Vec<Hit>,
     /// Summed over segments and the delta; `path` is the largest segment's.
     pub stats: SearchStats,
-}
-
-enum BatchOp {
-    Insert {
-        id: Option<u64>,
-        code: Code,
-        label: Option<u32>,
-        payload: Vec<u8>,
-    },
-    Upsert {
-        id: u64,
-        code: Code,
-        label: Option<u32>,
-        payload: Vec<u8>,
-    },
-    Delete(u64),
-}
-
-/// Writes that commit together, atomically.
-#[derive(Default)]
-pub struct WriteBatch {
-    ops: Vec<BatchOp>,
-}
-
-impl WriteBatch {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Insert with a caller-given id; the commit fails if the id exists.
-    pub fn insert(
-        &mut self,
-        id: u64,
-        code: Code,
-        label: Option<u32>,
-        payload: impl Into<Vec<u8>>,
-    ) -> &mut Self {
-        self.ops.push(BatchOp::Insert {
-            id: Some(id),
-            code,
-            label,
-            payload: payload.into(),
-        });
-        self
-    }
-
-    /// Insert with an id assigned at commit ([`CommitInfo::assigned_ids`], in order).
-    pub fn insert_auto(
-        &mut self,
-        code: Code,
-        label: Option<u32>,
-        payload: impl Into<Vec<u8>>,
-    ) -> &mut Self {
-        self.ops.push(BatchOp::Insert {
-            id: None,
-            code,
-            label,
-            payload: payload.into(),
-        });
-        self
-    }
-
-    /// Insert, or replace the item with this id.
-    pub fn upsert(
-        &mut self,
-        id: u64,
-        code: Code,
-        label: Option<u32>,
-        payload: impl Into<Vec<u8>>,
-    ) -> &mut Self {
-        self.ops.push(BatchOp::Upsert {
-            id,
-            code,
-            label,
-            payload: payload.into(),
-        });
-        self
-    }
-
-    /// Delete by id (deleting an absent id is not an error).
-    pub fn delete(&mut self, id: u64) -> &mut Self {
-        self.ops.push(BatchOp::Delete(id));
-        self
-    }
-
-    pub fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
 }
 
 /// What a commit did.
@@ -489,6 +406,20 @@ fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(got)
 }
 
+/// A duplicate-id failure says whether the id came from earlier in the same batch.
+fn repeated_in(log: &[Op], e: Error) -> Error {
+    match e {
+        Error::DuplicateId { id }
+            if log
+                .iter()
+                .any(|op| matches!(op, Op::Insert(r) | Op::Upsert(r) if r.id == id)) =>
+        {
+            Error::RepeatedId { id }
+        }
+        other => other,
+    }
+}
+
 impl State {
     fn find_live_in_segments(&self, id: u64) -> Option<(usize, u32)> {
         self.segments.iter().enumerate().find_map(|(si, s)| {
@@ -521,7 +452,8 @@ impl State {
         undo.push(Undo::Delta(id, old));
         if id >= self.manifest.next_id {
             undo.push(Undo::NextId(self.manifest.next_id));
-            self.manifest.next_id = id.saturating_add(1);
+            // id < NO_ID (checked before any op is applied), so this cannot overflow.
+            self.manifest.next_id = id + 1;
         }
     }
 
@@ -529,6 +461,11 @@ impl State {
     /// refused (at commit time a caller error; at replay, damage).
     fn apply(&mut self, op: &Op, len: CodeLen, undo: &mut Vec<Undo>) -> Result<()> {
         let item = |r: &ItemRecord| -> Result<DeltaItem> {
+            if r.id == NO_ID {
+                return Err(Error::corrupt(
+                    "a delta batch stores the reserved id 2^64-1",
+                ));
+            }
             let code =
                 Code::from_bytes(&r.code).map_err(|_| Error::corrupt("delta code length"))?;
             if code.len() != len {
@@ -681,10 +618,16 @@ fn load(file: &File, header_expect: Option<&Header>) -> Result<(Header, State)> 
     }
     let map = map_file(file)?;
     let bytes = map.bytes();
-    let manifest: Manifest = codec::decode(
-        read_block(bytes, meta.file_len, meta.manifest, BlockKind::Manifest)?,
-        "the manifest",
-    )?;
+    // Every block this commit names, as [start, end): they must not overlap, so no segment,
+    // delta batch or tombstone list is counted twice or read through another's bytes.
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    let mut block = |at: u64, kind: BlockKind| -> Result<&[u8]> {
+        let payload = read_block(bytes, meta.file_len, at, kind)?;
+        spans.push((at, at + BLOCK_HEADER + payload.len() as u64));
+        Ok(payload)
+    };
+    let manifest: Manifest =
+        codec::decode(block(meta.manifest, BlockKind::Manifest)?, "the manifest")?;
     if manifest.txn != meta.txn {
         return Err(Error::corrupt(
             "manifest does not belong to its commit record",
@@ -696,27 +639,54 @@ fn load(file: &File, header_expect: Option<&Header>) -> Result<(Header, State)> 
         .iter()
         .map(|r| Segment::open(&map, meta.file_len, r, len).map(Arc::new))
         .collect::<Result<Vec<_>>>()?;
+    let mut segment_spans = Vec::with_capacity(segments.len());
+    for (seg, r) in segments.iter().zip(&manifest.segments) {
+        segment_spans.push((r.block, seg.payload_range.1));
+        // Every stored id is below next_id: inserts skip the existence check for ids at or
+        // past it, so a lower next_id would let an id be stored twice.
+        if seg.ids.last().is_some_and(|&top| top >= manifest.next_id) {
+            return Err(Error::corrupt(format!(
+                "segment at offset {} holds ids past the manifest's next id",
+                r.block
+            )));
+        }
+    }
     let mut deleted = vec![BTreeSet::new(); segments.len()];
     if let Some(at) = manifest.tombstones {
-        let t: Vec<(u64, Vec<u64>)> = codec::decode(
-            read_block(bytes, meta.file_len, at, BlockKind::Tombstones)?,
-            "the tombstone list",
-        )?;
-        for (block, ids) in t {
+        let t: Vec<(u64, Vec<u64>)> =
+            codec::decode(block(at, BlockKind::Tombstones)?, "the tombstone list")?;
+        for (seg_block, ids) in t {
             let si = segments
                 .iter()
-                .position(|s| s.block == block)
+                .position(|s| s.block == seg_block)
                 .ok_or_else(|| Error::corrupt("tombstones name a segment that is not live"))?;
+            if let Some(id) = ids.iter().find(|&&id| segments[si].row_of(id).is_none()) {
+                return Err(Error::corrupt(format!(
+                    "tombstones delete id {id}, which segment {seg_block} does not hold"
+                )));
+            }
             deleted[si].extend(ids);
         }
     }
     let encoder = match header.encoder_block {
         0 => None,
         at => Some(Arc::new(codec::decode::<EncoderRecord>(
-            read_block(bytes, meta.file_len, at, BlockKind::Encoder)?,
+            block(at, BlockKind::Encoder)?,
             "the encoder record",
         )?)),
     };
+    let mut delta_blocks = Vec::with_capacity(manifest.deltas.len());
+    for &at in &manifest.deltas {
+        delta_blocks.push((at, block(at, BlockKind::Delta)?));
+    }
+    spans.extend(segment_spans);
+    spans.sort_unstable();
+    if let Some(w) = spans.windows(2).find(|w| w[1].0 < w[0].1) {
+        return Err(Error::corrupt(format!(
+            "the blocks at offsets {} and {} overlap (a block listed twice?)",
+            w[0].0, w[1].0
+        )));
+    }
     let mut state = State {
         meta,
         encoder,
@@ -727,11 +697,8 @@ fn load(file: &File, header_expect: Option<&Header>) -> Result<(Header, State)> 
         deleted_rows: Vec::new(),
         delta: BTreeMap::new(),
     };
-    for &at in &manifest.deltas {
-        let ops: Vec<Op> = codec::decode(
-            read_block(bytes, meta.file_len, at, BlockKind::Delta)?,
-            "a delta batch",
-        )?;
+    for (at, payload) in delta_blocks {
+        let ops: Vec<Op> = codec::decode(payload, "a delta batch")?;
         let mut undo = Vec::new();
         for op in &ops {
             undo.clear();
@@ -1066,55 +1033,59 @@ impl Database {
         };
         let len = self.code_len();
         let mut guard = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        if batch.len() + guard.delta.len() >= self.inner.flush_threshold {
+            // A flush would follow anyway: write the batch and the delta as one new segment
+            // in one commit, with no per-item log records or delta entries (a million-item
+            // batch then costs about what an import does, not ten times as much).
+            drop(guard);
+            let (txn, assigned_ids) =
+                self.add_segment_locked(&mut writer, NewRows::Batch(&batch))?;
+            let maintenance_error = if self.wants_compaction() {
+                self.compact_locked(&mut writer).err()
+            } else {
+                None
+            };
+            return Ok(CommitInfo {
+                txn,
+                assigned_ids,
+                maintenance_error,
+            });
+        }
         let state = &mut *guard;
-        let mut log = Vec::with_capacity(batch.ops.len());
+        let mut log = Vec::with_capacity(batch.len());
         let mut assigned = Vec::new();
         let mut undo = Vec::new();
         let applied = (|| -> Result<()> {
-            for op in batch.ops {
-                let rec = |id: u64,
-                           code: Code,
-                           label: Option<u32>,
-                           payload: Vec<u8>|
-                 -> Result<ItemRecord> {
-                    if code.len() != len {
-                        return Err(Error::CodeLengthMismatch {
-                            expected: len.bits(),
-                            actual: code.bits(),
-                        });
+            for i in 0..batch.len() {
+                let op = batch.op(i);
+                let id = match op.kind {
+                    Kind::InsertAuto => {
+                        let id = state.manifest.next_id;
+                        if id == NO_ID {
+                            return Err(ids_exhausted());
+                        }
+                        assigned.push(id);
+                        id
                     }
-                    if label == Some(NO_LABEL) {
-                        return Err(Error::param("label", format!("{NO_LABEL} is reserved")));
-                    }
+                    _ => op.id,
+                };
+                let rec = || -> Result<ItemRecord> {
+                    batch::check_item(&batch::OpRef { id, ..op }, len)?;
                     Ok(ItemRecord {
                         id,
-                        code: code.to_bytes(),
-                        label,
-                        payload: (!payload.is_empty()).then_some(payload),
+                        code: op.code.to_vec(),
+                        label: op.label,
+                        payload: (!op.payload.is_empty()).then(|| op.payload.to_vec()),
                     })
                 };
-                let logged = match op {
-                    BatchOp::Insert {
-                        id,
-                        code,
-                        label,
-                        payload,
-                    } => {
-                        let id = id.unwrap_or_else(|| {
-                            assigned.push(state.manifest.next_id);
-                            state.manifest.next_id
-                        });
-                        Op::Insert(rec(id, code, label, payload)?)
-                    }
-                    BatchOp::Upsert {
-                        id,
-                        code,
-                        label,
-                        payload,
-                    } => Op::Upsert(rec(id, code, label, payload)?),
-                    BatchOp::Delete(id) => Op::Delete(id),
+                let logged = match op.kind {
+                    Kind::Insert | Kind::InsertAuto => Op::Insert(rec()?),
+                    Kind::Upsert => Op::Upsert(rec()?),
+                    Kind::Delete => Op::Delete(id),
                 };
-                state.apply(&logged, len, &mut undo)?;
+                if let Err(e) = state.apply(&logged, len, &mut undo) {
+                    return Err(repeated_in(&log, e));
+                }
                 log.push(logged);
             }
             Ok(())
@@ -1161,7 +1132,11 @@ impl Database {
             .collect();
         state.rebuild_deleted_rows(Some(&touched));
         let txn = meta.txn;
-        let flush = state.delta.len() >= self.inner.flush_threshold;
+        // Flushing bounds what every open replays and what every commit's manifest lists:
+        // the delta's items, and its batches (an insert+delete workload keeps the delta
+        // small while the batches pile up). It does not depend on compaction.
+        let flush = state.delta.len() >= self.inner.flush_threshold
+            || state.manifest.deltas.len() >= MAX_DELTA_BATCHES;
         self.publish(state)?;
         drop(guard);
         let mut maintenance_error = None;
@@ -1186,7 +1161,7 @@ impl Database {
     }
 
     fn flush_locked(&self, writer: &mut Writer) -> Result<()> {
-        self.add_segment_locked(writer, None).map(|_| ())
+        self.add_segment_locked(writer, NewRows::Delta).map(|_| ())
     }
 
     /// Bulk import: add many items as one new segment in one commit (with the delta folded
@@ -1194,7 +1169,7 @@ impl Database {
     /// consecutive new ids; an id that exists (or repeats) fails the whole import.
     pub fn import(&self, import: Import<'_>) -> Result<CommitInfo> {
         let mut writer = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let (txn, assigned) = self.add_segment_locked(&mut writer, Some(import))?;
+        let (txn, assigned) = self.add_segment_locked(&mut writer, NewRows::Import(import))?;
         Ok(CommitInfo {
             txn,
             assigned_ids: assigned,
@@ -1205,7 +1180,7 @@ impl Database {
     fn add_segment_locked(
         &self,
         writer: &mut Writer,
-        import: Option<Import<'_>>,
+        rows: NewRows<'_>,
     ) -> Result<(u64, Vec<u64>)> {
         if writer.poisoned {
             return Err(Error::Poisoned);
@@ -1220,19 +1195,34 @@ impl Database {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if state.delta.is_empty() && import.as_ref().is_none_or(|i| i.codes.is_empty()) {
+        let nothing_new = match &rows {
+            NewRows::Delta => true,
+            NewRows::Import(i) => i.codes.is_empty(),
+            NewRows::Batch(b) => b.is_empty(),
+        };
+        // An empty delta with batches still listed is flushed too: the commit drops the list.
+        if nothing_new && state.delta.is_empty() && state.manifest.deltas.is_empty() {
             return Ok((state.meta.txn, Vec::new()));
         }
-        let (cols, assigned) = import_columns(&state, len, import)?;
-        let top_id = cols.ids.last().copied();
-        let (block, mut seg_ref) = segment::encode(cols)?;
         let mut manifest = state.manifest.clone();
-        if let Some(t) = top_id {
-            manifest.next_id = manifest.next_id.max(t.saturating_add(1));
+        let (cols, assigned) = match rows {
+            NewRows::Delta => import_columns(&state, len, None)?,
+            NewRows::Import(import) => import_columns(&state, len, Some(import))?,
+            NewRows::Batch(batch) => {
+                let resolved = batch::resolve(batch, len, manifest.next_id, |id| state.exists(id))?;
+                manifest.next_id = manifest.next_id.max(resolved.next_id);
+                (
+                    batch_columns(&mut state, len, batch, &resolved)?,
+                    resolved.assigned,
+                )
+            }
+        };
+        if let Some(&t) = cols.ids.last() {
+            // t < NO_ID: every stored id passed check_id.
+            manifest.next_id = manifest.next_id.max(t + 1);
         }
         manifest.txn = state.meta.txn + 1;
         manifest.deltas.clear();
-        let mut seg_at = 0;
         let tombstones: Vec<(u64, Vec<u64>)> = state
             .segments
             .iter()
@@ -1240,7 +1230,17 @@ impl Database {
             .filter(|(_, d)| !d.is_empty())
             .map(|(s, d)| (s.block, d.iter().copied().collect()))
             .collect();
-        let mut blocks = vec![Block::Segment(Box::new(block))];
+        let mut blocks = Vec::new();
+        // The segment's position is only known once placed; the manifest must name it. It is
+        // the first block, so it lands at the aligned committed end.
+        let at = align_up(state.meta.file_len);
+        if !cols.ids.is_empty() {
+            let (block, mut seg_ref) = segment::encode(cols)?;
+            seg_ref.block = at;
+            manifest.segments.push(seg_ref);
+            blocks.push(Block::Segment(Box::new(block)));
+        }
+        let new_segment = !blocks.is_empty();
         if tombstones.is_empty() {
             manifest.tombstones = None;
         } else {
@@ -1249,10 +1249,7 @@ impl Database {
                 codec::encode(&tombstones),
             ));
         }
-        // The segment's position is only known once placed; the manifest must name it.
-        let at = align_up(state.meta.file_len);
-        seg_ref.block = at;
-        manifest.segments.push(seg_ref);
+        let mut seg_at = at;
         let written = Self::write_commit(storage, &state, &mut manifest, blocks, |kind, pos| {
             if kind == BlockKind::Segment {
                 seg_at = pos;
@@ -1269,14 +1266,16 @@ impl Database {
         let file =
             File::open(&self.inner.path).map_err(|e| Error::io("remapping after a flush", e))?;
         let map = map_file(&file)?;
-        let seg = Segment::open(
-            &map,
-            meta.file_len,
-            manifest.segments.last().expect("just pushed"),
-            len,
-        )?;
-        state.segments.push(Arc::new(seg));
-        state.deleted.push(BTreeSet::new());
+        if new_segment {
+            let seg = Segment::open(
+                &map,
+                meta.file_len,
+                manifest.segments.last().expect("just pushed"),
+                len,
+            )?;
+            state.segments.push(Arc::new(seg));
+            state.deleted.push(BTreeSet::new());
+        }
         state.delta.clear();
         state.map = map;
         state.meta = meta;
@@ -1500,6 +1499,28 @@ impl Database {
         for seg in &state.segments {
             seg.verify(state.map.bytes())?;
         }
+        // Each live id once across segments and the delta (within a segment, verify checked
+        // strict order). Commits keep this by tombstoning a segment's copy before another is
+        // stored; a file that breaks it would return one id twice.
+        let mut live: Vec<u64> = state.delta.keys().copied().collect();
+        for (si, seg) in state.segments.iter().enumerate() {
+            live.extend(
+                seg.ids
+                    .iter()
+                    .copied()
+                    .filter(|id| !state.deleted[si].contains(id)),
+            );
+        }
+        live.sort_unstable();
+        if let Some(w) = live.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::corrupt(format!("id {} is stored twice", w[0])));
+        }
+        if live
+            .last()
+            .is_some_and(|&top| top >= state.manifest.next_id)
+        {
+            return Err(Error::corrupt("an id at or past the manifest's next id"));
+        }
         let len = CodeLen::new(header.code_bits as usize)?;
         Ok(VerifyReport {
             txn: state.meta.txn,
@@ -1518,6 +1539,49 @@ pub struct Import<'a> {
     pub ids: Option<&'a [u64]>,
     pub labels: Option<&'a [u32]>,
     pub payloads: Option<&'a [Vec<u8>]>,
+}
+
+/// What a new segment adds to the delta's items.
+enum NewRows<'a> {
+    /// Nothing: a flush.
+    Delta,
+    Import(Import<'a>),
+    /// A batch resolved straight into rows (see [`batch::resolve`]).
+    Batch(&'a WriteBatch),
+}
+
+/// The delta plus a resolved batch, merged by id into segment columns. Applies the batch's
+/// deletes and replacements to `state` (a copy the caller discards if the commit fails):
+/// replaced delta items leave the delta, replaced segment items get tombstones.
+fn batch_columns(
+    state: &mut State,
+    len: CodeLen,
+    batch: &WriteBatch,
+    resolved: &batch::Resolved,
+) -> Result<SegmentColumns> {
+    for &id in &resolved.removed {
+        if state.delta.remove(&id).is_none() {
+            if let Some((si, _)) = state.find_live_in_segments(id) {
+                state.deleted[si].insert(id);
+            }
+        }
+    }
+    // Both sides ascend by id and are disjoint: a batch row whose id was in the delta
+    // replaced it, so it was removed above.
+    let mut cols = ColumnsBuilder::with_capacity(len, state.delta.len() + resolved.rows.len());
+    let mut delta = state.delta.iter().peekable();
+    for &(id, i) in &resolved.rows {
+        while let Some((&did, it)) = delta.next_if(|(&did, _)| did < id) {
+            cols.push(did, it.code.words(), it.label, &it.payload);
+        }
+        let op = batch.op(i);
+        let code = Code::from_bytes(op.code)?;
+        cols.push(id, code.words(), op.label, op.payload);
+    }
+    for (&did, it) in delta {
+        cols.push(did, it.code.words(), it.label, &it.payload);
+    }
+    Ok(cols.finish())
 }
 
 /// The delta plus an import, merged by id into segment columns. Fails on a repeated or
@@ -1553,10 +1617,19 @@ fn import_columns(
             return Err(Error::param("labels", format!("{NO_LABEL} is reserved")));
         }
         ids_in = match imp.ids {
-            Some(ids) => ids.to_vec(),
+            Some(ids) => {
+                if ids.contains(&NO_ID) {
+                    check_id(NO_ID)?;
+                }
+                ids.to_vec()
+            }
             None => {
                 let start = state.manifest.next_id;
-                assigned = (start..start + n as u64).collect();
+                let end = start
+                    .checked_add(n as u64)
+                    .filter(|&e| e <= NO_ID)
+                    .ok_or_else(ids_exhausted)?;
+                assigned = (start..end).collect();
                 assigned.clone()
             }
         };
@@ -1575,7 +1648,13 @@ fn import_columns(
     order.extend(delta.iter().enumerate().map(|(j, (&id, _))| (id, n + j)));
     order.sort_unstable_by_key(|x| x.0);
     if let Some(w) = order.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(Error::DuplicateId { id: w[0].0 });
+        // Two import rows: repeated in the import; an import row and a delta item: the id
+        // exists (the delta holds only fresh ids here, or the check above caught it).
+        return Err(if w[0].1 < n && w[1].1 < n {
+            Error::RepeatedId { id: w[0].0 }
+        } else {
+            Error::DuplicateId { id: w[0].0 }
+        });
     }
     let mut cols = ColumnsBuilder::with_capacity(len, order.len());
     for (id, src) in order {
@@ -1755,3 +1834,7 @@ impl Snapshot {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+#[path = "crafted_tests.rs"]
+mod crafted_tests;

@@ -7,6 +7,7 @@
 //! - `db`: `Database` — open, commit, flush, compact, refresh, verify; snapshots for readers.
 //! - `io`: the one trait writes go through (fault injection in tests).
 
+mod batch;
 mod codec;
 mod db;
 mod format;
@@ -16,7 +17,7 @@ mod segment;
 
 pub use db::{
     CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
-    QueryResult, Snapshot, VerifyReport, WriteBatch, NO_ID,
+    QueryResult, Snapshot, VerifyReport, WriteBatch, MAX_DELTA_BATCHES, NO_ID,
 };
 pub use format::FORMAT_VERSION;
 pub use manifest::EncoderRecord;

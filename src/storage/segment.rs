@@ -3,7 +3,7 @@
 //! segment is used in place from a memory map. Row order is id order, so the index's
 //! tie-break by row is the database's tie-break by id.
 
-use super::format::{align_up, crc, BlockHeader, BlockKind, BLOCK_HEADER};
+use super::format::{align_up, crc, BlockHeader, BlockKind, ALIGN, BLOCK_HEADER};
 use super::io::StorageFile;
 use super::manifest::{ArrayRef, SegmentRef};
 use crate::aligned::AlignedWords;
@@ -243,6 +243,34 @@ impl Segment {
                 r.arrays.len()
             )));
         }
+        // Arrays lie in layout order, each on a 64-byte boundary and past the end of the one
+        // before: a crafted manifest must not alias one array onto another (two tables
+        // sharing postings, codes read as ids) or misalign a typed view.
+        let mut elem_sizes = vec![8u64, 8, 4, 8, 1, 8, 8];
+        for _ in 0..m {
+            elem_sizes.extend([4u64, 4]);
+            if r.inline_codes {
+                elem_sizes.push(8);
+            }
+        }
+        let mut prev_end = 0u64;
+        for (i, (a, size)) in r.arrays.iter().zip(&elem_sizes).enumerate() {
+            if a.offset % ALIGN != 0 {
+                return Err(bad(format!(
+                    "array {i} at payload offset {} is not 64-byte aligned",
+                    a.offset
+                )));
+            }
+            if a.offset < prev_end {
+                return Err(bad(format!("array {i} overlaps the array before it")));
+            }
+            prev_end = a
+                .len
+                .checked_mul(*size)
+                .and_then(|b| b.checked_add(a.offset))
+                .filter(|&e| e <= h.payload_len)
+                .ok_or_else(|| bad(format!("array {i} runs past the end of its block")))?;
+        }
         let slab = |i: usize, want: Option<usize>| -> Result<(u64, u64)> {
             let a = r.arrays[i];
             if let Some(w) = want {
@@ -298,6 +326,9 @@ impl Segment {
                 None
             };
             tables.push((offsets, rows, inline));
+        }
+        if ids.last() == Some(&crate::storage::NO_ID) {
+            return Err(bad("stores the reserved id 2^64-1".into()));
         }
         let index =
             MihIndex::from_stored(len, codes, m, tables, within, sub_within, PathPolicy::Auto)
