@@ -426,3 +426,589 @@ fn insert_stopped_by_a_write_error_reports_what_was_committed() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+// ---- Hardening: the grammar (clap), bounds, delete counts, output errors, several images,
+// ---- eval coverage, folder walks.
+
+const BIN: &str = env!("CARGO_BIN_EXE_hamdb");
+
+/// A 48-bit code-only database of `n` codes (row i holds i in its last two bytes), ids
+/// 5000 + i, labels i % 10.
+fn code_db(dir: &std::path::Path, n: u32) -> String {
+    let db = dir.join("codes.hamdb").to_str().unwrap().to_string();
+    let mut codes = Vec::new();
+    for i in 0..n {
+        codes.extend_from_slice(&[0, 0, 0, 0, (i >> 8) as u8, i as u8]);
+    }
+    let codes_npy = dir.join("codes.npy");
+    std::fs::write(&codes_npy, npy::write("|u1", &[n as usize, 6], &codes)).unwrap();
+    let ids: Vec<u8> = (0..n as u64)
+        .flat_map(|i| (5000 + i).to_le_bytes())
+        .collect();
+    let ids_npy = dir.join("ids.npy");
+    std::fs::write(&ids_npy, npy::write("<u8", &[n as usize], &ids)).unwrap();
+    assert_eq!(hamdb(&["create", &db, "--bits", "48"]).0, 0);
+    let (rc, out, err) = hamdb(&[
+        "import-codes",
+        &db,
+        codes_npy.to_str().unwrap(),
+        "--ids",
+        ids_npy.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 0, "{out}{err}");
+    db
+}
+
+/// An image database (48-bit reference model) holding the first `n` sample images, by their
+/// paths in the samples folder. Returns the database and the images' paths.
+fn image_db(dir: &std::path::Path, n: usize) -> (String, Vec<String>) {
+    let db = dir.join("img.hamdb").to_str().unwrap().to_string();
+    let model = model_path(48);
+    assert_eq!(
+        hamdb(&["create", &db, "--model", model.to_str().unwrap()]).0,
+        0
+    );
+    let files: Vec<String> = (0..n)
+        .map(|i| {
+            samples_dir()
+                .join(format!("images/{i:05}.png"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["insert", db.as_str(), "--quiet"];
+    args.extend(files.iter().map(String::as_str));
+    let (rc, out, err) = hamdb(&args);
+    assert_eq!(rc, 0, "{out}{err}");
+    (db, files)
+}
+
+fn items(db: &str) -> u64 {
+    hamdb::Database::open_read_only(db).unwrap().stats().items
+}
+
+/// Issue 13: per-command help exits 0; --help, help, version, --version; unknown, repeated
+/// and conflicting options and extra positionals are usage errors (exit 2) that say so.
+#[test]
+fn help_version_and_usage_errors() {
+    let dir = tempdir("cli-usage");
+    let db = code_db(&dir, 100);
+    let db = db.as_str();
+    let commands = [
+        "create",
+        "insert",
+        "search",
+        "classify",
+        "eval",
+        "import-codes",
+        "search-codes",
+        "delete",
+        "compact",
+        "stats",
+        "verify",
+    ];
+    for cmd in commands {
+        let (rc, out, err) = hamdb(&[cmd, "--help"]);
+        assert_eq!(rc, 0, "{cmd} --help: {err}");
+        assert!(out.contains(&format!("hamdb {cmd}")), "{cmd} --help: {out}");
+        assert!(!err.contains("needs a value"), "{err}");
+    }
+    let (rc, out, _) = hamdb(&["search", "--help"]);
+    assert_eq!(rc, 0);
+    for opt in [
+        "--image",
+        "--k",
+        "--radius",
+        "--class",
+        "--json",
+        "--model",
+        "--threads",
+    ] {
+        assert!(out.contains(opt), "search --help lacks {opt}: {out}");
+    }
+    for top in [&["--help"][..], &["help"][..]] {
+        let (rc, out, err) = hamdb(top);
+        assert_eq!(rc, 0, "{top:?}: {err}");
+        for cmd in commands {
+            assert!(out.contains(cmd), "{top:?} lacks {cmd}: {out}");
+        }
+    }
+    let want = format!(
+        "hamdb {} (file format {})",
+        env!("CARGO_PKG_VERSION"),
+        hamdb::storage::FORMAT_VERSION
+    );
+    for v in ["version", "--version"] {
+        let (rc, out, _) = hamdb(&[v]);
+        assert_eq!((rc, out.trim()), (0, want.as_str()), "{v}");
+    }
+    assert_eq!(hamdb(&[]).0, 2, "no command");
+
+    // Each of these used to be accepted silently (or fail as "needs a value").
+    let new_db = dir.join("new.hamdb");
+    let new_db = new_db.to_str().unwrap();
+    let q = dir.join("codes.npy");
+    let q = q.to_str().unwrap();
+    let prefix = dir.join("out");
+    let prefix = prefix.to_str().unwrap();
+    let hex = "000000000007";
+    let cases: &[(&[&str], &str)] = &[
+        (&["stats", db, "--frob", "1"], "--frob"),
+        (
+            &["search-codes", db, "--hex", hex, "-k", "1", "--frob"],
+            "--frob",
+        ),
+        (
+            &["create", new_db, "--bits", "64", "--bits", "128"],
+            "--bits",
+        ),
+        (
+            &["search-codes", db, "--hex", hex, "-k", "1", "-k", "2"],
+            "-k",
+        ),
+        (
+            &[
+                "search-codes",
+                db,
+                "--hex",
+                hex,
+                "-k",
+                "1",
+                "--json",
+                "--json",
+            ],
+            "--json",
+        ),
+        (
+            &["create", new_db, "--bits", "64", "--model", "m.onnx"],
+            "cannot be used with",
+        ),
+        (
+            &["search-codes", db, "--hex", hex, "-k", "1", "--radius", "2"],
+            "cannot be used with",
+        ),
+        (
+            &["search", db, "--image", q, "-k", "1", "--radius", "2"],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "search-codes",
+                db,
+                "--hex",
+                hex,
+                "-k",
+                "1",
+                "--json",
+                "--npy",
+                prefix,
+            ],
+            "cannot be used with",
+        ),
+        (
+            &["search-codes", db, "--queries", q, "--hex", hex, "-k", "1"],
+            "cannot be used with",
+        ),
+        (&["stats", db, "extra"], "extra"),
+        (&["verify", db, "extra"], "extra"),
+        (&["compact", db, "extra"], "extra"),
+        (&["import-codes", db, q, "extra"], "extra"),
+    ];
+    for (args, says) in cases {
+        let (rc, out, err) = hamdb(args);
+        assert_eq!(rc, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("needs a value"), "{args:?}: {err}");
+    }
+    assert!(
+        !std::path::Path::new(new_db).exists(),
+        "a usage error created {new_db}"
+    );
+    assert!(
+        !dir.join("out_ids.npy").exists(),
+        "--json --npy wrote files"
+    );
+    assert_eq!(items(db), 100, "a usage error changed the database");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 7 (CLI part): thread, decoder, batch and commit-interval counts out of range are
+/// usage errors (exit 2) that give the allowed range; 0 threads still means automatic.
+#[test]
+fn numeric_options_are_bounded() {
+    let dir = tempdir("cli-bounds");
+    let missing_db = dir.join("none.hamdb");
+    let missing_db = missing_db.to_str().unwrap();
+    let img = samples_dir().join("images/00000.png");
+    let img = img.to_str().unwrap();
+    let model = model_path(48);
+    let model = model.to_str().unwrap();
+    let huge = "100000000000000000000000000000";
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["insert", missing_db, img, "--threads", "100000"],
+            "0 to 256",
+        ),
+        (&["insert", missing_db, img, "--threads", huge], "0 to 256"),
+        (
+            &["insert", missing_db, img, "--decoders", "100000"],
+            "0 to 256",
+        ),
+        (
+            &["insert", missing_db, img, "--batch", "100000"],
+            "1 to 4096",
+        ),
+        (&["insert", missing_db, img, "--batch", "0"], "1 to 4096"),
+        (
+            &["insert", missing_db, img, "--commit-every", "0"],
+            "1 or more",
+        ),
+        (
+            &["insert", missing_db, img, "--commit-every", huge],
+            "1 or more",
+        ),
+        (&["classify", model, img, "--threads", "100000"], "0 to 256"),
+        (
+            &["search", missing_db, "--image", img, "--threads", "100000"],
+            "0 to 256",
+        ),
+    ];
+    for (args, range) in cases {
+        let (rc, out, err) = hamdb(args);
+        assert_eq!(rc, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(range), "{args:?}: {err}");
+    }
+    // In range, the options get past the grammar (and the missing database fails, exit 1).
+    let (rc, _, err) = hamdb(&[
+        "insert",
+        missing_db,
+        img,
+        "--threads",
+        "0",
+        "--decoders",
+        "256",
+        "--batch",
+        "4096",
+        "--commit-every",
+        "1",
+    ]);
+    assert_eq!(rc, 1, "{err}");
+    assert!(err.contains("none.hamdb"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 15: delete reports how many items were deleted, each id once, naming the count of
+/// ids that were not there.
+#[test]
+fn delete_reports_what_was_deleted() {
+    let dir = tempdir("cli-delete");
+    let db = code_db(&dir, 50);
+    let (rc, out, err) = hamdb(&["delete", &db, "5010", "5010", "999999"]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("deleted 1 of 2 ids (1 not found)"), "{out}");
+    assert_eq!(items(&db), 49);
+    let (rc, out, err) = hamdb(&["delete", &db, "5010"]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("deleted 0 of 1 id (1 not found)"), "{out}");
+    let (rc, out, _) = hamdb(&["delete", &db, "5011", "5012"]);
+    assert_eq!(rc, 0);
+    assert!(
+        out.contains("deleted 2 of 2 ids") && !out.contains("not found"),
+        "{out}"
+    );
+    assert_eq!(items(&db), 47);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+}
+
+/// Issue 11: a full disk on standard output (/dev/full) is exit 1 with a message naming a
+/// write error, for every kind of output — never a panic (exit 101).
+#[test]
+fn stdout_full_disk_is_a_clear_error() {
+    let dir = tempdir("cli-stdout");
+    let db = code_db(&dir, 2000);
+    let q = dir.join("codes.npy");
+    let q = q.to_str().unwrap();
+    // Every query's 50 nearest: about 2,000 JSON lines, far over a pipe's buffer.
+    let big: &[&str] = &["search-codes", &db, "--queries", q, "-k", "50", "--json"];
+    let cases: &[&[&str]] = &[
+        big,
+        &["search-codes", &db, "--queries", q, "-k", "50"],
+        &["stats", &db],
+        &["verify", &db],
+        &["version"],
+        &["--help"],
+        &["search", "--help"],
+        &["delete", &db, "999999"],
+    ];
+    for args in cases {
+        let out = Command::new(BIN)
+            .args(*args)
+            .stdout(dev_full())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("write error"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 11: a pipe closed by its reader ends the command quietly with exit 0, not a panic.
+#[test]
+fn stdout_closed_pipe_ends_quietly() {
+    let dir = tempdir("cli-pipe");
+    let db = code_db(&dir, 2000);
+    let q = dir.join("codes.npy");
+    let q = q.to_str().unwrap();
+    // Every query's 50 nearest: far over a pipe's buffer, so the writes meet the closed end.
+    let big: &[&str] = &["search-codes", &db, "--queries", q, "-k", "50", "--json"];
+    for args in [big, &["search-codes", &db, "--queries", q, "-k", "50"]] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes before the first line is written
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 4: `search --image A B C` searches every image, in order, one block (or one JSON
+/// line) per image.
+#[test]
+fn search_takes_several_images_in_order() {
+    let dir = tempdir("cli-multi");
+    let (db, files) = image_db(&dir, 12);
+    let qs = [&files[3], &files[0], &files[7]];
+    let (rc, out, err) = hamdb(&["search", &db, "--image", qs[0], qs[1], qs[2], "-k", "2"]);
+    assert_eq!(rc, 0, "{err}");
+    let heads: Vec<&str> = out.lines().filter(|l| l.contains(": class ")).collect();
+    assert_eq!(heads.len(), 3, "{out}");
+    for (h, q) in heads.iter().zip(qs) {
+        assert!(h.starts_with(&format!("{q}: class ")), "{h} for {q}");
+    }
+    assert_eq!(out.lines().count(), 3 * (2 + 2), "{out}");
+    // Each query is in the database: its own item is its nearest, at distance 0.
+    let (rc, out, err) = hamdb(&[
+        "search", &db, "--image", qs[0], qs[1], "--image", qs[2], "-k", "2", "--json",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for (v, q) in lines.iter().zip(qs) {
+        assert_eq!(v["image"].as_str(), Some(q.as_str()));
+        let hits = v["hits"].as_array().unwrap();
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[0]["distance"], 0, "{v}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 15: among several images, a bad one is named on stderr and the others are still
+/// searched: exit 5 if some failed, 1 if all did.
+#[test]
+fn search_names_bad_images_and_searches_the_rest() {
+    let dir = tempdir("cli-badq");
+    let (db, files) = image_db(&dir, 6);
+    let missing = dir.join("missing.png");
+    let missing = missing.to_str().unwrap();
+    let broken = dir.join("broken.png");
+    std::fs::write(&broken, b"\x89PNG\r\n\x1a\ngarbage").unwrap();
+    let broken = broken.to_str().unwrap();
+    let (rc, out, err) = hamdb(&[
+        "search", &db, "--image", &files[1], missing, broken, &files[2], "-k", "1",
+    ]);
+    assert_eq!(rc, 5, "{out}{err}");
+    assert!(
+        err.contains("missing.png") && err.contains("broken.png"),
+        "{err}"
+    );
+    let heads: Vec<&str> = out.lines().filter(|l| l.contains(": class ")).collect();
+    assert_eq!(heads.len(), 2, "{out}");
+    assert!(heads[0].starts_with(files[1].as_str()) && heads[1].starts_with(files[2].as_str()));
+    let (rc, out, err) = hamdb(&["search", &db, "--image", missing, broken]);
+    assert_eq!(rc, 1, "{out}{err}");
+    assert!(
+        err.contains("missing.png") && err.contains("broken.png"),
+        "{err}"
+    );
+    // One bad image alone: named, exit 1.
+    let (rc, _, err) = hamdb(&["search", &db, "--image", broken]);
+    assert_eq!(rc, 1);
+    assert!(err.contains("broken.png"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 15: eval warns when the labels cover only some database items, fails clearly when
+/// nothing is labelled, and names the file in I/O errors.
+#[test]
+fn eval_warns_on_partial_labels_and_names_files() {
+    let dir = tempdir("cli-eval");
+    let n = 12;
+    let (db, _) = image_db(&dir, n);
+    let samples = samples_dir();
+    let samples_s = samples.to_str().unwrap();
+    let all: Vec<String> = std::fs::read_to_string(samples.join("labels.csv"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let eval = |rows: &[String]| {
+        let labels = dir.join("labels.csv");
+        std::fs::write(&labels, format!("{}\n{}\n", all[0], rows.join("\n"))).unwrap();
+        hamdb(&[
+            "eval",
+            &db,
+            "--queries",
+            samples_s,
+            "--labels",
+            labels.to_str().unwrap(),
+        ])
+    };
+    // The first 4 of the 12 database items labelled.
+    let labelled = 4;
+    let (rc, out, err) = eval(&all[1..1 + labelled]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(
+        out.contains(&format!("{labelled} queries against {n} items")),
+        "{out}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{} of {n} database items have no label",
+            n - labelled
+        )),
+        "{err}"
+    );
+    // Everything labelled: no warning about items.
+    let (rc, _, err) = eval(&all[1..1 + n]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(!err.contains("have no label"), "{err}");
+    // No rows: no labelled query.
+    let (rc, out, err) = eval(&[]);
+    assert_eq!(rc, 1, "{out}{err}");
+    assert!(
+        err.contains("no labelled query") && !out.contains("mAP"),
+        "{err}"
+    );
+    // Rows for images not in the database only: no item has a label.
+    let (rc, out, err) = eval(&all[1 + n..1 + n + 3]);
+    assert_eq!(rc, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!("none of the {n} database items has a label")),
+        "{err}"
+    );
+    // A query file that is not there: the error names it.
+    let mut rows = all[1..3].to_vec();
+    rows.push("images/no-such-file.png,3".into());
+    let (rc, _, err) = eval(&rows);
+    assert_eq!(rc, 1);
+    assert!(err.contains("no-such-file.png"), "{err}");
+    // A model path that cannot be read, a labels file that is not there: named.
+    let labels = dir.join("labels.csv");
+    let labels = labels.to_str().unwrap();
+    let not_a_model = dir.to_str().unwrap();
+    let (rc, _, err) = hamdb(&["eval", &db, "--labels", labels, "--model", not_a_model]);
+    assert_eq!(rc, 1);
+    assert!(err.contains(not_a_model), "{err}");
+    let (rc, _, err) = hamdb(&["eval", &db, "--labels", "/nonexistent/l.csv"]);
+    assert_eq!(rc, 1);
+    assert!(err.contains("/nonexistent/l.csv"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 6: `insert DIR` does not follow symbolic links to folders inside the walk (a `-> .`
+/// loop and a `-> ..` link), and a file reached twice (named twice, linked) goes in once.
+#[test]
+fn insert_walk_skips_folder_links_and_dedupes() {
+    use std::os::unix::fs::symlink;
+    let dir = tempdir("cli-walk");
+    let db = dir.join("w.hamdb");
+    let db = db.to_str().unwrap();
+    assert_eq!(
+        hamdb(&["create", db, "--model", model_path(48).to_str().unwrap()]).0,
+        0
+    );
+    let imgs = dir.join("tree/imgs");
+    std::fs::create_dir_all(imgs.join("sub")).unwrap();
+    let names = ["a.png", "b.png", "c.png", "sub/d.png"];
+    for (i, name) in names.iter().enumerate() {
+        std::fs::copy(
+            samples_dir().join(format!("images/{i:05}.png")),
+            imgs.join(name),
+        )
+        .unwrap();
+    }
+    symlink(".", imgs.join("loop")).unwrap();
+    symlink("..", imgs.join("up")).unwrap();
+    symlink("..", imgs.join("sub/up")).unwrap();
+    symlink("../a.png", imgs.join("sub/again.png")).unwrap();
+    std::fs::hard_link(imgs.join("b.png"), imgs.join("sub/hard.png")).unwrap();
+    let (out_f, err_f) = (dir.join("out.txt"), dir.join("err.txt"));
+    let mut child = Command::new(BIN)
+        .args(["insert", db, "--quiet"])
+        .arg(&imgs)
+        .arg(&imgs)
+        .arg(imgs.join("c.png"))
+        .stdout(std::fs::File::create(&out_f).unwrap())
+        .stderr(std::fs::File::create(&err_f).unwrap())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed().as_secs() > 60 {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = std::fs::read_to_string(&out_f).unwrap();
+    let err = std::fs::read_to_string(&err_f).unwrap();
+    let status = status.unwrap_or_else(|| panic!("insert did not finish in 60 s: {err}"));
+    assert_eq!(status.code(), Some(0), "{out}{err}");
+    let n = names.len();
+    assert!(
+        out.contains(&format!("inserted {n} of {n} images")),
+        "{out}"
+    );
+    for link in ["imgs/loop", "imgs/up", "sub/up"] {
+        assert!(
+            err.contains(&format!("{link}: a symbolic link to a folder")),
+            "{err}"
+        );
+    }
+    let d = hamdb::Database::open_read_only(db).unwrap();
+    assert_eq!(d.stats().items, n as u64);
+    let snap = d.snapshot();
+    let mut files: Vec<std::path::PathBuf> = (0..n as u64)
+        .map(|i| {
+            let p = String::from_utf8(snap.get(i).unwrap().unwrap().payload).unwrap();
+            std::fs::canonicalize(p).unwrap()
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    assert_eq!(files.len(), n, "an image went in twice: {files:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

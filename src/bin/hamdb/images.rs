@@ -1,36 +1,48 @@
 //! The image commands: create --model, insert, search --image, classify, eval.
 
-use crate::args::{json_string, usage, Args, Fail, Res};
+use crate::args::{
+    json_string, usage, ClassifyArgs, CreateArgs, EvalArgs, Fail, InsertArgs, ModelOpts, Res,
+    SearchArgs,
+};
+use crate::{open_ro, open_rw};
 use hamdb::{
     Database, Encoder, EncoderOptions, Error, ImageQueryResult, ImageSource, IngestOptions, Reach,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// File extensions taken when a folder is walked (files named explicitly are always tried).
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp"];
 
-fn encoder_options(a: &Args) -> Res<EncoderOptions> {
-    let mut o = EncoderOptions {
-        runtime_path: a.get(&["--runtime"]).map(PathBuf::from),
+fn encoder_options(o: &ModelOpts) -> EncoderOptions {
+    let mut e = EncoderOptions {
+        runtime_path: o.runtime.clone(),
         ..EncoderOptions::default()
     };
-    if let Some(t) = a.num(&["--threads"])? {
-        o.intra_threads = t;
+    if let Some(t) = o.threads {
+        e.intra_threads = t;
     }
-    if let Some(p) = a.num(&["--max-pixels"])? {
-        o.max_pixels = p;
+    if let Some(p) = o.max_pixels {
+        e.max_pixels = p;
     }
-    Ok(o)
+    e
+}
+
+/// Load a model; an I/O error names the file.
+fn load_encoder(path: &Path, o: &ModelOpts) -> Res<Encoder> {
+    Encoder::load(path, &encoder_options(o)).map_err(|e| match e {
+        Error::Io { .. } => Fail::Other(format!("{}: {e}", path.display())),
+        e => Fail::Db(e),
+    })
 }
 
 /// The model for an existing database: `--model`, else the path recorded at creation.
-fn encoder_for(db: &Database, a: &Args) -> Res<Encoder> {
+fn encoder_for(db: &Database, model: Option<&Path>, o: &ModelOpts) -> Res<Encoder> {
     let record = db.encoder_record().ok_or(Error::NoEncoder)?;
-    let path = match a.get(&["--model", "-m"]) {
-        Some(p) => PathBuf::from(p),
+    let path = match model {
+        Some(p) => p.to_path_buf(),
         None if !record.model_path.is_empty() => PathBuf::from(&record.model_path),
         None => return usage("this database does not record its model's path; give --model"),
     };
@@ -42,80 +54,152 @@ fn encoder_for(db: &Database, a: &Args) -> Res<Encoder> {
             path.display()
         )));
     }
-    let enc = Encoder::load(&path, &encoder_options(a)?)?;
+    let enc = load_encoder(&path, o)?;
     db.check_encoder(&enc)?;
     Ok(enc)
 }
 
-pub fn cmd_create_with_model(a: &Args, model: &str) -> Res<()> {
-    let enc = Encoder::load(model, &encoder_options(a)?)?;
-    let db = Database::create_for_model(a.db()?, &enc)?;
+pub fn cmd_create_with_model(a: &CreateArgs, model: &str) -> Res<()> {
+    let enc = load_encoder(Path::new(model), &a.model_opts)?;
+    let db = Database::create_for_model(&a.db, &enc).map_err(|e| match e {
+        Error::Io { .. } => Fail::Other(format!("{}: {e}", a.db)),
+        e => Fail::Db(e),
+    })?;
     let c = enc.contract();
-    println!(
+    drop(db);
+    outln!(
         "created {} for {} ({}-bit codes, {} classes, {}x{} {})",
-        a.db()?,
+        a.db,
         enc.describe(),
         c.code_bits,
         c.num_classes(),
         c.width,
         c.height,
         if c.channels == 1 { "gray" } else { "RGB" }
-    );
-    drop(db);
-    Ok(())
+    )
 }
 
-/// Files named, and image files under folders named (recursively, sorted).
-fn expand(paths: &[String]) -> Res<Vec<PathBuf>> {
+/// The files to read, from the paths named on the command line.
+struct Expanded {
+    files: Vec<PathBuf>,
+    /// Files left out because an earlier path was the same file (`dedupe` only).
+    duplicates: usize,
+}
+
+/// What identifies a file: (device, inode) where the file can be looked at (so hard links
+/// and symbolic links to one file are one file), else its path as given.
+#[derive(PartialEq, Eq, Hash)]
+enum FileKey {
+    Node(u64, u64),
+    Path(PathBuf),
+}
+
+fn file_key(p: &Path) -> FileKey {
+    #[cfg(unix)]
+    if let Ok(m) = std::fs::metadata(p) {
+        use std::os::unix::fs::MetadataExt;
+        return FileKey::Node(m.dev(), m.ino());
+    }
+    FileKey::Path(p.canonicalize().unwrap_or_else(|_| p.to_path_buf()))
+}
+
+fn has_image_extension(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Files named, and image files under folders named (recursively, sorted). A folder named on
+/// the command line may be a symbolic link; inside the walk, symbolic links to files are
+/// read, symbolic links to folders are skipped (named on stderr), so a walk always ends and
+/// never sees a folder twice. With `dedupe`, a file reached twice (named twice, or through a
+/// link or a hard link) is kept once, at its first place.
+fn expand(paths: &[String], dedupe: bool) -> Res<Expanded> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .map(|e| e.map(|e| e.path()))
+        let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)?
+            .map(|e| e.and_then(|e| Ok((e.path(), e.file_type()?))))
             .collect::<Result<_, _>>()?;
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (p, t) in entries {
+            if t.is_dir() {
+                walk(&p, out).map_err(|e| with_path_io(&p, e))?;
+            } else if t.is_symlink() {
+                match std::fs::metadata(&p) {
+                    Ok(m) if m.is_dir() => errln!(
+                        "hamdb: skipped {}: a symbolic link to a folder (links to folders are not followed)",
+                        p.display()
+                    ),
+                    Ok(m) if !m.is_file() => {}
+                    // A link to a file, or a dangling one (its failure will be named).
+                    _ if has_image_extension(&p) => out.push(p),
+                    _ => {}
+                }
+            } else if t.is_file() && has_image_extension(&p) {
                 out.push(p);
             }
         }
         Ok(())
     }
+    fn with_path_io(p: &Path, e: std::io::Error) -> std::io::Error {
+        // Keep the innermost folder's name: the first error wraps it, outer levels pass it on.
+        if e.get_ref().is_some() {
+            e
+        } else {
+            std::io::Error::new(e.kind(), format!("{}: {e}", p.display()))
+        }
+    }
     let mut out = Vec::new();
     for p in paths {
         let path = PathBuf::from(p);
         if path.is_dir() {
-            walk(&path, &mut out).map_err(|e| Fail::Other(format!("{p}: {e}")))?;
+            walk(&path, &mut out).map_err(|e| {
+                if e.get_ref().is_some() {
+                    Fail::Other(e.to_string())
+                } else {
+                    Fail::Other(format!("{p}: {e}"))
+                }
+            })?;
         } else {
             out.push(path);
         }
     }
-    Ok(out)
+    let mut duplicates = 0;
+    if dedupe {
+        let mut seen = HashSet::new();
+        out.retain(|p| {
+            let fresh = seen.insert(file_key(p));
+            duplicates += !fresh as usize;
+            fresh
+        });
+    }
+    Ok(Expanded {
+        files: out,
+        duplicates,
+    })
 }
 
-pub fn cmd_insert(a: &Args) -> Res<()> {
-    let db = Database::open(a.db()?)?;
-    let enc = encoder_for(&db, a)?;
-    let files = expand(&a.pos[1..])?;
+pub fn cmd_insert(a: &InsertArgs) -> Res<()> {
+    let db = open_rw(&a.db)?;
+    let enc = encoder_for(&db, a.model.as_deref(), &a.model_opts)?;
+    let Expanded { files, duplicates } = expand(&a.paths, true)?;
+    if duplicates > 0 {
+        errln!("hamdb: {duplicates} path(s) named a file already listed; each file goes in once");
+    }
     if files.is_empty() {
-        return usage("give image files or folders to insert");
+        return usage("no image files found in the paths given");
     }
     let mut opts = IngestOptions::default();
-    if let Some(b) = a.num(&["--batch"])? {
+    if let Some(b) = a.batch {
         opts.batch_size = b;
     }
-    if let Some(t) = a.num(&["--decoders"])? {
+    if let Some(t) = a.decoders {
         opts.decode_threads = t;
     }
-    if let Some(c) = a.num(&["--commit-every"])? {
+    if let Some(c) = a.commit_every {
         opts.commit_every = c;
     }
     let total = files.len() as u64;
-    let pb = if a.has("--quiet") {
+    let pb = if a.quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(total)
@@ -144,25 +228,26 @@ pub fn cmd_insert(a: &Args) -> Res<()> {
         Err(e) => (e.report, Some(e.error)),
     };
     for f in &report.failures {
-        eprintln!("hamdb: not inserted: {}: {}", f.source, f.error);
+        errln!("hamdb: not inserted: {}: {}", f.source, f.error);
     }
     if let Some(error) = stopped_by {
         if report.inserted > 0 {
-            eprintln!(
+            errln!(
                 "hamdb: {} of {total} images were committed (up to commit {}) before the error",
-                report.inserted, report.txn
+                report.inserted,
+                report.txn
             );
         }
         return Err(error.into());
     }
     let secs = t.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "inserted {} of {total} images in {secs:.2}s ({:.0} images/s), {} failed, commit {}",
         report.inserted,
         report.inserted as f64 / secs.max(1e-9),
         report.failures.len(),
         report.txn
-    );
+    )?;
     match (report.inserted, report.failures.len()) {
         (_, 0) => Ok(()),
         (0, n) => Err(Fail::Other(format!("none of the {n} images went in"))),
@@ -173,8 +258,8 @@ pub fn cmd_insert(a: &Args) -> Res<()> {
 }
 
 /// `--class` as an index or a class name.
-fn class_filter(a: &Args, names: &[String]) -> Res<Option<u32>> {
-    match a.get(&["--class"]) {
+fn class_filter(class: Option<&str>, names: &[String]) -> Res<Option<u32>> {
+    match class {
         None => Ok(None),
         Some(v) => match v.parse::<u32>() {
             Ok(c) => Ok(Some(c)),
@@ -187,32 +272,63 @@ fn class_filter(a: &Args, names: &[String]) -> Res<Option<u32>> {
     }
 }
 
-pub fn cmd_search_image(a: &Args) -> Res<()> {
-    let db = Database::open_read_only(a.db()?)?;
-    let enc = encoder_for(&db, a)?;
+/// Whether an error searching by one image is that image's fault (the others are still
+/// searched) rather than the database's or the model's (which stops the command).
+fn image_fault(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Image { .. } | Error::ImageTooLarge { .. } | Error::Inference { .. }
+    )
+}
+
+/// Every image in order, each its own block (or JSON line); a bad image is named on stderr
+/// and the rest are still searched: exit 5 if some failed, 1 if all did.
+pub fn cmd_search_image(a: &SearchArgs) -> Res<()> {
+    let db = open_ro(&a.db)?;
+    let enc = encoder_for(&db, a.model.as_deref(), &a.model_opts)?;
     let names = enc.contract().class_names.clone();
-    let class = class_filter(a, &names)?;
-    let reach = match (
-        a.num::<usize>(&["-k", "--k"])?,
-        a.num::<u32>(&["--radius", "-r"])?,
-    ) {
+    let class = class_filter(a.class.as_deref(), &names)?;
+    let reach = match (a.k, a.radius) {
         (Some(k), None) => Reach::Nearest(k),
         (None, Some(r)) => Reach::Radius(r),
         (None, None) => Reach::Nearest(10),
         _ => return usage("give at most one of -k and --radius"),
     };
-    let images = a.all("--image");
-    if images.is_empty() {
-        return usage("give --image FILE (one or more)");
-    }
-    for img in images {
-        let bytes = std::fs::read(img).map_err(|e| Fail::Other(format!("{img}: {e}")))?;
+    let mut failed = 0usize;
+    for img in &a.image {
+        let bytes = match std::fs::read(img) {
+            Ok(b) => b,
+            Err(e) => {
+                failed += 1;
+                errln!("hamdb: {img}: {e}");
+                continue;
+            }
+        };
         let t = Instant::now();
-        let q = db.search_image_reach(&enc, &bytes, reach, class)?;
+        let q = match db.search_image_reach(&enc, &bytes, reach, class) {
+            Ok(q) => q,
+            Err(e) if image_fault(&e) => {
+                failed += 1;
+                errln!("hamdb: {img}: {e}");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let ms = t.elapsed().as_secs_f64() * 1e3;
-        print_image_result(img, &q, &names, ms, a.has("--json"));
+        print_image_result(img, &q, &names, ms, a.json)?;
     }
-    Ok(())
+    match failed {
+        0 => Ok(()),
+        n if n == a.image.len() => Err(Fail::Other(if n == 1 {
+            "the image could not be searched".into()
+        } else {
+            format!("none of the {n} images could be searched")
+        })),
+        n => Err(Fail::Partial(format!(
+            "{n} of {} images could not be searched",
+            a.image.len()
+        ))),
+    }
 }
 
 fn class_name(names: &[String], c: Option<u32>) -> String {
@@ -220,7 +336,13 @@ fn class_name(names: &[String], c: Option<u32>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn print_image_result(img: &str, q: &ImageQueryResult, names: &[String], ms: f64, json: bool) {
+fn print_image_result(
+    img: &str,
+    q: &ImageQueryResult,
+    names: &[String],
+    ms: f64,
+    json: bool,
+) -> Res<()> {
     if json {
         let hits: Vec<String> = q
             .result
@@ -237,7 +359,7 @@ fn print_image_result(img: &str, q: &ImageQueryResult, names: &[String], ms: f64
                 )
             })
             .collect();
-        println!(
+        return outln!(
             "{{\"image\":{},\"class\":{},\"class_name\":{},\"probability\":{:.6},\"code\":\"{}\",\"ms\":{ms:.3},\"hits\":[{}]}}",
             json_string(img),
             q.class,
@@ -246,71 +368,69 @@ fn print_image_result(img: &str, q: &ImageQueryResult, names: &[String], ms: f64
             q.code.to_hex(),
             hits.join(",")
         );
-        return;
     }
-    println!(
+    outln!(
         "{img}: class {} \"{}\" (p = {:.3}), code {}, {} hits in {ms:.2} ms",
         q.class,
         q.class_name,
         q.probability,
         q.code.to_hex(),
         q.result.hits.len()
-    );
-    println!(
+    )?;
+    outln!(
         "  {:>4} {:>10} {:>5}  {:<12} payload",
-        "rank", "id", "dist", "class"
-    );
+        "rank",
+        "id",
+        "dist",
+        "class"
+    )?;
     for (i, h) in q.result.hits.iter().enumerate() {
-        println!(
+        outln!(
             "  {:>4} {:>10} {:>5}  {:<12} {}",
             i + 1,
             h.id,
             h.distance,
             class_name(names, h.label),
             String::from_utf8_lossy(&h.payload)
-        );
+        )?;
     }
+    Ok(())
 }
 
-pub fn cmd_classify(a: &Args) -> Res<()> {
-    let model = a
-        .pos
-        .first()
-        .ok_or_else(|| Fail::Usage("missing MODEL.onnx".into()))?;
-    let enc = Encoder::load(model, &encoder_options(a)?)?;
-    let files = expand(&a.pos[1..])?;
+pub fn cmd_classify(a: &ClassifyArgs) -> Res<()> {
+    let enc = load_encoder(Path::new(&a.model), &a.model_opts)?;
+    let files = expand(&a.images, false)?.files;
     if files.is_empty() {
-        return usage("give image files to classify");
+        return usage("no image files found in the paths given");
     }
     let names = &enc.contract().class_names;
-    let json = a.has("--json");
     let mut failed = 0;
     for f in &files {
         let shown = f.display().to_string();
         match enc.encode_file(f) {
             Ok(e) => {
                 let name = class_name(names, Some(e.class));
-                if json {
-                    println!(
+                if a.json {
+                    outln!(
                         "{{\"image\":{},\"class\":{},\"class_name\":{},\"probability\":{:.6},\"code\":\"{}\"}}",
                         json_string(&shown),
                         e.class,
                         json_string(&name),
                         e.probability,
                         e.code.to_hex()
-                    );
+                    )?;
                 } else {
-                    println!(
+                    outln!(
                         "{shown}: {} \"{name}\" p={:.3} code {}",
                         e.class,
                         e.probability,
                         e.code.to_hex()
-                    );
+                    )?;
                 }
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("hamdb: {shown}: {e}");
+                errln!("hamdb: {shown}: {e}");
             }
         }
     }
@@ -354,18 +474,29 @@ fn canonical(p: &Path) -> PathBuf {
 /// mAP (over the ranking of every database item by distance, ties by id), precision@10, and
 /// the classification accuracy of a labelled query set. Database items are labelled by
 /// looking their payload path up in the same labels file; unlabelled items count as
-/// irrelevant, and a query's own image (same file) is left out of its ranking.
-pub fn cmd_eval(a: &Args) -> Res<()> {
-    let db = Database::open_read_only(a.db()?)?;
-    let enc = encoder_for(&db, a)?;
-    let labels_path = a
-        .get(&["--labels"])
-        .ok_or_else(|| Fail::Usage("--labels FILE is required".into()))?;
-    let dir = PathBuf::from(a.get(&["--queries"]).unwrap_or("."));
+/// irrelevant (with a warning saying how many), and a query's own image (same file) is left
+/// out of its ranking. A labels file with no rows, an empty database, or a database none of
+/// whose items has a label is an error (there would be nothing to measure).
+pub fn cmd_eval(a: &EvalArgs) -> Res<()> {
+    let db = open_ro(&a.db)?;
+    let enc = encoder_for(&db, a.model.as_deref(), &a.model_opts)?;
+    let labels_path = &a.labels;
+    let dir = PathBuf::from(&a.queries);
     let queries = read_labels(labels_path, &dir)?;
+    if queries.is_empty() {
+        return Err(Fail::Other(format!(
+            "{labels_path}: no file,label rows after the header: there is no labelled query to evaluate"
+        )));
+    }
     let truth: HashMap<PathBuf, u32> = queries.iter().map(|(p, l)| (canonical(p), *l)).collect();
     let items = db.stats().items as usize;
-    let k = a.num::<usize>(&["-k", "--k"])?.unwrap_or(items).max(1);
+    if items == 0 {
+        return Err(Fail::Other(format!(
+            "{}: the database is empty: nothing to rank",
+            a.db
+        )));
+    }
+    let k = a.k.unwrap_or(items).max(1);
     let snap = db.snapshot();
     let t = Instant::now();
     let (mut ap_sum, mut p10_sum, mut correct, mut n) = (0.0, 0.0, 0usize, 0usize);
@@ -375,23 +506,43 @@ pub fn cmd_eval(a: &Args) -> Res<()> {
     let mut relevant_total: HashMap<u32, usize> = HashMap::new();
     let mut item_file: HashMap<u64, PathBuf> = HashMap::with_capacity(items);
     let any = hamdb::Code::from_bytes(&vec![0u8; db.code_len().bytes()])?;
+    let mut labelled_items = 0usize;
     for hit in snap.search_radius(&any, u32::MAX, None)?.hits {
         let p = canonical(Path::new(&*String::from_utf8_lossy(&hit.payload)));
         if let Some(l) = truth.get(&p) {
             *relevant_total.entry(*l).or_default() += 1;
+            labelled_items += 1;
         }
         item_file.insert(hit.id, p);
     }
-    let files_in_db: std::collections::HashSet<&PathBuf> = item_file.values().collect();
+    if labelled_items == 0 {
+        return Err(Fail::Other(format!(
+            "none of the {items} database items has a label in {labels_path} (items are matched \
+             by file path, the file's rows taken relative to {}): mAP would be 0",
+            dir.display()
+        )));
+    }
+    if labelled_items < items {
+        errln!(
+            "hamdb: warning: {} of {items} database items have no label in {labels_path}; they count as irrelevant",
+            items - labelled_items
+        );
+    }
+    let files_in_db: HashSet<&PathBuf> = item_file.values().collect();
+    let mut without_relevant = 0usize;
     for (path, label) in &queries {
-        let e = enc.encode_file(path)?;
+        let e = enc
+            .encode_file(path)
+            .map_err(|e| Fail::Other(format!("{}: {e}", path.display())))?;
         correct += (e.class == *label) as usize;
         let me = canonical(path);
         let hits = snap.search(&e.code, k + 1, None)?.hits;
         let mut rank = 0usize;
         let (mut found, mut prec_sum, mut top10) = (0usize, 0.0, 0usize);
         for h in &hits {
-            let p = &item_file[&h.id]; // the same snapshot listed every item
+            let Some(p) = item_file.get(&h.id) else {
+                continue; // the same snapshot listed every item
+            };
             if *p == me {
                 continue;
             }
@@ -414,6 +565,7 @@ pub fn cmd_eval(a: &Args) -> Res<()> {
             .copied()
             .unwrap_or(0)
             .saturating_sub(self_in_db);
+        without_relevant += (relevant == 0) as usize;
         // Full ranking: divide by every relevant item; a cut at k: by those found (DPSH).
         let denom = if k >= items { relevant } else { found };
         ap_sum += if denom > 0 {
@@ -424,18 +576,22 @@ pub fn cmd_eval(a: &Args) -> Res<()> {
         p10_sum += top10 as f64 / 10f64.min(rank.max(1) as f64);
         n += 1;
     }
+    if without_relevant > 0 {
+        errln!(
+            "hamdb: warning: {without_relevant} of {n} queries have no other database item with their label; their AP counts as 0"
+        );
+    }
     let secs = t.elapsed().as_secs_f64();
     let scope = if k >= items {
         "full ranking".to_string()
     } else {
         format!("top {k}")
     };
-    println!(
+    outln!(
         "{n} queries against {items} items ({scope}): mAP {:.4}, precision@10 {:.4}, classification accuracy {:.4} ({:.1} queries/s)",
         ap_sum / n as f64,
         p10_sum / n as f64,
         correct as f64 / n as f64,
         n as f64 / secs
-    );
-    Ok(())
+    )
 }

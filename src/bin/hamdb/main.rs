@@ -1,48 +1,54 @@
 //! The `hamdb` command line.
 //!
-//! Exit codes (stable, for scripts): 0 success; 1 failure (I/O, bad input file, bad code;
-//! for insert and classify: no input succeeded); 2 usage error; 3 database locked by another
-//! writer; 4 database corrupt (open or verify); 5 some inputs failed, the rest succeeded.
+//! Exit codes (stable, for scripts): 0 success (also when standard output is a pipe whose
+//! reader has gone: the command stops quietly); 1 failure (I/O, bad input file, bad code, a
+//! write error on standard output; for insert, classify and search: no input succeeded);
+//! 2 usage error; 3 database locked by another writer; 4 database corrupt (open or verify);
+//! 5 some inputs failed (each named), the rest succeeded.
+
+/// `println!` that returns [`args::Fail::Write`] instead of panicking.
+macro_rules! outln {
+    () => { $crate::args::write_out(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::args::write_out(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `eprintln!` that ignores a failing standard error (there is nowhere left to report it).
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
 
 mod args;
 mod images;
 
-use args::{json_string, usage, Args, Fail, Res};
+use args::{json_string, usage, write_out, Cli, Cmd, Fail, Res};
+use clap::{CommandFactory, FromArgMatches};
 
 use hamdb::{
     npy, Code, CodeArray, CodeLen, CreateOptions, Database, Error, Import, QueryResult, WriteBatch,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "hamdb — embeddable image search by semantic binary codes
+/// An I/O error opening a database names the file; other errors keep their exit codes.
+fn with_path(path: &str, e: Error) -> Fail {
+    match e {
+        Error::Io { .. } => Fail::Other(format!("{path}: {e}")),
+        e => Fail::Db(e),
+    }
+}
 
-usage:
-  hamdb create DB --model MODEL.onnx      a database for a model's codes (images)
-  hamdb create DB --bits B [--fingerprint TEXT]   a database for codes only
-  hamdb insert DB PATH... [--model M] [--batch N] [--decoders N] [--commit-every N] [--quiet]
-        PATH: image files (PNG, JPEG, WebP, GIF, BMP) or folders (walked recursively)
-  hamdb search DB --image IMG... [-k K | --radius R] [--class C|NAME] [--json] [--model M]
-  hamdb classify MODEL.onnx IMAGE... [--json]
-  hamdb eval DB --queries DIR --labels FILE.csv [-k K] [--model M]
-        FILE.csv: header line, then file,label rows (files relative to DIR)
-  hamdb import-codes DB CODES.npy [--ids IDS.npy] [--labels LABELS.npy]
-        CODES: uint8 [N, B/8] (np.packbits rows); IDS: uint64 [N]; LABELS: uint32/int64 [N]
-  hamdb search-codes DB (--queries Q.npy | --hex HEX...) (-k K | --radius R) [--class C]
-        [--json | --npy PREFIX]     PREFIX_ids.npy uint64 [Q,K], PREFIX_distances.npy uint32
-                                    [Q,K] (missing results: ids 2^64-1, distances 2^32-1)
-  hamdb delete DB ID...
-  hamdb compact DB
-  hamdb stats DB
-  hamdb verify DB
-  hamdb version
+pub(crate) fn open_rw(path: &str) -> Res<Database> {
+    Database::open(path).map_err(|e| with_path(path, e))
+}
 
-common options for model commands: --runtime LIBONNXRUNTIME.so (else ORT_DYLIB_PATH, the
-  onnxruntime Python package, the system), --threads N (inference threads), --max-pixels N
-
-exit codes: 0 ok, 1 failure, 2 usage, 3 database locked, 4 database corrupt,
-  5 partial (insert/classify: some inputs failed, the rest succeeded)";
+pub(crate) fn open_ro(path: &str) -> Res<Database> {
+    Database::open_read_only(path).map_err(|e| with_path(path, e))
+}
 
 fn read_npy(path: &str) -> Res<(String, Vec<usize>, Vec<u8>)> {
     let bytes = std::fs::read(path).map_err(|e| Fail::Other(format!("{path}: {e}")))?;
@@ -101,39 +107,37 @@ fn spinner(msg: &str) -> ProgressBar {
     pb
 }
 
-fn cmd_create(a: &Args) -> Res<()> {
-    if let Some(model) = a.get(&["--model", "-m"]) {
-        if a.get(&["--bits"]).is_some() {
-            return usage("--bits comes from the model; give one of --model and --bits");
-        }
+fn cmd_create(a: &args::CreateArgs) -> Res<()> {
+    if let Some(model) = &a.model {
         return images::cmd_create_with_model(a, model);
     }
-    let bits: usize = a
-        .num(&["--bits"])?
-        .ok_or_else(|| Fail::Usage("--bits is required".into()))?;
-    let fp = a.get(&["--fingerprint"]).unwrap_or("").as_bytes().to_vec();
+    let o = &a.model_opts;
+    if o.runtime.is_some() || o.threads.is_some() || o.max_pixels.is_some() {
+        return usage("--runtime, --threads and --max-pixels go with --model, not --bits");
+    }
+    let Some(bits) = a.bits else {
+        return usage("give one of --model and --bits");
+    };
+    let fp = a.fingerprint.as_deref().unwrap_or("").as_bytes().to_vec();
     Database::create(
-        a.db()?,
+        &a.db,
         CreateOptions {
             code_bits: bits,
             fingerprint: fp,
         },
-    )?;
-    println!("created {} ({bits}-bit codes)", a.db()?);
-    Ok(())
+    )
+    .map_err(|e| with_path(&a.db, e))?;
+    outln!("created {} ({bits}-bit codes)", a.db)
 }
 
-fn cmd_import(a: &Args) -> Res<()> {
-    let db = Database::open(a.db()?)?;
-    let codes_path = a
-        .pos
-        .get(1)
-        .ok_or_else(|| Fail::Usage("missing CODES.npy".into()))?;
+fn cmd_import(a: &args::ImportArgs) -> Res<()> {
+    let db = open_rw(&a.db)?;
+    let codes_path = &a.codes;
     let t = Instant::now();
     let pb = spinner(&format!("reading {codes_path}"));
     let codes = read_codes(codes_path, Some(db.code_len()))?;
-    let ids = a.get(&["--ids"]).map(read_u64s).transpose()?;
-    let labels = match a.get(&["--labels"]).map(read_u64s).transpose()? {
+    let ids = a.ids.as_deref().map(read_u64s).transpose()?;
+    let labels = match a.labels.as_deref().map(read_u64s).transpose()? {
         Some(l) => Some(
             l.into_iter()
                 .map(|x| {
@@ -155,19 +159,18 @@ fn cmd_import(a: &Args) -> Res<()> {
     })?;
     pb.finish_and_clear();
     let secs = t.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "imported {} codes in {secs:.2}s ({:.2}M codes/s), commit {}",
         codes.len(),
         codes.len() as f64 / secs / 1e6,
         info.txn
-    );
-    Ok(())
+    )
 }
 
-fn print_results(results: &[QueryResult], a: &Args, k: Option<usize>) -> Res<()> {
-    if let Some(prefix) = a.get(&["--npy"]) {
+fn print_results(results: &[QueryResult], a: &args::SearchCodesArgs) -> Res<()> {
+    if let Some(prefix) = &a.npy {
         let k =
-            k.ok_or_else(|| Fail::Usage("--npy needs -k (radius results are ragged)".into()))?;
+            a.k.ok_or_else(|| Fail::Usage("--npy needs -k (radius results are ragged)".into()))?;
         let mut ids = Vec::with_capacity(results.len() * k * 8);
         let mut ds = Vec::with_capacity(results.len() * k * 4);
         for r in results {
@@ -183,18 +186,20 @@ fn print_results(results: &[QueryResult], a: &Args, k: Option<usize>) -> Res<()>
             std::fs::write(&path, npy::write(descr, &shape, &data))
                 .map_err(|e| Fail::Other(format!("{path}: {e}")))?;
         }
-        println!("wrote {prefix}_ids.npy and {prefix}_distances.npy");
-        return Ok(());
+        return outln!("wrote {prefix}_ids.npy and {prefix}_distances.npy");
     }
-    let json = a.has("--json");
-    if !json {
-        println!(
+    if !a.json {
+        outln!(
             "{:>5} {:>4} {:>12} {:>5} {:>6}  payload",
-            "query", "rank", "id", "dist", "label"
-        );
+            "query",
+            "rank",
+            "id",
+            "dist",
+            "label"
+        )?;
     }
     for (qi, r) in results.iter().enumerate() {
-        if json {
+        if a.json {
             let hits: Vec<String> = r
                 .hits
                 .iter()
@@ -208,13 +213,13 @@ fn print_results(results: &[QueryResult], a: &Args, k: Option<usize>) -> Res<()>
                     )
                 })
                 .collect();
-            println!(
+            outln!(
                 "{{\"query\":{qi},\"hits\":[{}],\"path\":\"{}\",\"buckets_probed\":{},\"candidates_checked\":{}}}",
                 hits.join(","),
                 r.stats.path.map(|p| format!("{p:?}")).unwrap_or_default(),
                 r.stats.buckets_probed,
                 r.stats.candidates_checked
-            );
+            )?;
         } else {
             for (rank, h) in r.hits.iter().enumerate() {
                 let label = h.label.map_or("-".into(), |l| l.to_string());
@@ -222,86 +227,97 @@ fn print_results(results: &[QueryResult], a: &Args, k: Option<usize>) -> Res<()>
                     .chars()
                     .take(60)
                     .collect();
-                println!(
+                outln!(
                     "{qi:>5} {:>4} {:>12} {:>5} {label:>6}  {payload}",
                     rank + 1,
                     h.id,
                     h.distance
-                );
+                )?;
             }
         }
     }
     Ok(())
 }
 
-fn cmd_search(a: &Args) -> Res<()> {
-    let db = Database::open_read_only(a.db()?)?;
+fn cmd_search(a: &args::SearchCodesArgs) -> Res<()> {
+    let db = open_ro(&a.db)?;
     let mut queries: Vec<Code> = Vec::new();
-    if let Some(p) = a.get(&["--queries"]) {
+    if let Some(p) = &a.queries {
         let arr = read_codes(p, Some(db.code_len()))?;
         queries.extend((0..arr.len()).map(|i| arr.get(i).expect("in range")));
     }
-    for h in a.all("--hex") {
+    for h in &a.hex {
         queries.push(Code::from_hex(h)?);
     }
-    if queries.is_empty() {
-        return usage("give --queries FILE.npy or --hex CODE");
-    }
-    let k: Option<usize> = a.num(&["-k", "--k"])?;
-    let r: Option<u32> = a.num(&["--radius", "-r"])?;
-    let class: Option<u32> = a.num(&["--class"])?;
-    if k.is_some() == r.is_some() {
-        return usage("give exactly one of -k and --radius");
+    if a.npy.is_some() && a.k.is_none() {
+        return usage("--npy needs -k (radius results are ragged)");
     }
     let snap = db.snapshot();
     let results = queries
         .iter()
-        .map(|q| match (k, r) {
-            (Some(k), _) => snap.search(q, k, class),
-            (_, Some(r)) => snap.search_radius(q, r, class),
-            _ => unreachable!(),
+        .map(|q| match (a.k, a.radius) {
+            (Some(k), _) => snap.search(q, k, a.class),
+            (None, Some(r)) => snap.search_radius(q, r, a.class),
+            (None, None) => Err(Error::InvalidParameter {
+                name: "k",
+                reason: "give -k or --radius".into(),
+            }),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    print_results(&results, a, k)
+    print_results(&results, a)
 }
 
-fn cmd_delete(a: &Args) -> Res<()> {
-    let db = Database::open(a.db()?)?;
+/// Deletes the ids that exist (each once) and says how many did not.
+fn cmd_delete(a: &args::DeleteArgs) -> Res<()> {
+    let db = open_rw(&a.db)?;
+    let ids: BTreeSet<u64> = a.ids.iter().copied().collect();
+    // This process holds the writer lock, so what the snapshot holds is what the commit sees.
+    let snap = db.snapshot();
     let mut b = WriteBatch::new();
-    for id in &a.pos[1..] {
-        b.delete(
-            id.parse()
-                .map_err(|_| Fail::Usage(format!("not an id: {id}")))?,
-        );
+    let mut found = 0usize;
+    for &id in &ids {
+        if snap.get(id)?.is_some() {
+            b.delete(id);
+            found += 1;
+        }
     }
-    if b.is_empty() {
-        return usage("give at least one id");
+    drop(snap);
+    let missing = ids.len() - found;
+    let of = match ids.len() {
+        1 => "1 id".to_string(),
+        n => format!("{n} ids"),
+    };
+    let not_found = if missing > 0 {
+        format!(" ({missing} not found)")
+    } else {
+        String::new()
+    };
+    if found == 0 {
+        return outln!("deleted 0 of {of}{not_found}, nothing to commit");
     }
     let info = db.commit(b)?;
-    println!("deleted {} id(s), commit {}", a.pos.len() - 1, info.txn);
-    Ok(())
+    outln!("deleted {found} of {of}{not_found}, commit {}", info.txn)
 }
 
-fn cmd_compact(a: &Args) -> Res<()> {
-    let db = Database::open(a.db()?)?;
+fn cmd_compact(a: &args::DbArg) -> Res<()> {
+    let db = open_rw(&a.db)?;
     let before = db.stats().file_bytes;
     let t = Instant::now();
     db.compact()?;
     let s = db.stats();
-    println!(
+    outln!(
         "compacted in {:.2}s: {} items, {} -> {} bytes",
         t.elapsed().as_secs_f64(),
         s.items,
         before,
         s.file_bytes
-    );
-    Ok(())
+    )
 }
 
-fn cmd_stats(a: &Args) -> Res<()> {
-    let db = Database::open_read_only(a.db()?)?;
+fn cmd_stats(a: &args::DbArg) -> Res<()> {
+    let db = open_ro(&a.db)?;
     let s = db.stats();
-    println!(
+    outln!(
         "{{\"code_bits\":{},\"commit\":{},\"items\":{},\"segments\":{},\"segment_items\":{},\"delta_items\":{},\"deleted_in_segments\":{},\"file_bytes\":{},\"fingerprint\":{}}}",
         s.code_bits,
         s.txn,
@@ -312,8 +328,7 @@ fn cmd_stats(a: &Args) -> Res<()> {
         s.deleted_in_segments,
         s.file_bytes,
         json_string(&fingerprint_text(&db, &s.fingerprint))
-    );
-    Ok(())
+    )
 }
 
 /// A model database's fingerprint is a SHA-256 (hex, with the model's name); a code-only
@@ -330,58 +345,105 @@ fn fingerprint_text(db: &Database, fp: &[u8]) -> String {
     }
 }
 
-fn cmd_verify(a: &Args) -> Res<()> {
-    let r = Database::verify(a.db()?)?;
-    println!(
+fn cmd_verify(a: &args::DbArg) -> Res<()> {
+    let r = Database::verify(&a.db).map_err(|e| with_path(&a.db, e))?;
+    outln!(
         "ok: commit {}, {} segment(s), {} delta batch(es), {} items",
-        r.txn, r.segments, r.delta_batches, r.items
-    );
-    Ok(())
+        r.txn,
+        r.segments,
+        r.delta_batches,
+        r.items
+    )
+}
+
+/// "0.1.0 (file format N)": what `--version` and `version` print after "hamdb ".
+fn version() -> String {
+    format!(
+        "{} (file format {})",
+        env!("CARGO_PKG_VERSION"),
+        hamdb::storage::FORMAT_VERSION
+    )
+}
+
+fn command() -> clap::Command {
+    Cli::command().version(&*Box::leak(version().into_boxed_str()))
+}
+
+fn run(cmd: &Cmd) -> Res<()> {
+    match cmd {
+        Cmd::Create(a) => cmd_create(a),
+        Cmd::Insert(a) => images::cmd_insert(a),
+        Cmd::Search(a) => images::cmd_search_image(a),
+        Cmd::Classify(a) => images::cmd_classify(a),
+        Cmd::Eval(a) => images::cmd_eval(a),
+        Cmd::ImportCodes(a) => cmd_import(a),
+        Cmd::SearchCodes(a) => cmd_search(a),
+        Cmd::Delete(a) => cmd_delete(a),
+        Cmd::Compact(a) => cmd_compact(a),
+        Cmd::Stats(a) => cmd_stats(a),
+        Cmd::Verify(a) => cmd_verify(a),
+        Cmd::Version => outln!("hamdb {}", version()),
+    }?;
+    args::flush_out()
+}
+
+/// The exit code for a write error on standard output: 0, quietly, for a pipe whose reader
+/// has gone (`hamdb ... | head`); else 1 with a message.
+fn write_failed(e: &std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return ExitCode::SUCCESS;
+    }
+    errln!("hamdb: write error on standard output: {e}");
+    ExitCode::from(1)
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some(cmd) = argv.first() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    let rest = &argv[1..];
-    let result = (|| -> Res<()> {
-        match cmd.as_str() {
-            "create" => cmd_create(&Args::parse(rest, &[])?),
-            "import-codes" => cmd_import(&Args::parse(rest, &[])?),
-            "insert" => images::cmd_insert(&Args::parse(rest, &["--quiet"])?),
-            "search" => images::cmd_search_image(&Args::parse(rest, &["--json"])?),
-            "classify" => images::cmd_classify(&Args::parse(rest, &["--json"])?),
-            "eval" => images::cmd_eval(&Args::parse(rest, &[])?),
-            "search-codes" => cmd_search(&Args::parse(rest, &["--json"])?),
-            "delete" => cmd_delete(&Args::parse(rest, &[])?),
-            "compact" => cmd_compact(&Args::parse(rest, &[])?),
-            "stats" => cmd_stats(&Args::parse(rest, &[])?),
-            "verify" => cmd_verify(&Args::parse(rest, &[])?),
-            "version" | "--version" => {
-                println!(
-                    "hamdb {} (file format {})",
-                    env!("CARGO_PKG_VERSION"),
-                    hamdb::storage::FORMAT_VERSION
-                );
-                Ok(())
-            }
-            "help" | "--help" | "-h" => {
-                println!("{USAGE}");
-                Ok(())
-            }
-            other => usage(format!("unknown command {other:?}")),
+    let matches = match command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) if e.use_stderr() => {
+            // Usage errors (exit 2), and no arguments at all (the help, on stderr, exit 2).
+            let _ = e.print();
+            return ExitCode::from(2);
         }
-    })();
-    match result {
+        Err(e) => {
+            // --help, help, --version: on standard output, exit 0.
+            use std::io::IsTerminal;
+            let text = e.render();
+            let text = if std::io::stdout().is_terminal() {
+                text.ansi().to_string()
+            } else {
+                text.to_string()
+            };
+            return match write_out(format_args!("{text}")).and_then(|()| args::flush_out()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(Fail::Write(e)) => write_failed(&e),
+                Err(_) => ExitCode::from(1),
+            };
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
+    match run(&cli.cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail::Usage(m)) => {
-            eprintln!("hamdb: {m}\n\n{USAGE}");
+            let mut c = command();
+            c.build();
+            let name = cli.cmd.name();
+            match c.find_subcommand_mut(name) {
+                Some(sub) => {
+                    let _ = sub.error(clap::error::ErrorKind::InvalidValue, m).print();
+                }
+                None => errln!("hamdb: {m}"),
+            }
             ExitCode::from(2)
         }
         Err(Fail::Db(e)) => {
-            eprintln!("hamdb: {e}");
+            errln!("hamdb: {e}");
             ExitCode::from(match e {
                 Error::Locked => 3,
                 Error::Corrupt { .. }
@@ -391,12 +453,13 @@ fn main() -> ExitCode {
             })
         }
         Err(Fail::Other(m)) => {
-            eprintln!("hamdb: {m}");
+            errln!("hamdb: {m}");
             ExitCode::from(1)
         }
         Err(Fail::Partial(m)) => {
-            eprintln!("hamdb: {m}");
+            errln!("hamdb: {m}");
             ExitCode::from(5)
         }
+        Err(Fail::Write(e)) => write_failed(&e),
     }
 }
