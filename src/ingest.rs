@@ -37,14 +37,23 @@ impl ImageSource {
     }
 }
 
-/// Tuning for [`Database::insert_images`]; the defaults suit a small machine.
+/// Most images per forward pass ([`IngestOptions::batch_size`]).
+pub const MAX_BATCH_SIZE: usize = 4096;
+/// Most decode workers ([`IngestOptions::decode_threads`]).
+pub const MAX_DECODE_THREADS: usize = 256;
+
+/// Tuning for [`Database::insert_images`]; the defaults suit a small machine. Values out of
+/// range are refused with [`Error::InvalidParameter`] (see [`IngestOptions::validate`]).
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
-    /// Images per forward pass.
+    /// Images per forward pass, 1..=[`MAX_BATCH_SIZE`]. Memory follows the images actually
+    /// batched, not this number.
     pub batch_size: usize,
-    /// Decode workers; 0 = one per core.
+    /// Decode workers, 0..=[`MAX_DECODE_THREADS`]; 0 = one per core (at most
+    /// [`MAX_DECODE_THREADS`]).
     pub decode_threads: usize,
-    /// Inserted items per commit (each commit is durable: fsync); failed items do not count.
+    /// Inserted items per commit (each commit is durable: fsync), at least 1; failed items do
+    /// not count.
     pub commit_every: usize,
 }
 
@@ -55,6 +64,34 @@ impl Default for IngestOptions {
             decode_threads: 0,
             commit_every: 8192,
         }
+    }
+}
+
+impl IngestOptions {
+    /// Check every value against its range; the error names the parameter and the range.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
+            return Err(Error::param(
+                "batch_size",
+                format!("{} is out of range 1..={MAX_BATCH_SIZE}", self.batch_size),
+            ));
+        }
+        if self.decode_threads > MAX_DECODE_THREADS {
+            return Err(Error::param(
+                "decode_threads",
+                format!(
+                    "{} is out of range 0..={MAX_DECODE_THREADS} (0 = one per core)",
+                    self.decode_threads
+                ),
+            ));
+        }
+        if self.commit_every == 0 {
+            return Err(Error::param(
+                "commit_every",
+                "0 is out of range 1..=2^64-1 (inserted items per commit)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -175,7 +212,8 @@ fn inference_stage(
     out: Sender<Vec<EncodedRow>>,
     batch: usize,
 ) -> Result<()> {
-    let mut pending: Vec<Row> = Vec::with_capacity(batch);
+    // Grows with the rows actually received (a batch of 4096 over 3 images holds 3).
+    let mut pending: Vec<Row> = Vec::new();
     loop {
         pending.clear();
         match rows.recv() {
@@ -263,16 +301,23 @@ impl Database {
         I: IntoIterator<Item = ImageSource>,
         I::IntoIter: Send,
     {
-        self.check_encoder(encoder).map_err(|error| IngestError {
-            error,
-            report: IngestReport::default(),
-        })?;
-        let batch = options.batch_size.max(1);
+        options
+            .validate()
+            .and_then(|_| self.check_encoder(encoder).map(|_| ()))
+            .map_err(|error| IngestError {
+                error,
+                report: IngestReport::default(),
+            })?;
+        let batch = options.batch_size;
         let threads = match options.decode_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_DECODE_THREADS),
             n => n,
         };
-        let commit_every = options.commit_every.max(1);
+        let commit_every = options.commit_every;
+        // Channel capacities follow the validated options: at most 1024 jobs and 8192 rows in
+        // flight (about 1 MiB of slots; a row's pixels exist only once a decoder made them).
         let (job_tx, job_rx) = bounded::<(usize, ImageSource)>(threads * 4);
         let (row_tx, row_rx) = bounded::<Row>(batch * 2);
         let (enc_tx, enc_rx) = bounded::<Vec<EncodedRow>>(2);
@@ -363,5 +408,73 @@ impl Database {
             debug_assert!(waiting.is_empty());
             Ok(w.report)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_out_of_range_are_refused_by_name() {
+        let ok = IngestOptions::default();
+        assert!(ok.validate().is_ok());
+        let at_limits = IngestOptions {
+            batch_size: MAX_BATCH_SIZE,
+            decode_threads: MAX_DECODE_THREADS,
+            commit_every: 1,
+        };
+        assert!(at_limits.validate().is_ok());
+        let cases = [
+            (
+                IngestOptions {
+                    batch_size: 0,
+                    ..ok.clone()
+                },
+                "batch_size",
+                "1..=4096",
+            ),
+            (
+                IngestOptions {
+                    batch_size: 4097,
+                    ..ok.clone()
+                },
+                "batch_size",
+                "1..=4096",
+            ),
+            (
+                IngestOptions {
+                    batch_size: 100_000_000,
+                    ..ok.clone()
+                },
+                "batch_size",
+                "1..=4096",
+            ),
+            (
+                IngestOptions {
+                    decode_threads: 257,
+                    ..ok.clone()
+                },
+                "decode_threads",
+                "0..=256",
+            ),
+            (
+                IngestOptions {
+                    commit_every: 0,
+                    ..ok.clone()
+                },
+                "commit_every",
+                "1..=",
+            ),
+        ];
+        for (o, name, range) in cases {
+            match o.validate() {
+                Err(Error::InvalidParameter { name: n, reason }) => {
+                    assert_eq!(n, name);
+                    assert!(reason.contains(range), "{reason}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
     }
 }

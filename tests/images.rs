@@ -397,7 +397,382 @@ fn models_that_break_the_contract_are_refused_with_the_reason() {
         let e = Encoder::from_bytes(&model, &opts).unwrap_err();
         assert!(matches!(e, Error::ModelContract { .. }), "{e}");
         assert!(e.to_string().contains(needle), "{needle}: {e}");
+        assert!(is_plain_message(&e.to_string()), "{e}");
     }
+}
+
+/// Issue 7: thread counts and session counts are bounded; huge values are refused with
+/// InvalidParameter naming the parameter and its range (not 32k threads, not an abort). The
+/// just-over values come first.
+#[test]
+fn out_of_range_encoder_options_are_refused() {
+    let ok = EncoderOptions::default();
+    let cases = [
+        (
+            EncoderOptions {
+                intra_threads: 257,
+                ..ok.clone()
+            },
+            "intra_threads",
+            "0..=256",
+        ),
+        (
+            EncoderOptions {
+                sessions: 65,
+                ..ok.clone()
+            },
+            "sessions",
+            "0..=64",
+        ),
+        (
+            EncoderOptions {
+                intra_threads: 100_000,
+                ..ok.clone()
+            },
+            "intra_threads",
+            "0..=256",
+        ),
+        (
+            EncoderOptions {
+                intra_threads: usize::MAX,
+                ..ok.clone()
+            },
+            "intra_threads",
+            "0..=256",
+        ),
+        (
+            EncoderOptions {
+                sessions: 1 << 40,
+                ..ok.clone()
+            },
+            "sessions",
+            "0..=64",
+        ),
+        (
+            EncoderOptions {
+                max_pixels: 0,
+                ..ok.clone()
+            },
+            "max_pixels",
+            "1..=",
+        ),
+    ];
+    for (opts, name, range) in cases {
+        let e = Encoder::load(model_path(48), &opts).unwrap_err();
+        match &e {
+            Error::InvalidParameter { name: n, reason } => {
+                assert_eq!(*n, name, "{e}");
+                assert!(reason.contains(range), "{e}");
+            }
+            other => panic!("{name}: {other}"),
+        }
+    }
+}
+
+/// Issue 7: batch size, decoder count and commit interval are bounded; out-of-range values
+/// are refused before anything runs (a batch of 1e8 asked for 22 GB up front and aborted).
+#[test]
+fn out_of_range_ingest_options_are_refused() {
+    let enc = encoder48();
+    let dir = tempdir("img-ingest-options");
+    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let ok = IngestOptions::default();
+    let cases = [
+        (
+            IngestOptions {
+                batch_size: 4097,
+                ..ok.clone()
+            },
+            "batch_size",
+            "1..=4096",
+        ),
+        (
+            IngestOptions {
+                decode_threads: 257,
+                ..ok.clone()
+            },
+            "decode_threads",
+            "0..=256",
+        ),
+        (
+            IngestOptions {
+                batch_size: 0,
+                ..ok.clone()
+            },
+            "batch_size",
+            "1..=4096",
+        ),
+        (
+            IngestOptions {
+                commit_every: 0,
+                ..ok.clone()
+            },
+            "commit_every",
+            "1..=",
+        ),
+        (
+            IngestOptions {
+                batch_size: 100_000_000,
+                ..ok.clone()
+            },
+            "batch_size",
+            "1..=4096",
+        ),
+        (
+            IngestOptions {
+                batch_size: usize::MAX,
+                ..ok.clone()
+            },
+            "batch_size",
+            "1..=4096",
+        ),
+        (
+            IngestOptions {
+                decode_threads: 100_000,
+                ..ok.clone()
+            },
+            "decode_threads",
+            "0..=256",
+        ),
+    ];
+    let sources = || [ImageSource::Path(samples()[0].0.clone())];
+    for (opts, name, range) in cases {
+        let e = db.insert_images(&enc, sources(), &opts).unwrap_err();
+        match &e.error {
+            Error::InvalidParameter { name: n, reason } => {
+                assert_eq!(*n, name, "{e}");
+                assert!(reason.contains(range), "{e}");
+            }
+            other => panic!("{name}: {other}"),
+        }
+        assert!(e.report.ids.is_empty() && e.report.inserted == 0);
+    }
+    assert_eq!(db.stats().items, 0);
+}
+
+/// Issue 7: the largest allowed batch and decoder count with a handful of images: memory
+/// follows the 3 images, not the 4096 asked for.
+#[test]
+fn the_largest_batch_works_with_a_few_images() {
+    let enc = encoder48();
+    let dir = tempdir("img-largest-batch");
+    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let opts = IngestOptions {
+        batch_size: hamdb::ingest::MAX_BATCH_SIZE,
+        decode_threads: hamdb::ingest::MAX_DECODE_THREADS,
+        commit_every: 1,
+    };
+    let sources: Vec<ImageSource> = samples()
+        .iter()
+        .take(3)
+        .map(|(p, _)| ImageSource::Path(p.clone()))
+        .collect();
+    let report = db.insert_images(&enc, sources, &opts).unwrap();
+    assert_eq!(report.inserted, 3);
+    assert!(report.failures.is_empty());
+    assert_eq!(db.stats().items, 3);
+}
+
+/// Issue 10: the limit counts bytes, not only pixels. A 16-bit RGBA 8191 x 8191 PNG is under
+/// the pixel limit but would decode to 536,739,848 bytes: refused from its header (this file
+/// has almost no pixel data, so a decoder that started would fail on the missing data
+/// instead), with the bytes and the limit in the message; it fails alone in an ingestion. A
+/// normal 16-bit RGBA image still works.
+#[test]
+fn a_16_bit_rgba_png_over_the_decoded_bytes_limit_is_refused_from_its_header() {
+    let enc = encoder48();
+    let bomb = png_header_only_with(8191, 8191, 16, 6);
+    assert!(8191u64 * 8191 <= enc.max_pixels());
+    let e = enc.encode_image(&bomb).unwrap_err();
+    assert!(matches!(e, Error::Image { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "cannot decode the image: its 8191x8191 pixels of 16-bit RGBA (8 bytes each) would take \
+         536739848 bytes decoded, over the limit of 268435456 bytes"
+    );
+
+    let small = image::DynamicImage::ImageRgba16(image::ImageBuffer::from_fn(64, 64, |x, y| {
+        image::Rgba([(x * 1000) as u16, (y * 1000) as u16, 0, 65535])
+    }));
+    let small = encode_as(&small, image::ImageFormat::Png);
+    enc.encode_image(&small).unwrap();
+
+    let dir = tempdir("img-bytes-limit");
+    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let report = db
+        .insert_images(
+            &enc,
+            [
+                ImageSource::Bytes {
+                    bytes: bomb,
+                    payload: b"bomb".to_vec(),
+                },
+                ImageSource::Bytes {
+                    bytes: small,
+                    payload: b"small".to_vec(),
+                },
+            ],
+            &IngestOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(report.inserted, 1);
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].index, 0);
+    assert!(report.ids[0].is_none() && report.ids[1].is_some());
+}
+
+/// Issue 10: the decoded-bytes limit is configurable next to max_pixels and sizes the
+/// encoder's shared decode budget.
+#[test]
+fn the_decoded_bytes_limit_is_an_encoder_option() {
+    let opts = EncoderOptions {
+        max_decoded_bytes: 28 * 28,
+        ..EncoderOptions::default()
+    };
+    let enc = Encoder::load(model_path(48), &opts).unwrap();
+    assert_eq!(enc.decode_limits().max_decoded_bytes, 784);
+    assert_eq!(enc.decode_budget().capacity(), 784);
+    // The samples are 28 x 28 8-bit gray: 784 bytes.
+    enc.encode_file(&samples()[0].0).unwrap();
+    let rgb = image::DynamicImage::ImageLuma8(pattern(28, 28)).to_rgb8();
+    let e = enc
+        .encode_image(&encode_as(
+            &image::DynamicImage::ImageRgb8(rgb),
+            image::ImageFormat::Png,
+        ))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("2352 bytes decoded, over the limit of 784 bytes"),
+        "{e}"
+    );
+    assert_eq!(enc.decode_budget().in_use(), 0);
+}
+
+/// The peak resident memory of this process (VmHWM), if the system reports it.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Issue 10: memory follows the decoded size on every step. A 1 x 8M gray PNG (8 MiB decoded,
+/// within every limit) used to resize through an 8M x 28 intermediate of f64 (1.8 GB); now the
+/// resize recomputes the rows it needs. The wide image (8M x 1) computes its taps per row.
+#[test]
+fn a_tall_thin_image_resizes_without_a_huge_intermediate() {
+    let enc = encoder48();
+    let tall = image::GrayImage::from_fn(1, 8 << 20, |_, y| image::Luma([(y >> 15) as u8]));
+    let tall = encode_as(
+        &image::DynamicImage::ImageLuma8(tall),
+        image::ImageFormat::Png,
+    );
+    let before = peak_rss_bytes();
+    let a = enc.encode_image(&tall).unwrap();
+    if let (Some(before), Some(after)) = (before, peak_rss_bytes()) {
+        assert!(
+            after.saturating_sub(before) < 512 << 20,
+            "peak memory grew by {} bytes",
+            after - before
+        );
+    }
+    let wide = image::GrayImage::from_fn(8 << 20, 1, |x, _| image::Luma([(x >> 15) as u8]));
+    let wide = encode_as(
+        &image::DynamicImage::ImageLuma8(wide),
+        image::ImageFormat::Png,
+    );
+    enc.encode_image(&wide).unwrap();
+    assert_eq!(a.code.bits(), 48);
+}
+
+/// Issue 4: a file cut in half fails with Error::Image saying it is truncated, in every
+/// format (the JPEG decoder used to fill the missing half silently), alone in an ingestion;
+/// so does a JPEG without its end-of-image marker.
+#[test]
+fn truncated_files_fail_in_every_format() {
+    let enc = encoder48();
+    let mut cut = Vec::new();
+    for (name, bytes) in sample_in_every_format() {
+        preprocess::decode_planes(&bytes, ColorMode::Luma, 1 << 20).unwrap();
+        cut.push((name, bytes[..bytes.len() / 2].to_vec()));
+        if name == "JPEG" {
+            cut.push((name, bytes[..bytes.len() - 2].to_vec()));
+        }
+    }
+    for (name, bytes) in &cut {
+        let e = preprocess::decode_planes(bytes, ColorMode::Luma, 1 << 20).unwrap_err();
+        assert!(matches!(e, Error::Image { .. }), "{name}: {e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("the {name} data ends early (truncated file)")),
+            "{name} ({} bytes): {msg}",
+            bytes.len()
+        );
+    }
+    let dir = tempdir("img-truncated");
+    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let mut sources: Vec<ImageSource> = cut
+        .iter()
+        .map(|(name, bytes)| ImageSource::Bytes {
+            bytes: bytes.clone(),
+            payload: name.as_bytes().to_vec(),
+        })
+        .collect();
+    sources.push(ImageSource::Path(samples()[0].0.clone()));
+    let report = db
+        .insert_images(&enc, sources, &IngestOptions::default())
+        .unwrap();
+    assert_eq!(report.inserted, 1);
+    assert_eq!(report.failures.len(), cut.len());
+    assert!(report.ids[cut.len()].is_some());
+}
+
+/// Issue 14: decode errors say in words what is wrong with the file: no braces, no
+/// debug-formatted enum names (`UnexpectedEnd { additional: 1 }`, `Png`), for truncated,
+/// corrupt, unsupported and garbage inputs in every format.
+#[test]
+fn decode_error_messages_are_words() {
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, bytes) in sample_in_every_format() {
+        for cut in [8, 20, 40, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+            inputs.push((format!("{name} cut at {cut}"), bytes[..cut].to_vec()));
+        }
+        for (step, mask) in [(3, 0x5a), (7, 0xff), (50, 0x01)] {
+            let mut b = bytes.clone();
+            for x in b.iter_mut().skip(40).step_by(step) {
+                *x ^= mask;
+            }
+            inputs.push((format!("{name} xor {mask:#x} every {step}"), b));
+        }
+        let mut junk = bytes[..12].to_vec();
+        junk.extend((0..200u32).map(|i| (i * 97 % 256) as u8));
+        inputs.push((format!("{name} header then junk"), junk));
+    }
+    inputs.push(("text".into(), b"this is not an image\n".to_vec()));
+    inputs.push(("TIFF".into(), b"II*\0\x08\0\0\0junk junk junk".to_vec()));
+    inputs.push(("empty".into(), Vec::new()));
+    inputs.push(("bomb".into(), png_header_only(100_000, 100_000)));
+    let mut failed = 0;
+    for (what, bytes) in &inputs {
+        let Err(e) = preprocess::decode_planes(bytes, ColorMode::Luma, 1 << 20) else {
+            continue; // a flipped byte in BMP pixels is just another pixel
+        };
+        failed += 1;
+        eprintln!("{what}: {e}");
+        assert!(
+            matches!(e, Error::Image { .. } | Error::ImageTooLarge { .. }),
+            "{what}: {e}"
+        );
+        assert!(is_plain_message(&e.to_string()), "{what}: {e}");
+    }
+    assert!(failed >= inputs.len() - 6, "{failed} of {}", inputs.len());
+    let e =
+        preprocess::decode_planes(b"this is not an image\n", ColorMode::Luma, 1 << 20).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot decode the image: not a PNG, JPEG, WebP, GIF or BMP file"
+    );
 }
 
 #[test]

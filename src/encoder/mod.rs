@@ -9,7 +9,7 @@ pub mod preprocess;
 pub mod runtime;
 
 pub use contract::{ColorMode, Contract, TensorSig, CONTRACT_VERSION};
-pub use preprocess::DEFAULT_MAX_PIXELS;
+pub use preprocess::{DecodeBudget, DecodeLimits, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS};
 pub use runtime::RuntimeInfo;
 
 use crate::code::Code;
@@ -21,22 +21,35 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// How to load a model.
+/// Most ONNX Runtime sessions one encoder holds ([`EncoderOptions::sessions`]).
+pub const MAX_SESSIONS: usize = 64;
+/// Most intra-op threads per session ([`EncoderOptions::intra_threads`]).
+pub const MAX_INTRA_THREADS: usize = 256;
+/// Most ONNX Runtime threads one encoder starts, over all its sessions.
+pub const MAX_TOTAL_THREADS: usize = 1024;
+
+/// How to load a model. [`Encoder::load`] refuses values out of range with
+/// [`Error::InvalidParameter`] (see [`EncoderOptions::validate`]).
 #[derive(Debug, Clone)]
 pub struct EncoderOptions {
     /// The ONNX Runtime library to load; `None` searches (see [`runtime`]).
     pub runtime_path: Option<PathBuf>,
     /// Independent ONNX Runtime sessions (forward passes that can run at once: ingestion
-    /// runs one inference worker per session); 0 = automatic (see [`Encoder::from_bytes`]).
+    /// runs one inference worker per session), 0..=[`MAX_SESSIONS`]; 0 = one.
     pub sessions: usize,
-    /// Threads ONNX Runtime uses inside one forward pass; 0 = the cores divided among the
-    /// sessions.
+    /// Threads ONNX Runtime uses inside one forward pass, 0..=[`MAX_INTRA_THREADS`]; 0 = the
+    /// cores divided among the sessions. Sessions x threads is at most [`MAX_TOTAL_THREADS`].
     pub intra_threads: usize,
     /// Whether ONNX Runtime's idle worker threads spin (lower latency for a lone query,
     /// stolen cycles when decoders share the cores); `None` = ONNX Runtime's default.
     pub spinning: Option<bool>,
-    /// Images larger than this many pixels are refused before decoding.
+    /// Images larger than this many pixels are refused before decoding (at least 1).
     pub max_pixels: u64,
+    /// Images whose decoded pixels would take more than this many bytes (width x height x
+    /// bytes per pixel of the decoded colour type) are refused before decoding (at least 1).
+    /// It also sizes the encoder's decode budget: all decodes through one encoder at once
+    /// (ingestion's decoders, queries) hold at most this many bytes of decoded pixels.
+    pub max_decoded_bytes: u64,
 }
 
 impl Default for EncoderOptions {
@@ -47,6 +60,61 @@ impl Default for EncoderOptions {
             intra_threads: 0,
             spinning: None,
             max_pixels: DEFAULT_MAX_PIXELS,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
+        }
+    }
+}
+
+impl EncoderOptions {
+    /// Check every value against its range; the error names the parameter and the range.
+    pub fn validate(&self) -> Result<()> {
+        if self.sessions > MAX_SESSIONS {
+            return Err(Error::param(
+                "sessions",
+                format!(
+                    "{} is out of range 0..={MAX_SESSIONS} (0 = one session)",
+                    self.sessions
+                ),
+            ));
+        }
+        if self.intra_threads > MAX_INTRA_THREADS {
+            return Err(Error::param(
+                "intra_threads",
+                format!(
+                    "{} is out of range 0..={MAX_INTRA_THREADS} (0 = the cores divided among \
+                     the sessions)",
+                    self.intra_threads
+                ),
+            ));
+        }
+        let total = self.sessions.max(1) * self.intra_threads;
+        if total > MAX_TOTAL_THREADS {
+            return Err(Error::param(
+                "intra_threads",
+                format!(
+                    "{} sessions x {} threads = {total} threads, over the limit of \
+                     {MAX_TOTAL_THREADS} threads per encoder",
+                    self.sessions.max(1),
+                    self.intra_threads
+                ),
+            ));
+        }
+        if self.max_pixels == 0 {
+            return Err(Error::param("max_pixels", "0 is out of range 1..=2^64-1"));
+        }
+        if self.max_decoded_bytes == 0 {
+            return Err(Error::param(
+                "max_decoded_bytes",
+                "0 is out of range 1..=2^64-1",
+            ));
+        }
+        Ok(())
+    }
+
+    fn decode_limits(&self) -> DecodeLimits {
+        DecodeLimits {
+            max_pixels: self.max_pixels,
+            max_decoded_bytes: self.max_decoded_bytes,
         }
     }
 }
@@ -76,7 +144,9 @@ pub struct Encoder {
     contract: Contract,
     fingerprint: [u8; 32],
     model_path: Option<PathBuf>,
-    max_pixels: u64,
+    limits: DecodeLimits,
+    /// Shared by every decode through this encoder, sized to `limits.max_decoded_bytes`.
+    budget: DecodeBudget,
     sessions: Vec<Mutex<Session>>,
     next_session: std::sync::atomic::AtomicUsize,
 }
@@ -117,6 +187,7 @@ impl Encoder {
 
     /// Load and check a model held in memory.
     pub fn from_bytes(model: &[u8], options: &EncoderOptions) -> Result<Self> {
+        options.validate()?;
         runtime::ensure_loaded(options.runtime_path.as_deref())?;
         let env = runtime::environment()?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -124,7 +195,7 @@ impl Encoder {
         // gains from more (see docs/ARCHITECTURE.md, "Encoder sessions").
         let count = options.sessions.max(1);
         let threads = match options.intra_threads {
-            0 => (cores / count).max(1),
+            0 => (cores / count).clamp(1, MAX_INTRA_THREADS),
             n => n,
         };
         let mut sessions = Vec::with_capacity(count);
@@ -180,7 +251,8 @@ impl Encoder {
             contract,
             fingerprint: fingerprint_of(model),
             model_path: None,
-            max_pixels: options.max_pixels,
+            limits: options.decode_limits(),
+            budget: DecodeBudget::new(options.max_decoded_bytes),
             sessions,
             next_session: Default::default(),
         })
@@ -219,7 +291,17 @@ impl Encoder {
     }
 
     pub fn max_pixels(&self) -> u64 {
-        self.max_pixels
+        self.limits.max_pixels
+    }
+
+    /// The limits every decode through this encoder is held to.
+    pub fn decode_limits(&self) -> DecodeLimits {
+        self.limits
+    }
+
+    /// The byte budget decodes through this encoder share.
+    pub fn decode_budget(&self) -> &DecodeBudget {
+        &self.budget
     }
 
     /// "name version (sha256 0123abcd...)", for messages.
@@ -228,8 +310,10 @@ impl Encoder {
     }
 
     /// Decode and preprocess one image file's bytes into a model input row.
+    /// Decodes through one encoder share its decode budget (they wait for each other when
+    /// their decoded pixels would exceed it together).
     pub fn preprocess(&self, image: &[u8]) -> Result<Vec<f32>> {
-        preprocess::preprocess(image, &self.contract, self.max_pixels)
+        preprocess::preprocess_limited(image, &self.contract, &self.limits, Some(&self.budget))
     }
 
     /// Run the model on `n` preprocessed rows laid end to end.
@@ -312,7 +396,12 @@ impl Encoder {
     /// Encode one image file's bytes.
     pub fn encode_image(&self, image: &[u8]) -> Result<Encoded> {
         let row = self.preprocess(image)?;
-        Ok(self.encode_rows(&row, 1)?.remove(0))
+        self.encode_rows(&row, 1)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Inference {
+                reason: "the model returned no row".into(),
+            })
     }
 
     /// Encode several images in one forward pass; each image fails or succeeds on its own.
@@ -323,12 +412,22 @@ impl Encoder {
     /// Encode rows already preprocessed (or failed), in one forward pass over the good ones;
     /// a failed row keeps its error. Fails as a whole only if the forward pass fails.
     pub fn encode_prepared(&self, rows: Vec<Result<Vec<f32>>>) -> Result<Vec<Result<Encoded>>> {
-        let good: Vec<f32> = rows.iter().flatten().flatten().copied().collect();
+        // Sized by the rows actually given, never by a batch size asked for.
         let n = rows.iter().filter(|r| r.is_ok()).count();
+        let mut good: Vec<f32> = Vec::with_capacity(n * self.contract.input_len());
+        for r in rows.iter().flatten() {
+            good.extend_from_slice(r);
+        }
         let mut encoded = self.encode_rows(&good, n)?.into_iter();
         Ok(rows
             .into_iter()
-            .map(|r| r.map(|_| encoded.next().expect("one result per good row")))
+            .map(|r| {
+                r.and_then(|_| {
+                    encoded.next().ok_or_else(|| Error::Inference {
+                        reason: "the model returned fewer rows than it was given".into(),
+                    })
+                })
+            })
             .collect())
     }
 
@@ -375,6 +474,78 @@ mod tests {
         assert!((p - 0.5).abs() < 1e-6);
         let (_, p) = softmax_argmax(&[1000.0, 0.0]);
         assert!((p - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn options_out_of_range_are_refused_by_name() {
+        let ok = EncoderOptions::default();
+        assert!(ok.validate().is_ok());
+        let at_limits = EncoderOptions {
+            sessions: 4,
+            intra_threads: MAX_INTRA_THREADS,
+            ..EncoderOptions::default()
+        };
+        assert!(at_limits.validate().is_ok());
+        let cases = [
+            (
+                EncoderOptions {
+                    intra_threads: 257,
+                    ..ok.clone()
+                },
+                "intra_threads",
+                "0..=256",
+            ),
+            (
+                EncoderOptions {
+                    intra_threads: usize::MAX,
+                    ..ok.clone()
+                },
+                "intra_threads",
+                "0..=256",
+            ),
+            (
+                EncoderOptions {
+                    sessions: 65,
+                    ..ok.clone()
+                },
+                "sessions",
+                "0..=64",
+            ),
+            (
+                EncoderOptions {
+                    sessions: 64,
+                    intra_threads: 32,
+                    ..ok.clone()
+                },
+                "intra_threads",
+                "2048 threads",
+            ),
+            (
+                EncoderOptions {
+                    max_pixels: 0,
+                    ..ok.clone()
+                },
+                "max_pixels",
+                "1..=",
+            ),
+            (
+                EncoderOptions {
+                    max_decoded_bytes: 0,
+                    ..ok.clone()
+                },
+                "max_decoded_bytes",
+                "1..=",
+            ),
+        ];
+        for (o, name, range) in cases {
+            match o.validate() {
+                Err(Error::InvalidParameter { name: n, reason }) => {
+                    assert_eq!(n, name);
+                    assert!(reason.contains(range), "{reason}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
     }
 
     #[test]

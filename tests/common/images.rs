@@ -96,10 +96,16 @@ pub fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
 /// A valid PNG header declaring `w x h` pixels, with no pixel data (a decompression bomb's
 /// first bytes: the check must refuse it before allocating).
 pub fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+    png_header_only_with(w, h, 8, 0) // 8-bit gray
+}
+
+/// [`png_header_only`] with another bit depth and PNG colour type (6 = RGBA: with depth 16,
+/// 8 bytes per pixel).
+pub fn png_header_only_with(w: u32, h: u32, bit_depth: u8, color_type: u8) -> Vec<u8> {
     let mut ihdr = b"IHDR".to_vec();
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit gray
+    ihdr.extend_from_slice(&[bit_depth, color_type, 0, 0, 0]);
     let crc = crc32fast::hash(&ihdr);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend_from_slice(&13u32.to_be_bytes());
@@ -137,4 +143,46 @@ pub fn patch(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     assert!(hits > 0, "{:?} not found", String::from_utf8_lossy(from));
     out
+}
+
+/// Whether an error message is plain words: no braces, no CamelCase identifiers (`UnexpectedEnd`,
+/// `IoError`) and none of the image crate's debug names of formats (`Png`, `Jpeg`).
+pub fn is_plain_message(msg: &str) -> bool {
+    let camel = |w: &str| {
+        let b = w.as_bytes();
+        (1..b.len().saturating_sub(1)).any(|i| {
+            b[i].is_ascii_uppercase()
+                && b[i - 1].is_ascii_lowercase()
+                && b[i + 1].is_ascii_lowercase()
+        })
+    };
+    !msg.contains(['{', '}'])
+        && !msg
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| camel(w) || matches!(w, "Png" | "Jpeg" | "Gif" | "Bmp" | "Tiff"))
+}
+
+/// A real sample (samples/fashion-mnist/images/00000.png) scaled to 112 x 112 RGB, in each
+/// supported format: (format name, file bytes).
+pub fn sample_in_every_format() -> Vec<(&'static str, Vec<u8>)> {
+    let src = image::open(samples_dir().join("images/00000.png")).unwrap();
+    let rgb = image::imageops::resize(
+        &src.to_rgb8(),
+        112,
+        112,
+        image::imageops::FilterType::Nearest,
+    );
+    let rgb = image::DynamicImage::ImageRgb8(rgb);
+    let rgba = image::DynamicImage::ImageRgba8(rgb.to_rgba8());
+    vec![
+        (
+            "PNG",
+            std::fs::read(samples_dir().join("images/00000.png")).unwrap(),
+        ),
+        ("PNG", encode_as(&rgb, image::ImageFormat::Png)),
+        ("JPEG", encode_as(&rgb, image::ImageFormat::Jpeg)),
+        ("GIF", encode_as(&rgba, image::ImageFormat::Gif)),
+        ("WebP", encode_as(&rgb, image::ImageFormat::WebP)),
+        ("BMP", encode_as(&rgb, image::ImageFormat::Bmp)),
+    ]
 }
