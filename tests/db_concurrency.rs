@@ -70,7 +70,7 @@ fn readers_always_see_one_commits_state() {
     for c in 0..150u64 {
         let mut b = WriteBatch::new();
         for id in c * 10..c * 10 + 10 {
-            b.insert(id, code(id), None, id.to_le_bytes().to_vec());
+            b.insert(id, code(id), None, id.to_le_bytes());
         }
         db.commit(b).unwrap();
         if c % 37 == 36 {

@@ -56,12 +56,7 @@ fn crash_child() {
         let mut b = WriteBatch::new();
         for i in 0..PER_COMMIT {
             let id = c * PER_COMMIT + i;
-            b.insert(
-                id,
-                code_for(id),
-                Some((id % 5) as u32),
-                id.to_le_bytes().to_vec(),
-            );
+            b.insert(id, code_for(id), Some((id % 5) as u32), id.to_le_bytes());
         }
         if c > 0 {
             b.delete(c * PER_COMMIT - 3);

@@ -107,7 +107,7 @@ proptest! {
                 Step::Insert(id, c, l) => {
                     batch_ok &= !pending.contains_key(&id);
                     pending.insert(id, (code(c), l, id.to_le_bytes().to_vec()));
-                    batch.insert(id, code(c), l, id.to_le_bytes().to_vec());
+                    batch.insert(id, code(c), l, id.to_le_bytes());
                 }
                 Step::Upsert(id, c, l) => {
                     pending.insert(id, (code(c), l, vec![]));
@@ -159,8 +159,11 @@ fn tempdir() -> std::path::PathBuf {
     d
 }
 
+/// (id, code bytes, label, payload).
+type Dumped = (u64, Vec<u8>, Option<u32>, Vec<u8>);
+
 /// Every live item, in id order.
-fn dump(db: &Database) -> Vec<(u64, Vec<u8>, Option<u32>, Vec<u8>)> {
+fn dump(db: &Database) -> Vec<Dumped> {
     let snap = db.snapshot();
     (0..200u64)
         .filter_map(|id| snap.get(id).unwrap())

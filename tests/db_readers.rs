@@ -50,7 +50,7 @@ fn readers_writer_child() {
         let mut b = WriteBatch::new();
         for i in 0..PER_COMMIT {
             let id = c * PER_COMMIT + i;
-            b.insert(id, code_for(id), None, id.to_le_bytes().to_vec());
+            b.insert(id, code_for(id), None, id.to_le_bytes());
         }
         if c >= 3 {
             for i in 0..PER_COMMIT {

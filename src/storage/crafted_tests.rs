@@ -37,7 +37,7 @@ fn base(tag: &str) -> PathBuf {
     for chunk in 0..2u64 {
         let mut b = WriteBatch::new();
         for id in chunk * 40..(chunk + 1) * 40 {
-            b.insert(id, code(id), Some(1), id.to_le_bytes().to_vec());
+            b.insert(id, code(id), Some(1), id.to_le_bytes());
         }
         db.commit(b).unwrap();
     }

@@ -1625,10 +1625,8 @@ fn import_columns(
             }
             None => {
                 let start = state.manifest.next_id;
-                let end = start
-                    .checked_add(n as u64)
-                    .filter(|&e| e <= NO_ID)
-                    .ok_or_else(ids_exhausted)?;
+                // end <= NO_ID, so the last id assigned is at most NO_ID - 1.
+                let end = start.checked_add(n as u64).ok_or_else(ids_exhausted)?;
                 assigned = (start..end).collect();
                 assigned.clone()
             }
