@@ -3,11 +3,14 @@
 #   make header          regenerate include/hamdb.h with the pinned cbindgen
 #   make header-check    fail if include/hamdb.h differs from what src/capi generates
 #   make install PREFIX=/opt/hamdb   shared + static library, headers, pkg-config, CMake package
-#   make test-ffi        C (ASan+UBSan, valgrind), C++ (GoogleTest, CMake example), Go, differential
+#                        (libraries stripped of debug info; HAMDB_KEEP_DEBUG=1 keeps it)
+#   make test-ffi        C (ASan+UBSan, valgrind), C++ (GoogleTest), the installed prefix (pkg-config
+#                        and standalone CMake builds run without LD_LIBRARY_PATH), Go, differential
 
 CBINDGEN_VERSION := 0.29.2
 CBINDGEN ?= cbindgen
 PREFIX ?= /usr/local
+HAMDB_KEEP_DEBUG ?= 0
 FFI_BUILD := $(CURDIR)/target/ffi
 FFI_PREFIX := $(FFI_BUILD)/prefix
 FFI_CC ?= cc
@@ -20,7 +23,7 @@ FFI_MODEL := $(CURDIR)/models/reference/ssdh-fmnist-48.onnx
 FFI_MODEL16 := $(CURDIR)/models/reference/ssdh-fmnist-16.onnx
 FFI_SAMPLES := $(CURDIR)/samples/fashion-mnist
 
-.PHONY: lib header header-check cbindgen install ffi-deps ffi-prefix test-ffi test-c test-cpp test-go test-diff bench-go
+.PHONY: lib header header-check cbindgen install ffi-deps ffi-prefix test-ffi test-c test-cpp test-install test-go test-diff bench-go
 
 lib:
 	$(CARGO) build --release --lib
@@ -38,7 +41,7 @@ header-check: cbindgen
 	else rm -f $$tmp; echo "include/hamdb.h drifted from src/capi: run make header" >&2; exit 1; fi
 
 install: lib
-	ffi/install.sh $(PREFIX)
+	HAMDB_KEEP_DEBUG=$(HAMDB_KEEP_DEBUG) ffi/install.sh $(PREFIX)
 
 # Tools the FFI tests need, installed only when missing (Debian/Ubuntu).
 ffi-deps:
@@ -51,9 +54,9 @@ ffi-deps:
 
 # The library installed into a private prefix: every FFI test builds against it, as a user would.
 ffi-prefix: lib
-	@ffi/install.sh $(FFI_PREFIX) >/dev/null
+	@HAMDB_KEEP_DEBUG=$(HAMDB_KEEP_DEBUG) ffi/install.sh $(FFI_PREFIX) >/dev/null
 
-test-ffi: header-check test-c test-cpp test-go test-diff
+test-ffi: header-check test-c test-cpp test-install test-go test-diff
 
 test-c: ffi-deps ffi-prefix $(VENV)/.stamp
 	@mkdir -p $(FFI_BUILD)
@@ -84,16 +87,40 @@ test-cpp: ffi-deps ffi-prefix $(VENV)/.stamp
 		$(FFI_BUILD)/cpp/hamdb_cpp_tests --gtest_brief=1
 	ORT_DYLIB_PATH=$(FFI_ORT) ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/ffi/c/tests/lsan.supp \
 		$(FFI_BUILD)/cpp/example/hamdb_example $(FFI_MODEL) $(FFI_SAMPLES)/images $(FFI_BUILD)/example.hamdb
+
+# The installed prefix as a user gets it. Its libraries carry no debug info (unless
+# HAMDB_KEEP_DEBUG=1, which must keep it); a C program built with pkg-config, and the C++
+# example built as a standalone CMake project and then `cmake --install`ed, run without
+# LD_LIBRARY_PATH: the rpath comes from hamdb.pc and hamdbConfig.cmake alone.
+FFI_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+FFI_NO_LDPATH := env -u LD_LIBRARY_PATH
+test-install: ffi-deps ffi-prefix $(VENV)/.stamp
+	@set -e; for f in $(FFI_PREFIX)/lib/libhamdb.so.$(FFI_VERSION) $(FFI_PREFIX)/lib/libhamdb.a; do \
+		if readelf -S --wide $$f | grep -q '\.debug_info'; then has=1; else has=0; fi; \
+		if [ "$(HAMDB_KEEP_DEBUG)" = 1 ] && [ $$has = 0 ]; then \
+			echo "$$f: no .debug_info although HAMDB_KEEP_DEBUG=1" >&2; exit 1; fi; \
+		if [ "$(HAMDB_KEEP_DEBUG)" != 1 ] && [ $$has = 1 ]; then \
+			echo "$$f has a .debug_info section: not stripped on install" >&2; exit 1; fi; \
+		echo "$$f: $$(du -h $$f | cut -f1), .debug_info: $$has (HAMDB_KEEP_DEBUG=$(HAMDB_KEEP_DEBUG))"; done
+	@mkdir -p $(FFI_BUILD)
+	$(FFI_CC) -std=c11 -Wall -Wextra -Werror ffi/c/tests/readme_app.c -o $(FFI_BUILD)/readme_app \
+		$$(PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig pkg-config --cflags --libs hamdb)
+	$(FFI_NO_LDPATH) $(FFI_BUILD)/readme_app $(FFI_BUILD)/readme_app.hamdb
 	@# The example as a user's standalone project: its own CMake build, only the installed prefix.
 	rm -rf $(FFI_BUILD)/example-standalone && cp -r ffi/cpp/example $(FFI_BUILD)/example-standalone
 	cmake -S $(FFI_BUILD)/example-standalone -B $(FFI_BUILD)/example-standalone/build \
 		-DCMAKE_PREFIX_PATH=$(FFI_PREFIX) >/dev/null
 	cmake --build $(FFI_BUILD)/example-standalone/build >/dev/null
-	ORT_DYLIB_PATH=$(FFI_ORT) $(FFI_BUILD)/example-standalone/build/hamdb_example $(FFI_MODEL) \
+	cmake --install $(FFI_BUILD)/example-standalone/build --prefix $(FFI_BUILD)/example-standalone/installed >/dev/null
+	ORT_DYLIB_PATH=$(FFI_ORT) $(FFI_NO_LDPATH) $(FFI_BUILD)/example-standalone/build/hamdb_example $(FFI_MODEL) \
 		$(FFI_SAMPLES)/images $(FFI_BUILD)/example-standalone.hamdb >/dev/null
+	ORT_DYLIB_PATH=$(FFI_ORT) $(FFI_NO_LDPATH) $(FFI_BUILD)/example-standalone/installed/bin/hamdb_example \
+		$(FFI_MODEL) $(FFI_SAMPLES)/images $(FFI_BUILD)/example-installed.hamdb >/dev/null
+	@echo "installed prefix: stripped as asked; pkg-config and CMake programs run without LD_LIBRARY_PATH"
 
-# Go: vet, tests under the race detector (with the example), against the private prefix.
-FFI_GO_ENV := PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig CGO_LDFLAGS="-Wl,-rpath,$(FFI_PREFIX)/lib" CGO_ENABLED=1
+# Go: vet, tests under the race detector (with the example), against the private prefix. The
+# rpath to the library comes from hamdb.pc (cgo's pkg-config), as it would for a user.
+FFI_GO_ENV := PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig CGO_ENABLED=1
 
 test-go: ffi-deps ffi-prefix $(VENV)/.stamp
 	cd ffi/go && test -z "$$(gofmt -l .)" || { gofmt -l ffi/go; echo "gofmt needed" >&2; exit 1; }

@@ -2,6 +2,9 @@
 # Install the C library, headers, pkg-config file and CMake package into a prefix:
 #   ffi/install.sh PREFIX [LIBDIR_NAME]        (run by `make install PREFIX=...`)
 # Expects `cargo build --release --lib` to have run (target/release/libhamdb.{so,a}).
+# The installed libraries are stripped of debug info (the release build carries it: ~28 MB .so,
+# ~127 MB .a); HAMDB_KEEP_DEBUG=1 (`make install HAMDB_KEEP_DEBUG=1`) keeps it. STRIP names the
+# strip program (default: strip).
 set -eu
 prefix=${1:?usage: ffi/install.sh PREFIX}
 libdirname=${2:-lib}
@@ -20,6 +23,10 @@ install -m 755 "$target/libhamdb.so" "$libdir/libhamdb.so.$version"
 ln -sf "libhamdb.so.$version" "$libdir/libhamdb.so.$major"
 ln -sf "libhamdb.so.$major" "$libdir/libhamdb.so"
 install -m 644 "$target/libhamdb.a" "$libdir/libhamdb.a"
+if [ "${HAMDB_KEEP_DEBUG:-0}" != 1 ]; then
+    # --strip-debug keeps the symbol tables: backtraces and profiles still name functions.
+    ${STRIP:-strip} --strip-debug "$libdir/libhamdb.so.$version" "$libdir/libhamdb.a"
+fi
 
 sed -e "s|@PREFIX@|$prefix|g" -e "s|@LIBDIR@|$libdir|g" -e "s|@VERSION@|$version|g" \
     "$root/ffi/cmake/hamdb.pc.in" > "$libdir/pkgconfig/hamdb.pc"

@@ -39,9 +39,10 @@
 #define HAMDB_VERSION_MAJOR 0
 
 /**
- * Minor version of the library.
+ * Minor version of the library (0.2.0 added `HAMDB_NO_ID` and reports it where 0.1 reported
+ * id 0; docs/CAPI.md, "Versions").
  */
-#define HAMDB_VERSION_MINOR 1
+#define HAMDB_VERSION_MINOR 2
 
 /**
  * Patch version of the library.
@@ -64,6 +65,14 @@
  * Class filter value meaning "any class" (no filtering).
  */
 #define HAMDB_ANY_CLASS UINT32_MAX
+
+/**
+ * Id value meaning "no id" (`UINT64_MAX`, reserved: inserts, upserts and imports of it fail
+ * with `HAMDB_INVALID_PARAMETER`, and ids are never assigned to it). Reported where an id does
+ * not exist: `hamdb_ingest_item.id` of an image that was not inserted, and
+ * `hamdb_commit_info.first_assigned_id` when nothing was assigned.
+ */
+#define HAMDB_NO_ID UINT64_MAX
 
 /**
  * Open flag: read only (no lock taken; `hamdb_db_refresh` picks up other writers' commits).
@@ -350,8 +359,9 @@ typedef struct hamdb_commit_info {
    */
   uint64_t assigned_count;
   /**
-   * The first assigned id (0 if none). An import assigns consecutive ids from it; a commit's
-   * assigned ids are listed by `hamdb_batch_assigned_ids`.
+   * The first assigned id (`HAMDB_NO_ID` if none; 0.1 reported 0, a real id). An import
+   * assigns consecutive ids from it; a commit's assigned ids are listed by
+   * `hamdb_batch_assigned_ids`.
    */
   uint64_t first_assigned_id;
   /**
@@ -483,7 +493,8 @@ typedef struct hamdb_ingest_item {
    */
   int status;
   /**
-   * The new item's id (0 when `status` is not `HAMDB_OK`).
+   * The new item's id, or `HAMDB_NO_ID` when `status` is not `HAMDB_OK` (0.1 reported 0, a
+   * real id).
    */
   uint64_t id;
   /**
@@ -573,7 +584,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version, e.g. "0.1.0". A static string: never free it.
+ * The library version, e.g. "0.2.0". A static string: never free it.
  */
 const char *hamdb_version(void);
 
@@ -737,9 +748,10 @@ int hamdb_db_open(const char *path, uint32_t flags, struct hamdb_db **out);
  * Close the database: release the handle's file and its write lock. Waits for calls in flight
  * on other threads. The handle stays allocated: every later call on it returns
  * `HAMDB_CLOSED` (closing again returns `HAMDB_OK`) until `hamdb_db_free`. Snapshots, results
- * and items taken earlier stay valid; a snapshot keeps the file mapped, and with it the write
- * lock, until it is freed (reopening for writing meanwhile gives `HAMDB_LOCKED`). A NULL `db`
- * is a no-op returning `HAMDB_OK`.
+ * and items taken earlier stay valid; a snapshot keeps the file mapped (until it is freed) but
+ * not the write lock, which belongs to the handle: the database can be reopened for writing as
+ * soon as this returns, while older snapshots still answer from the commit they saw. A NULL
+ * `db` is a no-op returning `HAMDB_OK`.
  *
  * # Safety
  * `db` is NULL or a handle from `hamdb_db_create`/`hamdb_db_open` not yet freed.
@@ -895,8 +907,11 @@ int hamdb_db_search_radius(const struct hamdb_db *db,
 /**
  * k-NN search into a caller-allocated array (no allocation for the caller to free; payloads
  * are not returned): up to `k` neighbours are written to `out[0..]` and their count to
- * `*n_out`. `cap` must be at least `k`, else `HAMDB_BUFFER_TOO_SMALL` (checked before
- * searching). Other arguments as `hamdb_db_search`.
+ * `*n_out`. `cap` must be at least min(`k`, the number of live items in the commit searched),
+ * else `HAMDB_BUFFER_TOO_SMALL` (checked before searching): any `k` works, even `SIZE_MAX`,
+ * without memory for `k` neighbours. A `cap` of at least `k`, or of `hamdb_snapshot_len` with
+ * `hamdb_snapshot_search_into`, is always enough (commits of other threads may add items
+ * between a `hamdb_db_stats` and this call). Other arguments as `hamdb_db_search`.
  *
  * # Safety
  * `db` is NULL or a live handle; `code` is NULL or points to `code_len` bytes; `out` is NULL
@@ -1252,7 +1267,8 @@ int hamdb_snapshot_search_radius(const struct hamdb_snapshot *snap,
                                  struct hamdb_results **out);
 
 /**
- * k-NN search of the snapshot into a caller-allocated array; as `hamdb_db_search_into`.
+ * k-NN search of the snapshot into a caller-allocated array; as `hamdb_db_search_into`: `cap`
+ * must be at least min(`k`, `hamdb_snapshot_len`).
  *
  * # Safety
  * `snap` is NULL or a live snapshot; `code` is NULL or points to `code_len` bytes; `out` is

@@ -40,12 +40,28 @@ class Error : public std::runtime_error {
   std::string message_;
 };
 
+/// The reserved id meaning "no id" (2^64-1, HAMDB_NO_ID): never assigned, cannot be inserted,
+/// and the id of an IngestItem that was not inserted.
+inline constexpr uint64_t no_id = HAMDB_NO_ID;
+
 namespace detail {
 // The message is thread-local in the library and read right after the failing call, on the
 // same thread.
 inline void check(int status) {
   if (status != HAMDB_OK) throw Error(status, hamdb_last_error_message());
 }
+// A string for the C ABI as a NUL-terminated C string. An embedded NUL byte would cut it
+// short there (another file), so it throws Error(HAMDB_INVALID_PARAMETER) instead.
+inline const char* c_str(const std::string& s, const char* what) {
+  size_t at = s.find('\0');
+  if (at != std::string::npos)
+    throw Error(HAMDB_INVALID_PARAMETER, std::string(what) + " has a NUL byte at offset " +
+                                             std::to_string(at) + " (C strings cannot hold one)");
+  return s.c_str();
+}
+// Room for a k-NN's hits without sizing by k: a k up to this is allocated as is (one call);
+// a larger one is bounded by a snapshot's live items.
+inline constexpr size_t knn_direct_max = 1024;
 inline uint32_t label_arg(std::optional<uint32_t> label) { return label.value_or(HAMDB_NO_LABEL); }
 inline std::optional<uint32_t> label_of(uint32_t label) {
   return label == HAMDB_NO_LABEL ? std::nullopt : std::optional<uint32_t>(label);
@@ -278,12 +294,15 @@ class Snapshot {
                                                cls.value_or(HAMDB_ANY_CLASS), &r));
     return Results(r);
   }
+  /// k-NN without payloads into a vector with room for min(k, size()) hits: any k works.
   std::vector<Neighbor> search_neighbors(ByteView code, size_t k,
                                          std::optional<uint32_t> cls = std::nullopt) const {
-    std::vector<Neighbor> out(k);
+    uint64_t items = size();
+    std::vector<Neighbor> out(items < k ? size_t(items) : k);
     size_t n = 0;
     detail::check(hamdb_snapshot_search_into(s_, code.data, code.size, k,
-                                             cls.value_or(HAMDB_ANY_CLASS), out.data(), k, &n));
+                                             cls.value_or(HAMDB_ANY_CLASS), out.data(),
+                                             out.size(), &n));
     out.resize(n);
     return out;
   }
@@ -307,10 +326,10 @@ class Encoder {
   static Encoder load(const std::string& model_path, const std::string& runtime_path = "",
                       size_t intra_threads = 0) {
     hamdb_encoder_options o{};
-    o.runtime_path = runtime_path.empty() ? nullptr : runtime_path.c_str();
+    o.runtime_path = runtime_path.empty() ? nullptr : detail::c_str(runtime_path, "runtime path");
     o.intra_threads = intra_threads;
     hamdb_encoder* e = nullptr;
-    detail::check(hamdb_encoder_load(model_path.c_str(), &o, &e));
+    detail::check(hamdb_encoder_load(detail::c_str(model_path, "model path"), &o, &e));
     return Encoder(e);
   }
   Encoder(Encoder&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
@@ -358,7 +377,7 @@ class Encoder {
 /// One input image's outcome.
 struct IngestItem {
   int status;           // HAMDB_OK or why it failed
-  uint64_t id;          // the new id when status == HAMDB_OK
+  uint64_t id;          // the new id when status == HAMDB_OK, else no_id
   std::string message;  // why it failed
 };
 
@@ -385,7 +404,8 @@ inline IngestReport take_report(hamdb_ingest_report* r) {
   for (size_t i = 0; i < s.count; i++) {
     hamdb_ingest_item it{};
     check(hamdb_ingest_report_item(r, i, &it));
-    out.items.push_back(IngestItem{it.status, it.id, it.message ? it.message : ""});
+    out.items.push_back(IngestItem{it.status, it.status == HAMDB_OK ? it.id : no_id,
+                                   it.message ? it.message : ""});
   }
   return out;
 }
@@ -404,26 +424,26 @@ class Database {
   static Database create(const std::string& path, size_t code_bits, ByteView fingerprint = {},
                          uint32_t flags = 0) {
     hamdb_db* db = nullptr;
-    detail::check(hamdb_db_create(path.c_str(), code_bits, fingerprint.data, fingerprint.size,
-                                  flags, &db));
+    detail::check(hamdb_db_create(detail::c_str(path, "path"), code_bits, fingerprint.data,
+                                  fingerprint.size, flags, &db));
     return Database(db);
   }
   /// A new database for the codes of `enc`'s model (image inserts and searches need it).
   static Database create_for_model(const std::string& path, const Encoder& enc,
                                    uint32_t flags = 0) {
     hamdb_db* db = nullptr;
-    detail::check(hamdb_db_create_for_model(path.c_str(), enc.get(), flags, &db));
+    detail::check(hamdb_db_create_for_model(detail::c_str(path, "path"), enc.get(), flags, &db));
     return Database(db);
   }
   static Database open(const std::string& path, uint32_t flags = 0) {
     hamdb_db* db = nullptr;
-    detail::check(hamdb_db_open(path.c_str(), flags, &db));
+    detail::check(hamdb_db_open(detail::c_str(path, "path"), flags, &db));
     return Database(db);
   }
   /// Check every checksum and invariant of the file at `path`.
   static VerifyReport verify(const std::string& path) {
     VerifyReport r{};
-    detail::check(hamdb_verify(path.c_str(), &r));
+    detail::check(hamdb_verify(detail::c_str(path, "path"), &r));
     return r;
   }
 
@@ -515,9 +535,11 @@ class Database {
                                          cls.value_or(HAMDB_ANY_CLASS), &r));
     return Results(r);
   }
-  /// k-NN without payloads into a vector (one call, no library-owned object).
+  /// k-NN without payloads into a vector (one call, no library-owned object, for k up to
+  /// 1024; a larger k searches a snapshot, with room for its live items: any k works).
   std::vector<Neighbor> search_neighbors(ByteView code, size_t k,
                                          std::optional<uint32_t> cls = std::nullopt) const {
+    if (k > detail::knn_direct_max) return snapshot().search_neighbors(code, k, cls);
     std::vector<Neighbor> out(k);
     size_t n = 0;
     detail::check(hamdb_db_search_into(db_, code.data, code.size, k,
@@ -533,11 +555,12 @@ class Database {
     return Item(it);
   }
   /// Encode and insert image files (each path becomes the payload, the predicted class the
-  /// label); an unreadable image fails alone (see the report).
+  /// label); an unreadable image fails alone (see the report). A path with a NUL byte throws
+  /// Error(HAMDB_INVALID_PARAMETER) before anything is inserted.
   IngestReport insert_image_files(const Encoder& enc, const std::vector<std::string>& paths,
                                   const IngestOptions* options = nullptr) {
     std::vector<const char*> ptrs;
-    for (const auto& p : paths) ptrs.push_back(p.c_str());
+    for (const auto& p : paths) ptrs.push_back(detail::c_str(p, "image path"));
     hamdb_ingest_report* r = nullptr;
     detail::check(hamdb_db_insert_image_files(db_, enc.get(), ptrs.data(), ptrs.size(), options, &r));
     return detail::take_report(r);
@@ -587,7 +610,7 @@ class Database {
   hamdb_db* db_;
 };
 
-/// The library's version string, e.g. "0.1.0".
+/// The library's version string, e.g. "0.2.0".
 inline std::string version() { return hamdb_version(); }
 
 /// Whether the loaded library speaks the ABI this header was written for.

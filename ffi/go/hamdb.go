@@ -28,7 +28,9 @@ package hamdb
 import "C"
 
 import (
+	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -38,6 +40,10 @@ const NoLabel uint32 = C.HAMDB_NO_LABEL
 
 // AnyClass as a class filter keeps every item.
 const AnyClass uint32 = C.HAMDB_ANY_CLASS
+
+// NoID (2^64-1) is the reserved id meaning "no id": it is never assigned and cannot be
+// inserted, and it is the ID of an IngestItem that was not inserted.
+const NoID uint64 = C.HAMDB_NO_ID
 
 // OpenFlag modifies Open.
 type OpenFlag uint32
@@ -115,6 +121,17 @@ type VerifyReport struct {
 	Txn, Segments, Items, DeltaBatches uint64
 }
 
+// cString copies s into C memory as a NUL-terminated string for the C ABI (free it with
+// C.free). A NUL byte inside s would cut the C string short there (another file), so s is
+// refused with ErrInvalidParameter instead; what names the argument in the message.
+func cString(what, s string) (*C.char, error) {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return nil, &Error{Status: StatusInvalidParameter,
+			Message: fmt.Sprintf("%s %q has a NUL byte at offset %d (C strings cannot hold one)", what, s, i)}
+	}
+	return C.CString(s), nil
+}
+
 func bytesPtr(b []byte) *C.uint8_t {
 	if len(b) == 0 {
 		return nil
@@ -137,7 +154,10 @@ func newDB(p *C.hamdb_db) *DB {
 // Create makes a new database file for codeBits-bit codes (a multiple of 8 in 8..1024),
 // recording the encoder fingerprint (nil for a code-only database), and opens it for writing.
 func Create(path string, codeBits int, fingerprint []byte, flags ...OpenFlag) (*DB, error) {
-	cpath := C.CString(path)
+	cpath, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(cpath))
 	var f C.uint32_t
 	for _, x := range flags {
@@ -156,7 +176,10 @@ func Create(path string, codeBits int, fingerprint []byte, flags ...OpenFlag) (*
 // Open opens an existing database for reading and writing (ErrLocked if another writer has
 // it), or read-only with the ReadOnly flag.
 func Open(path string, flags ...OpenFlag) (*DB, error) {
-	cpath := C.CString(path)
+	cpath, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(cpath))
 	var f C.uint32_t
 	for _, x := range flags {
@@ -173,7 +196,10 @@ func Open(path string, flags ...OpenFlag) (*DB, error) {
 
 // Verify checks every checksum and invariant of the database file at path.
 func Verify(path string) (VerifyReport, error) {
-	cpath := C.CString(path)
+	cpath, err := cString("path", path)
+	if err != nil {
+		return VerifyReport{}, err
+	}
 	defer C.free(unsafe.Pointer(cpath))
 	var r C.hamdb_verify_report
 	runtime.LockOSThread()
@@ -185,8 +211,12 @@ func Verify(path string) (VerifyReport, error) {
 }
 
 // Close closes the database and frees its handle. It waits for calls in flight, is idempotent,
-// and later calls return ErrClosed. Snapshots taken earlier stay usable.
+// and later calls return ErrClosed. Snapshots taken earlier stay usable. Close on a nil *DB
+// (what a failed Create or Open returns) does nothing and returns nil.
 func (db *DB) Close() error {
+	if db == nil {
+		return nil
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if db.p != nil {
@@ -200,6 +230,9 @@ func (db *DB) Close() error {
 // enter locks the handle for one call and pins the goroutine to its OS thread (so the error
 // message is read on the thread of the failing call). The returned function undoes both.
 func (db *DB) enter() (*C.hamdb_db, func(), error) {
+	if db == nil {
+		return nil, nil, &Error{Status: StatusNullArgument, Message: "nil *DB"}
+	}
 	db.mu.RLock()
 	if db.p == nil {
 		db.mu.RUnlock()
@@ -282,16 +315,17 @@ func (db *DB) Insert(id uint64, code []byte, label uint32, payload []byte) error
 	return err
 }
 
-// InsertAuto stores one item under a new id, committed, and returns the id.
+// InsertAuto stores one item under a new id, committed, and returns the id (NoID with an
+// error).
 func (db *DB) InsertAuto(code []byte, label uint32, payload []byte) (uint64, error) {
 	b := NewBatch()
 	defer b.Close()
 	if err := b.InsertAuto(code, label, payload); err != nil {
-		return 0, err
+		return NoID, err
 	}
 	info, err := db.Commit(b)
 	if err != nil {
-		return 0, err
+		return NoID, err
 	}
 	return info.AssignedIDs[0], nil
 }
@@ -489,8 +523,9 @@ func (db *DB) SearchRadius(code []byte, radius int, class uint32) ([]Hit, error)
 	return resultsToHits(r)
 }
 
-// SearchNeighbors is Search without payloads, into dst's storage when it has room for k (one
-// C call, no allocation when dst is reused).
+// SearchNeighbors is Search without payloads, into dst's storage when it has room for the
+// hits (one C call, no allocation when dst is reused). Any k works: the hits are at most the
+// database's live items, and no more room than that is allocated.
 func (db *DB) SearchNeighbors(dst []Neighbor, code []byte, k int, class uint32) ([]Neighbor, error) {
 	p, leave, err := db.enter()
 	if err != nil {
@@ -500,16 +535,52 @@ func (db *DB) SearchNeighbors(dst []Neighbor, code []byte, k int, class uint32) 
 	if k < 0 {
 		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
 	}
-	if cap(dst) < k {
-		dst = make([]Neighbor, k)
+	if k <= cap(dst) || k <= knnFastMax {
+		if cap(dst) < k {
+			dst = make([]Neighbor, k)
+		}
+		return neighborsInto(p, nil, dst[:k], code, k, class)
 	}
-	dst = dst[:k]
+	// A k larger than dst and knnFastMax: search one snapshot, with room for its live items.
+	var s *C.hamdb_snapshot
+	if err := lastError(C.hamdb_db_snapshot(p, &s)); err != nil {
+		return nil, err
+	}
+	defer C.hamdb_snapshot_free(s)
+	return snapshotNeighbors(s, dst, code, k, class)
+}
+
+// snapshotNeighbors is k-NN without payloads on a snapshot, into dst (or a new slice) with
+// room for min(k, the snapshot's live items). The caller holds the OS thread.
+func snapshotNeighbors(s *C.hamdb_snapshot, dst []Neighbor, code []byte, k int, class uint32) ([]Neighbor, error) {
+	var items C.uint64_t
+	if err := lastError(C.hamdb_snapshot_len(s, &items)); err != nil {
+		return nil, err
+	}
+	room := k
+	if uint64(items) < uint64(k) {
+		room = int(items)
+	}
+	if cap(dst) < room {
+		dst = make([]Neighbor, room)
+	}
+	return neighborsInto(nil, s, dst[:room], code, k, class)
+}
+
+// neighborsInto runs hamdb_db_search_into or hamdb_snapshot_search_into into dst (capacity
+// len(dst)). The caller holds the handle's lock and the OS thread.
+func neighborsInto(db *C.hamdb_db, snap *C.hamdb_snapshot, dst []Neighbor, code []byte, k int, class uint32) ([]Neighbor, error) {
 	var n C.size_t
 	var out *C.hamdb_neighbor
-	if k > 0 {
+	if len(dst) > 0 {
 		out = (*C.hamdb_neighbor)(unsafe.Pointer(&dst[0]))
 	}
-	rc := C.hamdb_db_search_into(p, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), out, C.size_t(k), &n)
+	var rc C.int
+	if db != nil {
+		rc = C.hamdb_db_search_into(db, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), out, C.size_t(len(dst)), &n)
+	} else {
+		rc = C.hamdb_snapshot_search_into(snap, bytesPtr(code), C.size_t(len(code)), C.size_t(k), C.uint32_t(class), out, C.size_t(len(dst)), &n)
+	}
 	if err := lastError(rc); err != nil {
 		return nil, err
 	}
@@ -572,6 +643,9 @@ type Snapshot struct {
 }
 
 func (s *Snapshot) enter() (*C.hamdb_snapshot, func(), error) {
+	if s == nil {
+		return nil, nil, &Error{Status: StatusNullArgument, Message: "nil *Snapshot"}
+	}
 	s.mu.RLock()
 	if s.p == nil {
 		s.mu.RUnlock()
@@ -581,8 +655,11 @@ func (s *Snapshot) enter() (*C.hamdb_snapshot, func(), error) {
 	return s.p, func() { runtime.UnlockOSThread(); s.mu.RUnlock() }, nil
 }
 
-// Close frees the snapshot; idempotent.
+// Close frees the snapshot; idempotent; nil for a nil *Snapshot.
 func (s *Snapshot) Close() error {
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.p != nil {
@@ -629,6 +706,19 @@ func (s *Snapshot) Search(code []byte, k int, class uint32) ([]Hit, error) {
 	}
 	defer leave()
 	return knn(nil, p, code, k, class)
+}
+
+// SearchNeighbors is DB.SearchNeighbors on the snapshot.
+func (s *Snapshot) SearchNeighbors(dst []Neighbor, code []byte, k int, class uint32) ([]Neighbor, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
+	}
+	return snapshotNeighbors(p, dst, code, k, class)
 }
 
 // SearchRadius is DB.SearchRadius on the snapshot.
@@ -684,8 +774,11 @@ func NewBatch() *Batch {
 	return b
 }
 
-// Close frees the batch; idempotent.
+// Close frees the batch; idempotent; nil for a nil *Batch.
 func (b *Batch) Close() error {
+	if b == nil {
+		return nil
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.p != nil {
@@ -697,6 +790,9 @@ func (b *Batch) Close() error {
 }
 
 func (b *Batch) enter() (*C.hamdb_batch, func(), error) {
+	if b == nil {
+		return nil, nil, &Error{Status: StatusNullArgument, Message: "nil *Batch"}
+	}
 	b.mu.Lock()
 	if b.p == nil {
 		b.mu.Unlock()

@@ -3,12 +3,14 @@ package hamdb
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -372,4 +374,153 @@ func TestConcurrentGoroutines(t *testing.T) {
 	}
 	db.Close()
 	wg2.Wait()
+}
+
+// Strings go to C as NUL-terminated C strings: a NUL byte inside one would cut it short there
+// (another file), so every call that passes one refuses it with ErrInvalidParameter, before
+// touching any file.
+func TestNulInPathsRejected(t *testing.T) {
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.hamdb")
+	db, err := Create(cut+"\x00.junk", 32, nil)
+	if !errors.Is(err, ErrInvalidParameter) || db != nil {
+		t.Fatal("Create:", err)
+	}
+	if _, err := os.Stat(cut); !os.IsNotExist(err) {
+		t.Fatal("Create made the file cut at the NUL:", err)
+	}
+	real := filepath.Join(dir, "real.hamdb")
+	first, err := Create(real, 32, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	if db, err := Open(real+"\x00.junk", ReadOnly); !errors.Is(err, ErrInvalidParameter) || db != nil {
+		t.Fatal("Open:", err)
+	}
+	if _, err := Verify(real + "\x00.junk"); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("Verify:", err)
+	}
+	if _, err := LoadEncoder("/no/model\x00.onnx", nil); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("LoadEncoder model path:", err)
+	}
+	_, err = LoadEncoder("/no/model.onnx", &EncoderOptions{RuntimePath: "/no/libonnxruntime.so\x00.1"})
+	var he *Error
+	if !errors.Is(err, ErrInvalidParameter) || !errors.As(err, &he) || !strings.Contains(he.Message, "NUL") {
+		t.Fatal("LoadEncoder runtime path:", err)
+	}
+}
+
+// k = 2^40 on a one-item database: nothing is sized by k (SearchNeighbors used to allocate k
+// neighbours and panicked), and the answers are the right ones.
+func TestHugeKSizedByItems(t *testing.T) {
+	db, err := Create(filepath.Join(t.TempDir(), "one.hamdb"), 32, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Insert(0, code32(3), 2, []byte("zero")); err != nil {
+		t.Fatal(err)
+	}
+	const huge = 1 << 40
+	q := code32(1) // distance 1 from item 0
+	hits, err := db.Search(q, huge, AnyClass)
+	if err != nil || len(hits) != 1 || hits[0].ID != 0 || hits[0].Distance != 1 || string(hits[0].Payload) != "zero" {
+		t.Fatal(hits, err)
+	}
+	nbs, err := db.SearchNeighbors(nil, q, huge, AnyClass)
+	if err != nil || len(nbs) != 1 || nbs[0] != (Neighbor{ID: 0, Distance: 1, Label: 2}) {
+		t.Fatal(nbs, err)
+	}
+	buf := make([]Neighbor, 0, 2)
+	nbs, err = db.SearchNeighbors(buf, q, huge, 2)
+	if err != nil || len(nbs) != 1 || &nbs[0] != &buf[:1][0] {
+		t.Fatal("into dst:", nbs, err)
+	}
+	if nbs, err = db.SearchNeighbors(nil, q, huge, 7); err != nil || len(nbs) != 0 {
+		t.Fatal("class 7:", nbs, err)
+	}
+	snap, err := db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	if hits, err := snap.Search(q, huge, AnyClass); err != nil || len(hits) != 1 {
+		t.Fatal(hits, err)
+	}
+	if err := db.Insert(1, q, NoLabel, nil); err != nil {
+		t.Fatal(err)
+	}
+	nbs, err = db.SearchNeighbors(nil, q, huge, AnyClass)
+	if err != nil || len(nbs) != 2 || nbs[0].ID != 1 || nbs[0].Distance != 0 || nbs[1].ID != 0 {
+		t.Fatal(nbs, err)
+	}
+	if hits, err := snap.Search(q, huge, AnyClass); err != nil || len(hits) != 1 {
+		t.Fatal("the snapshot's own commit:", hits, err)
+	}
+}
+
+func TestSnapshotSearchNeighbors(t *testing.T) {
+	f := newFixture(t, 50)
+	snap, err := f.db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	f.db.Insert(1000, code32(0), NoLabel, nil) // after the snapshot: not in its answers
+	for _, k := range []int{0, 1, 7, 50, 1 << 40} {
+		nbs, err := snap.SearchNeighbors(nil, code32(0), k, AnyClass)
+		want := f.brute(0, k, AnyClass)
+		if err != nil || len(nbs) != len(want) {
+			t.Fatal(k, len(nbs), len(want), err)
+		}
+		for i := range want {
+			if nbs[i].ID != want[i].id || nbs[i].Distance != want[i].d {
+				t.Fatal(k, i, nbs[i], want[i])
+			}
+		}
+	}
+	if _, err := snap.SearchNeighbors(nil, code32(0), -1, AnyClass); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+}
+
+// The README's `db, err := hamdb.Create(...)` then `defer db.Close()`: Close (and every other
+// destroy-like method) on the nil handle a failed call returns is a no-op, and other methods on
+// it return ErrNullArgument instead of panicking.
+func TestCloseOnNilHandles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exists.hamdb")
+	first, err := Create(path, 32, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	db, err := Create(path, 32, nil) // the file exists
+	if err == nil || db != nil {
+		t.Fatal(db, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Search(code32(1), 1, AnyClass); !errors.Is(err, ErrNullArgument) {
+		t.Fatal(err)
+	}
+	var snap *Snapshot
+	var batch *Batch
+	var enc *Encoder
+	if snap.Close() != nil || batch.Close() != nil || enc.Close() != nil {
+		t.Fatal("Close on nil")
+	}
+	if _, err := snap.Len(); !errors.Is(err, ErrNullArgument) {
+		t.Fatal(err)
+	}
+	if err := batch.Insert(1, code32(1), NoLabel, nil); !errors.Is(err, ErrNullArgument) {
+		t.Fatal(err)
+	}
+	if id, err := first.InsertAuto(nil, NoLabel, nil); err == nil || id != NoID {
+		t.Fatal(id, err)
+	}
+	if NoID != math.MaxUint64 {
+		t.Fatal(NoID)
+	}
 }

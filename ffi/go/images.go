@@ -5,6 +5,7 @@ package hamdb
 import "C"
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -32,7 +33,7 @@ type Prediction struct {
 }
 
 // IngestItem is one input image's outcome: Err is nil and ID its new id, or Err says why it
-// was not inserted (errors.Is(item.Err, hamdb.ErrImage), ...).
+// was not inserted (errors.Is(item.Err, hamdb.ErrImage), ...) and ID is NoID.
 type IngestItem struct {
 	ID  uint64
 	Err error
@@ -74,12 +75,18 @@ var (
 
 // LoadEncoder loads the ONNX model at path and checks it against the encoder contract.
 func LoadEncoder(path string, opts *EncoderOptions) (*Encoder, error) {
-	cpath := C.CString(path)
+	cpath, err := cString("model path", path)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(cpath))
 	var o C.hamdb_encoder_options
 	if opts != nil {
 		if opts.RuntimePath != "" {
-			rp := C.CString(opts.RuntimePath)
+			rp, err := cString("runtime path", opts.RuntimePath)
+			if err != nil {
+				return nil, err
+			}
 			defer C.free(unsafe.Pointer(rp))
 			o.runtime_path = rp
 		}
@@ -97,8 +104,11 @@ func LoadEncoder(path string, opts *EncoderOptions) (*Encoder, error) {
 	return e, nil
 }
 
-// Close frees the encoder; idempotent (waits for calls in flight).
+// Close frees the encoder; idempotent (waits for calls in flight); nil for a nil *Encoder.
 func (e *Encoder) Close() error {
+	if e == nil {
+		return nil
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.p != nil {
@@ -185,7 +195,10 @@ func CreateForModel(path string, enc *Encoder, flags ...OpenFlag) (*DB, error) {
 		return nil, err
 	}
 	defer leave()
-	cpath := C.CString(path)
+	cpath, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(cpath))
 	var f C.uint32_t
 	for _, x := range flags {
@@ -214,6 +227,7 @@ func takeReport(r *C.hamdb_ingest_report) (IngestReport, error) {
 		if it.status == C.HAMDB_OK {
 			out.Items[i].ID = uint64(it.id)
 		} else {
+			out.Items[i].ID = NoID
 			out.Items[i].Err = &Error{Status: Status(it.status), Message: C.GoString(it.message)}
 		}
 	}
@@ -223,7 +237,8 @@ func takeReport(r *C.hamdb_ingest_report) (IngestReport, error) {
 // InsertImages encodes and inserts image files: each path becomes the item's payload, its
 // predicted class the item's label; ids are assigned in input order. An image that cannot be
 // read or decoded fails alone (its IngestItem.Err); the call fails as a whole only for the
-// wrong model or a write error.
+// wrong model, a write error, or a path with a NUL byte (ErrInvalidParameter, before anything
+// is inserted).
 func (db *DB) InsertImages(enc *Encoder, paths []string) (IngestReport, error) {
 	ep, leaveEnc, err := enc.enter()
 	if err != nil {
@@ -235,15 +250,19 @@ func (db *DB) InsertImages(enc *Encoder, paths []string) (IngestReport, error) {
 		return IngestReport{}, err
 	}
 	defer leave()
-	cpaths := make([]*C.char, len(paths)) // Go memory holding C pointers: allowed by cgo
-	for i, s := range paths {
-		cpaths[i] = C.CString(s)
-	}
+	cpaths := make([]*C.char, 0, len(paths)) // Go memory holding C pointers: allowed by cgo
 	defer func() {
 		for _, c := range cpaths {
 			C.free(unsafe.Pointer(c))
 		}
 	}()
+	for i, s := range paths {
+		c, err := cString(fmt.Sprintf("paths[%d]", i), s)
+		if err != nil {
+			return IngestReport{}, err
+		}
+		cpaths = append(cpaths, c)
+	}
 	var arr **C.char
 	if len(cpaths) > 0 {
 		arr = &cpaths[0]

@@ -56,6 +56,9 @@ func TestImages(t *testing.T) {
 	if !errors.Is(rep.Items[30].Err, ErrIO) || rep.Items[0].Err != nil {
 		t.Fatal(rep.Items[30], rep.Items[0])
 	}
+	if rep.Items[30].ID != NoID { // not 0, a real id
+		t.Fatal("failed item's ID", rep.Items[30].ID)
+	}
 	img, _ := os.ReadFile(paths[5])
 	code, pred, err := enc.Classify(img)
 	if err != nil || len(code) != 6 || pred.Probability <= 0 {
@@ -85,6 +88,10 @@ func TestImages(t *testing.T) {
 			t.Fatal(h, err)
 		}
 	}
+	all, err := db.SearchImage(enc, img, 1<<40, AnyClass) // nothing sized by k
+	if err != nil || len(all.Hits) != 30 || all.Prediction != pred {
+		t.Fatal(len(all.Hits), err)
+	}
 	exact, err := db.SearchImageRadius(enc, img, 0, AnyClass)
 	if err != nil || len(exact.Hits) == 0 {
 		t.Fatal(exact, err)
@@ -95,6 +102,25 @@ func TestImages(t *testing.T) {
 	}
 	if it, found, _ := db.Get(rep2.Items[0].ID); !found || string(it.Payload) != "mem" {
 		t.Fatal(it)
+	}
+	if rep2.Items[1].ID != NoID {
+		t.Fatal("failed item's ID", rep2.Items[1].ID)
+	}
+	// A NUL byte in a path would cut it short (another file): refused, nothing inserted.
+	before, _ := db.Stats()
+	_, err = db.InsertImages(enc, []string{paths[0], paths[1] + "\x00.junk"})
+	if !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("InsertImages:", err)
+	}
+	if after, _ := db.Stats(); after.Items != before.Items || after.Txn != before.Txn {
+		t.Fatal("inserted despite the NUL:", before, after)
+	}
+	nul := filepath.Join(t.TempDir(), "m.hamdb")
+	if db2, err := CreateForModel(nul+"\x00.junk", enc); !errors.Is(err, ErrInvalidParameter) || db2 != nil {
+		t.Fatal("CreateForModel:", err)
+	}
+	if _, err := os.Stat(nul); !os.IsNotExist(err) {
+		t.Fatal("CreateForModel made the file cut at the NUL:", err)
 	}
 	codes, _ := Create(filepath.Join(t.TempDir(), "codes.hamdb"), 48, nil)
 	defer codes.Close()

@@ -5,7 +5,7 @@ use super::boundary::{self, guard, handle, handle_mut, CResult, Failure, Out};
 use super::results::{hamdb_item, hamdb_neighbor, hamdb_results};
 use super::snapshot::{self, hamdb_snapshot};
 use super::status::*;
-use super::{HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY};
+use super::{HAMDB_NO_ID, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY};
 use crate::code::{Code, CodeArray, CodeLen};
 use crate::storage::{CompactionPolicy, CreateOptions, Database, Import, OpenOptions};
 use std::ffi::{c_char, c_int};
@@ -71,8 +71,9 @@ pub struct hamdb_commit_info {
     pub txn: u64,
     /// How many ids the commit assigned (auto-id inserts, or an import without ids).
     pub assigned_count: u64,
-    /// The first assigned id (0 if none). An import assigns consecutive ids from it; a commit's
-    /// assigned ids are listed by `hamdb_batch_assigned_ids`.
+    /// The first assigned id (`HAMDB_NO_ID` if none; 0.1 reported 0, a real id). An import
+    /// assigns consecutive ids from it; a commit's assigned ids are listed by
+    /// `hamdb_batch_assigned_ids`.
     pub first_assigned_id: u64,
     /// `HAMDB_OK`, or the status of an automatic flush or compaction that failed after the
     /// commit became durable (the commit stands; the handle is then poisoned for writes).
@@ -199,9 +200,10 @@ pub unsafe extern "C" fn hamdb_db_open(
 /// Close the database: release the handle's file and its write lock. Waits for calls in flight
 /// on other threads. The handle stays allocated: every later call on it returns
 /// `HAMDB_CLOSED` (closing again returns `HAMDB_OK`) until `hamdb_db_free`. Snapshots, results
-/// and items taken earlier stay valid; a snapshot keeps the file mapped, and with it the write
-/// lock, until it is freed (reopening for writing meanwhile gives `HAMDB_LOCKED`). A NULL `db`
-/// is a no-op returning `HAMDB_OK`.
+/// and items taken earlier stay valid; a snapshot keeps the file mapped (until it is freed) but
+/// not the write lock, which belongs to the handle: the database can be reopened for writing as
+/// soon as this returns, while older snapshots still answer from the commit they saw. A NULL
+/// `db` is a no-op returning `HAMDB_OK`.
 ///
 /// # Safety
 /// `db` is NULL or a handle from `hamdb_db_create`/`hamdb_db_open` not yet freed.
@@ -342,7 +344,7 @@ pub unsafe extern "C" fn hamdb_db_commit(
             let i = hamdb_commit_info {
                 txn: done.txn,
                 assigned_count: done.assigned_ids.len() as u64,
-                first_assigned_id: done.assigned_ids.first().copied().unwrap_or(0),
+                first_assigned_id: done.assigned_ids.first().copied().unwrap_or(HAMDB_NO_ID),
                 maintenance_status: done.maintenance_error.as_ref().map_or(HAMDB_OK, status_of),
             };
             // SAFETY: valid for a write by the caller's contract.
@@ -447,7 +449,7 @@ pub unsafe extern "C" fn hamdb_db_import(
             let i = hamdb_commit_info {
                 txn: done.txn,
                 assigned_count: done.assigned_ids.len() as u64,
-                first_assigned_id: done.assigned_ids.first().copied().unwrap_or(0),
+                first_assigned_id: done.assigned_ids.first().copied().unwrap_or(HAMDB_NO_ID),
                 maintenance_status: HAMDB_OK,
             };
             // SAFETY: valid for a write by the caller's contract.
@@ -539,8 +541,11 @@ pub unsafe extern "C" fn hamdb_db_search_radius(
 
 /// k-NN search into a caller-allocated array (no allocation for the caller to free; payloads
 /// are not returned): up to `k` neighbours are written to `out[0..]` and their count to
-/// `*n_out`. `cap` must be at least `k`, else `HAMDB_BUFFER_TOO_SMALL` (checked before
-/// searching). Other arguments as `hamdb_db_search`.
+/// `*n_out`. `cap` must be at least min(`k`, the number of live items in the commit searched),
+/// else `HAMDB_BUFFER_TOO_SMALL` (checked before searching): any `k` works, even `SIZE_MAX`,
+/// without memory for `k` neighbours. A `cap` of at least `k`, or of `hamdb_snapshot_len` with
+/// `hamdb_snapshot_search_into`, is always enough (commits of other threads may add items
+/// between a `hamdb_db_stats` and this call). Other arguments as `hamdb_db_search`.
 ///
 /// # Safety
 /// `db` is NULL or a live handle; `code` is NULL or points to `code_len` bytes; `out` is NULL

@@ -5,7 +5,7 @@ use super::boundary::{self, guard, guard_value, handle, CResult, Failure, Out};
 use super::db::hamdb_db;
 use super::results::hamdb_results;
 use super::status::*;
-use super::{HAMDB_ANY_CLASS, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY};
+use super::{HAMDB_ANY_CLASS, HAMDB_NO_ID, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY};
 use crate::encoder::{Encoder, EncoderOptions};
 use crate::image_search::Reach;
 use crate::ingest::{ImageSource, IngestOptions, IngestReport};
@@ -91,7 +91,8 @@ pub struct hamdb_ingest_summary {
 pub struct hamdb_ingest_item {
     /// `HAMDB_OK`, or why this image was not inserted (e.g. `HAMDB_IMAGE`, `HAMDB_IO`).
     pub status: c_int,
-    /// The new item's id (0 when `status` is not `HAMDB_OK`).
+    /// The new item's id, or `HAMDB_NO_ID` when `status` is not `HAMDB_OK` (0.1 reported 0, a
+    /// real id).
     pub id: u64,
     /// The failure's message (NUL-terminated, owned by the report), or NULL on success.
     pub message: *const c_char,
@@ -520,7 +521,7 @@ pub unsafe extern "C" fn hamdb_ingest_report_item(
         let item = match failure {
             Some((status, message)) => hamdb_ingest_item {
                 status: *status,
-                id: 0,
+                id: HAMDB_NO_ID,
                 message: message.as_ptr(),
             },
             None => match r.report.ids.get(index).copied().flatten() {
@@ -531,7 +532,7 @@ pub unsafe extern "C" fn hamdb_ingest_report_item(
                 },
                 None => hamdb_ingest_item {
                     status: HAMDB_OTHER,
-                    id: 0,
+                    id: HAMDB_NO_ID,
                     message: c"not inserted".as_ptr(),
                 },
             },

@@ -33,8 +33,9 @@ use std::ffi::{c_char, c_int};
 /// Major version of the library (semantic versioning; the shared library's soname carries the
 /// ABI major, `libhamdb.so.0`).
 pub const HAMDB_VERSION_MAJOR: u32 = 0;
-/// Minor version of the library.
-pub const HAMDB_VERSION_MINOR: u32 = 1;
+/// Minor version of the library (0.2.0 added `HAMDB_NO_ID` and reports it where 0.1 reported
+/// id 0; docs/CAPI.md, "Versions").
+pub const HAMDB_VERSION_MINOR: u32 = 2;
 /// Patch version of the library.
 pub const HAMDB_VERSION_PATCH: u32 = 0;
 /// The ABI version this header describes; `hamdb_abi_version()` returns the library's. A
@@ -46,16 +47,21 @@ pub const HAMDB_ABI_VERSION: u32 = 1;
 pub const HAMDB_NO_LABEL: u32 = u32::MAX;
 /// Class filter value meaning "any class" (no filtering).
 pub const HAMDB_ANY_CLASS: u32 = u32::MAX;
+/// Id value meaning "no id" (`UINT64_MAX`, reserved: inserts, upserts and imports of it fail
+/// with `HAMDB_INVALID_PARAMETER`, and ids are never assigned to it). Reported where an id does
+/// not exist: `hamdb_ingest_item.id` of an image that was not inserted, and
+/// `hamdb_commit_info.first_assigned_id` when nothing was assigned.
+pub const HAMDB_NO_ID: u64 = u64::MAX;
 
 /// Open flag: read only (no lock taken; `hamdb_db_refresh` picks up other writers' commits).
 pub const HAMDB_OPEN_READ_ONLY: u32 = 1;
 /// Open flag: never compact automatically on commit (explicit `hamdb_db_compact` only).
 pub const HAMDB_OPEN_NO_AUTO_COMPACT: u32 = 2;
 
-/// The library version, e.g. "0.1.0". A static string: never free it.
+/// The library version, e.g. "0.2.0". A static string: never free it.
 #[no_mangle]
 pub extern "C" fn hamdb_version() -> *const c_char {
-    static_str(c"0.1.0")
+    static_str(c"0.2.0")
 }
 
 /// The library's ABI version (compare with `HAMDB_ABI_VERSION` at startup).

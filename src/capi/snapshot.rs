@@ -35,6 +35,12 @@ fn class_of(class_filter: u32) -> Option<u32> {
     (class_filter != HAMDB_ANY_CLASS).then_some(class_filter)
 }
 
+/// `k` bounded by the snapshot's live items: no search returns more, so nothing is sized by a
+/// huge `k` (a caller may pass `SIZE_MAX` for "all").
+fn bounded_k(snap: &Snapshot, k: usize) -> usize {
+    usize::try_from(snap.len()).map_or(k, |n| k.min(n))
+}
+
 pub(crate) fn knn(
     snap: &Snapshot,
     len: CodeLen,
@@ -45,7 +51,7 @@ pub(crate) fn knn(
     let q = query_code(len, code)?;
     Ok(hamdb_results::new(snap.search(
         &q,
-        k,
+        bounded_k(snap, k),
         class_of(class_filter),
     )?))
 }
@@ -73,10 +79,15 @@ pub(crate) fn knn_into(
     class_filter: u32,
     out: &mut [MaybeUninit<hamdb_neighbor>],
 ) -> CResult<usize> {
+    let k = bounded_k(snap, k);
     if out.len() < k {
         return Err(Failure::new(
             HAMDB_BUFFER_TOO_SMALL,
-            format!("capacity {} is less than k = {k}", out.len()),
+            format!(
+                "capacity {} is less than min(k, {} live items) = {k}",
+                out.len(),
+                snap.len()
+            ),
         ));
     }
     let q = query_code(len, code)?;
@@ -199,7 +210,8 @@ pub unsafe extern "C" fn hamdb_snapshot_search_radius(
     })
 }
 
-/// k-NN search of the snapshot into a caller-allocated array; as `hamdb_db_search_into`.
+/// k-NN search of the snapshot into a caller-allocated array; as `hamdb_db_search_into`: `cap`
+/// must be at least min(`k`, `hamdb_snapshot_len`).
 ///
 /// # Safety
 /// `snap` is NULL or a live snapshot; `code` is NULL or points to `code_len` bytes; `out` is

@@ -62,6 +62,11 @@ fn version_matches_cargo() {
 }
 
 #[test]
+fn no_id_is_the_crates() {
+    assert_eq!(HAMDB_NO_ID, crate::NO_ID);
+}
+
+#[test]
 fn round_trip_and_errors() {
     let path = tmp("rt.hamdb");
     unsafe {

@@ -673,6 +673,82 @@ static void test_read_only_locked_refresh(void) {
   hamdb_db_free(r);
 }
 
+/* k = SIZE_MAX ("all") on a one-item database: k-NN into a caller's array needs room for
+ * min(k, live items) neighbours only, and the library-owned searches size nothing by k.
+ * Ids that do not exist are reported as HAMDB_NO_ID, never as 0 (a real id). */
+static void test_huge_k_and_no_id(void) {
+  CHECK(HAMDB_NO_ID == UINT64_MAX);
+  hamdb_db *db = create_db("huge.hamdb", 0);
+  uint8_t q[4] = {0x0f, 0x00, 0x00, 0x01};
+  uint8_t code[4] = {0x0f, 0x00, 0x00, 0x03}; /* distance 1 from q */
+  hamdb_neighbor nb[2];
+  memset(nb, 0, sizeof nb);
+  size_t n = 99;
+  /* empty: no room needed at all */
+  OK(hamdb_db_search_into(db, q, 4, SIZE_MAX, HAMDB_ANY_CLASS, NULL, 0, &n));
+  CHECK(n == 0);
+  hamdb_batch *b = NULL;
+  OK(hamdb_batch_new(&b));
+  OK(hamdb_batch_insert(b, 0, code, 4, 2, (const uint8_t *)"zero", 4));
+  hamdb_commit_info info = {0};
+  OK(hamdb_db_commit(db, b, &info));
+  CHECK(info.assigned_count == 0 && info.first_assigned_id == HAMDB_NO_ID); /* not id 0 */
+  n = 99;
+  OK(hamdb_db_search_into(db, q, 4, SIZE_MAX, HAMDB_ANY_CLASS, nb, 1, &n));
+  CHECK(n == 1 && nb[0].id == 0 && nb[0].distance == 1 && nb[0].label == 2);
+  n = 99;
+  OK(hamdb_db_search_into(db, q, 4, SIZE_MAX, 2, nb, 2, &n));
+  CHECK(n == 1 && nb[0].id == 0);
+  n = 99;
+  OK(hamdb_db_search_into(db, q, 4, SIZE_MAX, 7, nb, 1, &n)); /* no item of class 7 */
+  CHECK(n == 0);
+  n = 99;
+  nb[0].id = 12345;
+  EXPECT(hamdb_db_search_into(db, q, 4, SIZE_MAX, HAMDB_ANY_CLASS, nb, 0, &n),
+         HAMDB_BUFFER_TOO_SMALL); /* min(k, 1 item) = 1 > 0: still checked */
+  CHECK(n == 99 && nb[0].id == 12345);
+  hamdb_results *res = NULL;
+  OK(hamdb_db_search(db, q, 4, SIZE_MAX, HAMDB_ANY_CLASS, &res));
+  CHECK(hamdb_results_len(res) == 1);
+  hamdb_hit hit;
+  OK(hamdb_results_get(res, 0, &hit));
+  CHECK(hit.id == 0 && hit.distance == 1 && hit.payload_len == 4);
+  hamdb_results_free(res);
+  hamdb_snapshot *snap = NULL;
+  OK(hamdb_db_snapshot(db, &snap));
+  /* a later commit does not change what the snapshot needs: its own item count */
+  OK(hamdb_batch_insert(b, 1, q, 4, HAMDB_NO_LABEL, NULL, 0));
+  OK(hamdb_db_commit(db, b, &info));
+  n = 99;
+  OK(hamdb_snapshot_search_into(snap, q, 4, SIZE_MAX, HAMDB_ANY_CLASS, nb, 1, &n));
+  CHECK(n == 1 && nb[0].id == 0 && nb[0].distance == 1);
+  OK(hamdb_snapshot_search(snap, q, 4, SIZE_MAX, HAMDB_ANY_CLASS, &res));
+  CHECK(hamdb_results_len(res) == 1);
+  hamdb_results_free(res);
+  OK(hamdb_snapshot_search_radius(snap, q, 4, 32, HAMDB_ANY_CLASS, &res));
+  CHECK(hamdb_results_len(res) == 1);
+  hamdb_results_free(res);
+  hamdb_snapshot_free(snap);
+  n = 99;
+  OK(hamdb_db_search_into(db, q, 4, SIZE_MAX, HAMDB_ANY_CLASS, nb, 2, &n));
+  CHECK(n == 2 && nb[0].id == 1 && nb[0].distance == 0 && nb[1].id == 0);
+  /* an import with ids assigns none: HAMDB_NO_ID, not 0 */
+  uint64_t iid = 5;
+  info.first_assigned_id = 0;
+  OK(hamdb_db_import(db, q, 4, &iid, NULL, NULL, NULL, &info));
+  CHECK(info.assigned_count == 0 && info.first_assigned_id == HAMDB_NO_ID);
+  /* auto ids: first_assigned_id is the real first id */
+  OK(hamdb_batch_insert_auto(b, q, 4, HAMDB_NO_LABEL, NULL, 0));
+  OK(hamdb_db_commit(db, b, &info));
+  const uint64_t *aids = NULL;
+  size_t naids = 0;
+  OK(hamdb_batch_assigned_ids(b, &aids, &naids));
+  CHECK(info.assigned_count == 1 && naids == 1 && info.first_assigned_id == aids[0] &&
+        aids[0] != HAMDB_NO_ID);
+  hamdb_batch_free(b);
+  hamdb_db_free(db);
+}
+
 static int copy_file(const char *from, const char *to) {
   FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
   if (!a || !b) {
@@ -830,8 +906,10 @@ int main(void) {
   test_read_only_locked_refresh();
   test_corrupt_files();
   test_threads();
+  test_huge_k_and_no_id();
 
-  const char *names[] = {"main.hamdb", "threads.hamdb", "bad.hamdb", "misuse.hamdb"};
+  const char *names[] = {"main.hamdb", "threads.hamdb", "bad.hamdb", "misuse.hamdb",
+                         "huge.hamdb"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     char p[300];
     path_of(p, sizeof p, names[i]);

@@ -206,8 +206,10 @@ int main(int argc, char **argv) {
       ids[i] = it.id;
     } else if (i == NIMG / 2) {
       CHECK(it.status == HAMDB_IO && it.message != NULL);
+      CHECK(it.id == HAMDB_NO_ID); /* not 0, a real id */
     } else {
       CHECK(it.status == HAMDB_IMAGE && it.message != NULL && strlen(it.message) > 0);
+      CHECK(it.id == HAMDB_NO_ID);
     }
   }
   hamdb_ingest_item it;

@@ -235,6 +235,70 @@ std::vector<uint8_t> read_file(const std::string& p) {
   return out;
 }
 
+// Strings go to C as NUL-terminated C strings: one with a NUL byte inside would be cut short
+// there (another file), so every call that passes one throws HAMDB_INVALID_PARAMETER first.
+TEST(Strings, NulInPathsThrowInvalidParameter) {
+  std::string cut = temp_path("cut");
+  std::string nul = cut + std::string("\0.junk", 6);
+  ASSERT_EQ(nul.size(), cut.size() + 6);
+  EXPECT_EQ(status_of([&] { hamdb::Database::create(nul, 32); }), HAMDB_INVALID_PARAMETER);
+  EXPECT_NE(access(cut.c_str(), F_OK), 0) << "create made the file cut at the NUL";
+  std::string real = temp_path("real");
+  hamdb::Database::create(real, 32).close();
+  std::string real_nul = real + std::string("\0.junk", 6);
+  EXPECT_EQ(status_of([&] { hamdb::Database::open(real_nul, hamdb::kReadOnly); }),
+            HAMDB_INVALID_PARAMETER);
+  EXPECT_EQ(status_of([&] { hamdb::Database::verify(real_nul); }), HAMDB_INVALID_PARAMETER);
+  EXPECT_EQ(status_of([&] { hamdb::Encoder::load(std::string("/no/model\0.onnx", 16)); }),
+            HAMDB_INVALID_PARAMETER);
+  try {
+    hamdb::Encoder::load("/no/model.onnx", std::string("/no/libonnxruntime.so\0.1", 24));
+    ADD_FAILURE() << "no exception";
+  } catch (const hamdb::Error& e) {
+    EXPECT_EQ(e.status(), HAMDB_INVALID_PARAMETER);
+    EXPECT_NE(e.message().find("NUL"), std::string::npos) << e.message();
+  }
+  std::remove(real.c_str());
+}
+
+// k = 2^40 on a one-item database: nothing is sized by k (search_neighbors used to allocate
+// k neighbours), and the answers are the right ones.
+TEST(HugeK, SizedByItemsNotByK) {
+  static_assert(hamdb::no_id == UINT64_MAX, "no_id is 2^64-1");
+  std::string path = temp_path("huge-k");
+  {
+    auto db = hamdb::Database::create(path, 32);
+    hamdb::Batch b;
+    b.insert(0, code32(3), 2u, "zero");
+    db.commit(b);
+    const size_t huge = size_t(1) << 40;
+    auto q = code32(1);  // distance 1 from item 0
+    auto nb = db.search_neighbors(q, huge);
+    ASSERT_EQ(nb.size(), 1u);
+    EXPECT_EQ(nb[0].id, 0u);
+    EXPECT_EQ(nb[0].distance, 1u);
+    EXPECT_EQ(nb[0].label, 2u);
+    EXPECT_EQ(db.search_neighbors(q, huge, 2u).size(), 1u);
+    EXPECT_EQ(db.search_neighbors(q, huge, 7u).size(), 0u);
+    auto hits = db.search(q, huge).to_vector();
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0].payload, std::vector<uint8_t>({'z', 'e', 'r', 'o'}));
+    auto snap = db.snapshot();
+    b.insert(1, q);
+    db.commit(b);
+    auto snb = snap.search_neighbors(q, huge);  // the snapshot's own commit: one item
+    ASSERT_EQ(snb.size(), 1u);
+    EXPECT_EQ(snb[0].id, 0u);
+    EXPECT_EQ(snap.search(q, huge).size(), 1u);
+    nb = db.search_neighbors(q, huge);
+    ASSERT_EQ(nb.size(), 2u);
+    EXPECT_EQ(nb[0].id, 1u);
+    EXPECT_EQ(nb[0].distance, 0u);
+    EXPECT_EQ(nb[1].id, 0u);
+  }
+  std::remove(path.c_str());
+}
+
 TEST(Images, InsertSearchClassify) {
   const char* model = std::getenv("HAMDB_TEST_MODEL");
   const char* samples = std::getenv("HAMDB_TEST_SAMPLES");
@@ -263,6 +327,7 @@ TEST(Images, InsertSearchClassify) {
     ASSERT_EQ(rep.items.size(), 41u);
     EXPECT_EQ(rep.items[40].status, HAMDB_IO);
     EXPECT_FALSE(rep.items[40].message.empty());
+    EXPECT_EQ(rep.items[40].id, hamdb::no_id);  // not 0, a real id
     auto img = read_file(paths[3]);
     auto [code, pred] = enc.classify(img);
     auto res = db.search_image(enc, img, 5);
@@ -274,11 +339,27 @@ TEST(Images, InsertSearchClassify) {
     EXPECT_EQ(by_code.to_vector(), res.to_vector());
     auto same = db.search_image(enc, img, 10, pred.class_id);
     for (const auto& h : same.to_vector()) EXPECT_EQ(h.label, std::optional<uint32_t>(pred.class_id));
+    EXPECT_EQ(db.search_image(enc, img, size_t(1) << 40).size(), 40u);  // nothing sized by k
     auto exact = db.search_image_radius(enc, img, 0);
     for (size_t i = 0; i < exact.size(); i++) EXPECT_EQ(exact[i].distance, 0u);
     auto rep2 = db.insert_images(enc, {img, {1, 2, 3}}, {"mem-0", "mem-1"});
     EXPECT_EQ(rep2.inserted, 1u);
     EXPECT_EQ(rep2.items[1].status, HAMDB_IMAGE);
+    EXPECT_EQ(rep2.items[1].id, hamdb::no_id);
+    // A NUL byte in a path would cut it short (another file): thrown, nothing inserted.
+    auto before = db.stats();
+    EXPECT_EQ(status_of([&] {
+                db.insert_image_files(enc, {paths[0], paths[1] + std::string("\0.junk", 6)});
+              }),
+              HAMDB_INVALID_PARAMETER);
+    EXPECT_EQ(db.stats().items, before.items);
+    EXPECT_EQ(db.stats().txn, before.txn);
+    std::string cut = path + ".cut";
+    EXPECT_EQ(status_of([&] {
+                hamdb::Database::create_for_model(cut + std::string("\0.junk", 6), enc);
+              }),
+              HAMDB_INVALID_PARAMETER);
+    EXPECT_NE(access(cut.c_str(), F_OK), 0);
     EXPECT_EQ(db.get(rep2.items[0].id)->payload().to_string(), "mem-0");
     auto code_db = hamdb::Database::create(path + ".codes", 48);
     EXPECT_EQ(status_of([&] { code_db.search_image(enc, img, 1); }), HAMDB_NO_ENCODER);
