@@ -69,7 +69,9 @@ pub(crate) fn word_bit(i: usize) -> (usize, u32) {
     (byte / 8, bit_in_word as u32)
 }
 
-fn bytes_to_words(bytes: &[u8], out: &mut [u64]) {
+/// Packed bytes into word form: the word holding the last bytes is zero-padded, words past
+/// it are left as they are.
+pub(crate) fn bytes_to_words(bytes: &[u8], out: &mut [u64]) {
     for (w, chunk) in out.iter_mut().zip(bytes.chunks(8)) {
         let mut b = [0u8; 8];
         b[..chunk.len()].copy_from_slice(chunk);
@@ -77,10 +79,11 @@ fn bytes_to_words(bytes: &[u8], out: &mut [u64]) {
     }
 }
 
-fn words_to_bytes(words: &[u64], n_bytes: usize) -> Vec<u8> {
-    let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    out.truncate(n_bytes);
-    out
+/// Append the first `n_bytes` packed bytes of `words` to `out`.
+fn push_packed(words: &[u64], n_bytes: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+    out.truncate(start + n_bytes);
 }
 
 /// One packed code, owned. Its words sit in a `simd_aligned` buffer (32-byte aligned, the
@@ -199,7 +202,14 @@ impl Code {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        words_to_bytes(self.words(), self.len.bytes())
+        let mut out = Vec::with_capacity(self.len.bytes());
+        self.push_bytes(&mut out);
+        out
+    }
+
+    /// Append the packed bytes to `out` (no allocation of its own).
+    pub(crate) fn push_bytes(&self, out: &mut Vec<u8>) {
+        push_packed(self.words(), self.len.bytes(), out);
     }
 
     pub fn to_hex(&self) -> String {
@@ -352,7 +362,7 @@ impl CodeArray {
     pub fn to_packed_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len() * self.len.bytes());
         for c in self.as_words().chunks_exact(self.len.words()) {
-            out.extend_from_slice(&words_to_bytes(c, self.len.bytes()));
+            push_packed(c, self.len.bytes(), &mut out);
         }
         out
     }

@@ -124,6 +124,29 @@ impl Error {
         }
     }
 
+    /// `value` must lie in `min..=max` (a `max` of 2^64-1 reads "2^64-1"); `note`, if any,
+    /// says what special values mean, e.g. " (0 = one per core)".
+    pub(crate) fn check_range(
+        name: &'static str,
+        value: u64,
+        min: u64,
+        max: u64,
+        note: &str,
+    ) -> Result<()> {
+        if (min..=max).contains(&value) {
+            return Ok(());
+        }
+        let max = if max == u64::MAX {
+            "2^64-1".to_string()
+        } else {
+            max.to_string()
+        };
+        Err(Error::param(
+            name,
+            format!("{value} is out of range {min}..={max}{note}"),
+        ))
+    }
+
     pub(crate) fn param(name: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidParameter {
             name,

@@ -70,27 +70,27 @@ impl Default for IngestOptions {
 impl IngestOptions {
     /// Check every value against its range; the error names the parameter and the range.
     pub fn validate(&self) -> Result<()> {
-        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
-            return Err(Error::param(
-                "batch_size",
-                format!("{} is out of range 1..={MAX_BATCH_SIZE}", self.batch_size),
-            ));
-        }
-        if self.decode_threads > MAX_DECODE_THREADS {
-            return Err(Error::param(
-                "decode_threads",
-                format!(
-                    "{} is out of range 0..={MAX_DECODE_THREADS} (0 = one per core)",
-                    self.decode_threads
-                ),
-            ));
-        }
-        if self.commit_every == 0 {
-            return Err(Error::param(
-                "commit_every",
-                "0 is out of range 1..=2^64-1 (inserted items per commit)",
-            ));
-        }
+        Error::check_range(
+            "batch_size",
+            self.batch_size as u64,
+            1,
+            MAX_BATCH_SIZE as u64,
+            "",
+        )?;
+        Error::check_range(
+            "decode_threads",
+            self.decode_threads as u64,
+            0,
+            MAX_DECODE_THREADS as u64,
+            " (0 = one per core)",
+        )?;
+        Error::check_range(
+            "commit_every",
+            self.commit_every as u64,
+            1,
+            u64::MAX,
+            " (inserted items per commit)",
+        )?;
         Ok(())
     }
 }

@@ -68,25 +68,20 @@ impl Default for EncoderOptions {
 impl EncoderOptions {
     /// Check every value against its range; the error names the parameter and the range.
     pub fn validate(&self) -> Result<()> {
-        if self.sessions > MAX_SESSIONS {
-            return Err(Error::param(
-                "sessions",
-                format!(
-                    "{} is out of range 0..={MAX_SESSIONS} (0 = one session)",
-                    self.sessions
-                ),
-            ));
-        }
-        if self.intra_threads > MAX_INTRA_THREADS {
-            return Err(Error::param(
-                "intra_threads",
-                format!(
-                    "{} is out of range 0..={MAX_INTRA_THREADS} (0 = the cores divided among \
-                     the sessions)",
-                    self.intra_threads
-                ),
-            ));
-        }
+        Error::check_range(
+            "sessions",
+            self.sessions as u64,
+            0,
+            MAX_SESSIONS as u64,
+            " (0 = one session)",
+        )?;
+        Error::check_range(
+            "intra_threads",
+            self.intra_threads as u64,
+            0,
+            MAX_INTRA_THREADS as u64,
+            " (0 = the cores divided among the sessions)",
+        )?;
         let total = self.sessions.max(1) * self.intra_threads;
         if total > MAX_TOTAL_THREADS {
             return Err(Error::param(
@@ -99,15 +94,8 @@ impl EncoderOptions {
                 ),
             ));
         }
-        if self.max_pixels == 0 {
-            return Err(Error::param("max_pixels", "0 is out of range 1..=2^64-1"));
-        }
-        if self.max_decoded_bytes == 0 {
-            return Err(Error::param(
-                "max_decoded_bytes",
-                "0 is out of range 1..=2^64-1",
-            ));
-        }
+        Error::check_range("max_pixels", self.max_pixels, 1, u64::MAX, "")?;
+        Error::check_range("max_decoded_bytes", self.max_decoded_bytes, 1, u64::MAX, "")?;
         Ok(())
     }
 

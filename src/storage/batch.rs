@@ -60,7 +60,7 @@ impl WriteBatch {
         self.ids.push(id);
         self.labels.push(label);
         if let Some(c) = code {
-            self.code_bytes.extend_from_slice(&c.to_bytes());
+            c.push_bytes(&mut self.code_bytes);
         }
         self.code_ends.push(self.code_bytes.len());
         self.payload_bytes.extend_from_slice(payload);

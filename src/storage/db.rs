@@ -1212,7 +1212,7 @@ impl Database {
                 let resolved = batch::resolve(batch, len, manifest.next_id, |id| state.exists(id))?;
                 manifest.next_id = manifest.next_id.max(resolved.next_id);
                 (
-                    batch_columns(&mut state, len, batch, &resolved)?,
+                    batch_columns(&mut state, len, batch, &resolved),
                     resolved.assigned,
                 )
             }
@@ -1558,7 +1558,7 @@ fn batch_columns(
     len: CodeLen,
     batch: &WriteBatch,
     resolved: &batch::Resolved,
-) -> Result<SegmentColumns> {
+) -> SegmentColumns {
     for &id in &resolved.removed {
         if state.delta.remove(&id).is_none() {
             if let Some((si, _)) = state.find_live_in_segments(id) {
@@ -1570,18 +1570,20 @@ fn batch_columns(
     // replaced it, so it was removed above.
     let mut cols = ColumnsBuilder::with_capacity(len, state.delta.len() + resolved.rows.len());
     let mut delta = state.delta.iter().peekable();
+    // One row's code in word form; resolve checked every stored op's length.
+    let mut words = vec![0u64; len.words()];
     for &(id, i) in &resolved.rows {
         while let Some((&did, it)) = delta.next_if(|(&did, _)| did < id) {
             cols.push(did, it.code.words(), it.label, &it.payload);
         }
         let op = batch.op(i);
-        let code = Code::from_bytes(op.code)?;
-        cols.push(id, code.words(), op.label, op.payload);
+        crate::code::bytes_to_words(op.code, &mut words);
+        cols.push(id, &words, op.label, op.payload);
     }
     for (&did, it) in delta {
         cols.push(did, it.code.words(), it.label, &it.payload);
     }
-    Ok(cols.finish())
+    cols.finish()
 }
 
 /// The delta plus an import, merged by id into segment columns. Fails on a repeated or

@@ -128,12 +128,18 @@ fn in_range(s: &str, lo: u64, hi: u64) -> Result<usize, String> {
         .ok_or_else(|| format!("must be a whole number{range}"))
 }
 
-fn threads_0_256(s: &str) -> Result<usize, String> {
-    in_range(s, 0, 256)
+// The library's own limits (it refuses anything past them too); the help texts below say
+// the same numbers.
+fn inference_threads(s: &str) -> Result<usize, String> {
+    in_range(s, 0, hamdb::encoder::MAX_INTRA_THREADS as u64)
 }
 
-fn batch_1_4096(s: &str) -> Result<usize, String> {
-    in_range(s, 1, 4096)
+fn decode_threads(s: &str) -> Result<usize, String> {
+    in_range(s, 0, hamdb::ingest::MAX_DECODE_THREADS as u64)
+}
+
+fn batch_size(s: &str) -> Result<usize, String> {
+    in_range(s, 1, hamdb::ingest::MAX_BATCH_SIZE as u64)
 }
 
 fn at_least_1(s: &str) -> Result<usize, String> {
@@ -148,7 +154,7 @@ pub struct ModelOpts {
     #[arg(long, value_name = "LIBONNXRUNTIME.so")]
     pub runtime: Option<PathBuf>,
     /// Inference threads, 0 to 256 (0: automatic, the machine's cores)
-    #[arg(long, value_name = "N", value_parser = threads_0_256)]
+    #[arg(long, value_name = "N", value_parser = inference_threads)]
     pub threads: Option<usize>,
     /// Refuse images of more than N pixels before decoding them
     #[arg(long, value_name = "N")]
@@ -185,10 +191,10 @@ pub struct InsertArgs {
     #[arg(long, short = 'm', value_name = "MODEL.onnx")]
     pub model: Option<PathBuf>,
     /// Images per forward pass, 1 to 4096
-    #[arg(long, value_name = "N", value_parser = batch_1_4096)]
+    #[arg(long, value_name = "N", value_parser = batch_size)]
     pub batch: Option<usize>,
     /// Decoding threads, 0 to 256 (0: one per core)
-    #[arg(long, value_name = "N", value_parser = threads_0_256)]
+    #[arg(long, value_name = "N", value_parser = decode_threads)]
     pub decoders: Option<usize>,
     /// Commit after every N inserted images, 1 or more
     #[arg(long, value_name = "N", value_parser = at_least_1)]
