@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
             3 => {
                 let r = db.commit(std::mem::take(&mut batch));
                 if dup {
-                    assert!(matches!(r, Err(Error::DuplicateId { .. })));
+                    assert!(matches!(r, Err(Error::DuplicateId { .. } | Error::RepeatedId { .. })));
                     pending = model.clone();
                 } else {
                     r.unwrap();
