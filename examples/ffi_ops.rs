@@ -158,14 +158,15 @@ fn image_paths(samples: &str, n: usize) -> Vec<String> {
 }
 
 fn images(model: &str, samples: &str, n: usize, path: &str) {
-    use hamdb::{Encoder, EncoderOptions, ImageSource, IngestOptions, Reach};
+    use hamdb::{Encoder, EncoderOptions, ImageSource, IngestOptions, ModelBinding, Reach};
     let _ = std::fs::remove_file(path);
     let enc = Encoder::load(model, &EncoderOptions::default()).unwrap();
-    let db = Database::create_for_model(path, &enc).unwrap();
+    let db = hamdb::image::create_for_model(path, &enc).unwrap();
     let paths = image_paths(samples, n);
     let sources = paths.iter().map(|p| ImageSource::Path(p.into()));
-    let report = db
-        .insert_images(&enc, sources, &IngestOptions::default())
+    let report = ModelBinding::new(&db, &enc)
+        .unwrap()
+        .insert_images(sources, &IngestOptions::default())
         .unwrap();
     let mut out = String::new();
     writeln!(out, "inserted {} txn {}", report.inserted, report.txn).unwrap();
@@ -195,7 +196,10 @@ fn images(model: &str, samples: &str, n: usize, path: &str) {
         } else {
             Reach::Nearest(5)
         };
-        let r = db.search_image_reach(&enc, &img, reach, cls).unwrap();
+        let r = ModelBinding::new(&db, &enc)
+            .unwrap()
+            .search_image_reach(&img, reach, cls)
+            .unwrap();
         write!(out, "query {q} {} {:08x}", r.class, r.probability.to_bits()).unwrap();
         dump_hits(&mut out, Ok(r.result));
     }

@@ -10,9 +10,8 @@ pub mod code;
 pub mod encoder;
 mod error;
 pub mod hamming;
-pub mod image_search;
+pub mod image;
 pub mod index;
-pub mod ingest;
 pub mod npy;
 mod prefetch;
 pub mod slab;
@@ -23,15 +22,15 @@ pub use code::{Code, CodeArray, CodeLen};
 pub use encoder::{Encoded, Encoder, EncoderOptions};
 pub use error::{Error, Result};
 pub use hamming::Kernel;
-pub use image_search::{ImageQueryResult, Reach};
+pub use image::{
+    ImageQueryResult, ImageSource, IngestError, IngestOptions, IngestProgress, IngestReport,
+    ItemFailure, ModelBinding, ModelRecord, Reach,
+};
 pub use index::{
     MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats,
     MAX_SUBSTRING_BITS,
 };
-pub use ingest::{
-    ImageSource, IngestError, IngestOptions, IngestProgress, IngestReport, ItemFailure,
-};
 pub use storage::{
-    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, EncoderRecord, Hit, Import,
-    Item, OpenOptions, QueryResult, Snapshot, VerifyReport, WriteBatch, MAX_DELTA_BATCHES, NO_ID,
+    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
+    QueryResult, Snapshot, VerifyReport, WriteBatch, MAX_DELTA_BATCHES, NO_ID,
 };

@@ -8,7 +8,8 @@ use common::db::tempdir;
 use common::images::*;
 use hamdb::encoder::{preprocess, ColorMode};
 use hamdb::{
-    Database, Encoder, EncoderOptions, Error, ImageSource, IngestOptions, Reach, WriteBatch,
+    Database, Encoder, EncoderOptions, Error, ImageSource, IngestOptions, ModelBinding,
+    ModelRecord, Reach, WriteBatch,
 };
 use std::path::PathBuf;
 
@@ -53,14 +54,15 @@ fn insert_and_search_round_trip() {
     let enc = encoder48();
     let dir = tempdir("img-roundtrip");
     let path = dir.join("db.hamdb");
-    let db = Database::create_for_model(&path, &enc).unwrap();
+    let db = hamdb::image::create_for_model(&path, &enc).unwrap();
     let samples = samples();
     let sources: Vec<ImageSource> = samples
         .iter()
         .map(|(p, _)| ImageSource::Path(p.clone()))
         .collect();
-    let report = db
-        .insert_images(&enc, sources, &IngestOptions::default())
+    let report = ModelBinding::new(&db, &enc)
+        .unwrap()
+        .insert_images(sources, &IngestOptions::default())
         .unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.inserted, 1000);
@@ -72,7 +74,7 @@ fn insert_and_search_round_trip() {
     // Reopen: the model binding, the items and their payloads survived.
     let db = Database::open(&path).unwrap();
     assert_eq!(
-        db.encoder_record().unwrap().contract.model_name,
+        ModelRecord::of(&db).unwrap().unwrap().contract.model_name,
         "ssdh-fmnist-48"
     );
     assert_eq!(db.stats().items, 1000);
@@ -80,14 +82,18 @@ fn insert_and_search_round_trip() {
     let mut correct_class = 0;
     for (i, (p, label)) in samples.iter().enumerate().step_by(97) {
         let bytes = std::fs::read(p).unwrap();
-        let q = db.search_image(&enc, &bytes, 10, None).unwrap();
+        let q = ModelBinding::new(&db, &enc)
+            .unwrap()
+            .search_image(&bytes, 10, None)
+            .unwrap();
         assert_eq!(q.result.hits.len(), 10);
         // The image itself is in the database at distance 0 (so is any image with the same
         // code: ties are broken by id, so it need not be in the top 10, but it is within
         // radius 0).
         assert_eq!(q.result.hits[0].distance, 0);
-        let same = db
-            .search_image_reach(&enc, &bytes, Reach::Radius(0), None)
+        let same = ModelBinding::new(&db, &enc)
+            .unwrap()
+            .search_image_reach(&bytes, Reach::Radius(0), None)
             .unwrap();
         let me = same
             .result
@@ -100,18 +106,22 @@ fn insert_and_search_round_trip() {
         assert_eq!(q.class, expected[i].2);
         assert_eq!(
             q.class_name,
-            db.encoder_record().unwrap().contract.class_names[q.class as usize]
+            ModelRecord::of(&db).unwrap().unwrap().contract.class_names[q.class as usize]
         );
         assert!(q.probability > 0.0 && q.probability <= 1.0);
         correct_class += (q.class == *label) as usize;
         // A class filter returns only that class.
         let other = (q.class + 1) % 10;
-        let f = db.search_image(&enc, &bytes, 5, Some(other)).unwrap();
+        let f = ModelBinding::new(&db, &enc)
+            .unwrap()
+            .search_image(&bytes, 5, Some(other))
+            .unwrap();
         assert!(!f.result.hits.is_empty());
         assert!(f.result.hits.iter().all(|h| h.label == Some(other)));
         // Radius search agrees with the k-NN distances.
-        let r = db
-            .search_image_reach(&enc, &bytes, Reach::Radius(q.result.hits[9].distance), None)
+        let r = ModelBinding::new(&db, &enc)
+            .unwrap()
+            .search_image_reach(&bytes, Reach::Radius(q.result.hits[9].distance), None)
             .unwrap();
         assert!(r.result.hits.len() >= 10);
         // Query by code keeps working and gives the same neighbours.
@@ -129,12 +139,12 @@ fn another_model_is_refused() {
     let enc = encoder48();
     let dir = tempdir("img-wrong-model");
     let path = dir.join("db.hamdb");
-    let db = Database::create_for_model(&path, &enc).unwrap();
-    let img = std::fs::read(&samples()[0].0).unwrap();
+    let db = hamdb::image::create_for_model(&path, &enc).unwrap();
 
     // Another code length.
     let enc32 = Encoder::load(model_path(32), &EncoderOptions::default()).unwrap();
-    let e = db.search_image(&enc32, &img, 5, None).unwrap_err();
+    // The model check runs when the database and the encoder are bound, before any image.
+    let e = ModelBinding::new(&db, &enc32).map(|_| ()).unwrap_err();
     assert!(matches!(e, Error::EncoderMismatch { .. }), "{e}");
     assert!(e.to_string().contains("ssdh-fmnist-48") && e.to_string().contains("ssdh-fmnist-32"));
 
@@ -147,15 +157,8 @@ fn another_model_is_refused() {
     let bumped = format!("{head}.{}", (last.parse::<u32>().unwrap() + 1) % 10);
     let v2 = patch(&bytes, version.as_bytes(), bumped.as_bytes());
     let enc_v2 = Encoder::from_bytes(&v2, &EncoderOptions::default()).unwrap();
-    let e = db
-        .insert_images(
-            &enc_v2,
-            [ImageSource::Path(samples()[0].0.clone())],
-            &IngestOptions::default(),
-        )
-        .unwrap_err();
-    assert!(matches!(e.error, Error::EncoderMismatch { .. }), "{e}");
-    assert!(e.report.ids.is_empty() && e.report.inserted == 0);
+    let e = ModelBinding::new(&db, &enc_v2).map(|_| ()).unwrap_err();
+    assert!(matches!(e, Error::EncoderMismatch { .. }), "{e}");
     assert_eq!(db.stats().items, 0);
 
     // A code-only database has no model at all.
@@ -167,7 +170,9 @@ fn another_model_is_refused() {
         },
     )
     .unwrap();
-    let e = codes_only.search_image(&enc, &img, 5, None).unwrap_err();
+    let e = ModelBinding::new(&codes_only, &enc)
+        .map(|_| ())
+        .unwrap_err();
     assert_eq!(e, Error::NoEncoder);
 }
 
@@ -176,12 +181,12 @@ fn bad_images_fail_alone_and_committed_data_survives() {
     let enc = encoder48();
     let dir = tempdir("img-bad");
     let path = dir.join("db.hamdb");
-    let db = Database::create_for_model(&path, &enc).unwrap();
+    let db = hamdb::image::create_for_model(&path, &enc).unwrap();
     let good: Vec<PathBuf> = samples().iter().take(20).map(|s| s.0.clone()).collect();
     // A first committed batch.
-    let first = db
+    let first = ModelBinding::new(&db, &enc)
+        .unwrap()
         .insert_images(
-            &enc,
             good[..10].iter().cloned().map(ImageSource::Path),
             &IngestOptions::default(),
         )
@@ -217,7 +222,10 @@ fn bad_images_fail_alone_and_committed_data_survives() {
         commit_every: 3,
         ..IngestOptions::default()
     };
-    let report = db.insert_images(&enc, sources, &opts).unwrap();
+    let report = ModelBinding::new(&db, &enc)
+        .unwrap()
+        .insert_images(sources, &opts)
+        .unwrap();
     assert_eq!(report.inserted, 10);
     let failed: Vec<&str> = report
         .failures
@@ -258,11 +266,11 @@ fn bad_images_fail_alone_and_committed_data_survives() {
 fn bytes_sources_keep_the_callers_payload() {
     let enc = encoder48();
     let dir = tempdir("img-bytes");
-    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let db = hamdb::image::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
     let img = std::fs::read(&samples()[3].0).unwrap();
-    let report = db
+    let report = ModelBinding::new(&db, &enc)
+        .unwrap()
         .insert_images(
-            &enc,
             [ImageSource::Bytes {
                 bytes: img.clone(),
                 payload: b"caller payload".to_vec(),
@@ -279,7 +287,13 @@ fn bytes_sources_keep_the_callers_payload() {
     b.insert_auto(item.code.clone(), Some(0), "by code");
     db.commit(b).unwrap();
     assert_eq!(
-        db.search_image(&enc, &img, 2, None).unwrap().result.hits[1].distance,
+        ModelBinding::new(&db, &enc)
+            .unwrap()
+            .search_image(&img, 2, None)
+            .unwrap()
+            .result
+            .hits[1]
+            .distance,
         0
     );
 }
@@ -475,7 +489,7 @@ fn out_of_range_encoder_options_are_refused() {
 fn out_of_range_ingest_options_are_refused() {
     let enc = encoder48();
     let dir = tempdir("img-ingest-options");
-    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let db = hamdb::image::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
     let ok = IngestOptions::default();
     let cases = [
         (
@@ -537,7 +551,10 @@ fn out_of_range_ingest_options_are_refused() {
     ];
     let sources = || [ImageSource::Path(samples()[0].0.clone())];
     for (opts, name, range) in cases {
-        let e = db.insert_images(&enc, sources(), &opts).unwrap_err();
+        let e = ModelBinding::new(&db, &enc)
+            .unwrap()
+            .insert_images(sources(), &opts)
+            .unwrap_err();
         match &e.error {
             Error::InvalidParameter { name: n, reason } => {
                 assert_eq!(*n, name, "{e}");
@@ -556,10 +573,10 @@ fn out_of_range_ingest_options_are_refused() {
 fn the_largest_batch_works_with_a_few_images() {
     let enc = encoder48();
     let dir = tempdir("img-largest-batch");
-    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let db = hamdb::image::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
     let opts = IngestOptions {
-        batch_size: hamdb::ingest::MAX_BATCH_SIZE,
-        decode_threads: hamdb::ingest::MAX_DECODE_THREADS,
+        batch_size: hamdb::image::MAX_BATCH_SIZE,
+        decode_threads: hamdb::image::MAX_DECODE_THREADS,
         commit_every: 1,
     };
     let sources: Vec<ImageSource> = samples()
@@ -567,7 +584,10 @@ fn the_largest_batch_works_with_a_few_images() {
         .take(3)
         .map(|(p, _)| ImageSource::Path(p.clone()))
         .collect();
-    let report = db.insert_images(&enc, sources, &opts).unwrap();
+    let report = ModelBinding::new(&db, &enc)
+        .unwrap()
+        .insert_images(sources, &opts)
+        .unwrap();
     assert_eq!(report.inserted, 3);
     assert!(report.failures.is_empty());
     assert_eq!(db.stats().items, 3);
@@ -598,10 +618,10 @@ fn a_16_bit_rgba_png_over_the_decoded_bytes_limit_is_refused_from_its_header() {
     enc.encode_image(&small).unwrap();
 
     let dir = tempdir("img-bytes-limit");
-    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
-    let report = db
+    let db = hamdb::image::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let report = ModelBinding::new(&db, &enc)
+        .unwrap()
         .insert_images(
-            &enc,
             [
                 ImageSource::Bytes {
                     bytes: bomb,
@@ -711,7 +731,7 @@ fn truncated_files_fail_in_every_format() {
         );
     }
     let dir = tempdir("img-truncated");
-    let db = Database::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let db = hamdb::image::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
     let mut sources: Vec<ImageSource> = cut
         .iter()
         .map(|(name, bytes)| ImageSource::Bytes {
@@ -720,8 +740,9 @@ fn truncated_files_fail_in_every_format() {
         })
         .collect();
     sources.push(ImageSource::Path(samples()[0].0.clone()));
-    let report = db
-        .insert_images(&enc, sources, &IngestOptions::default())
+    let report = ModelBinding::new(&db, &enc)
+        .unwrap()
+        .insert_images(sources, &IngestOptions::default())
         .unwrap();
     assert_eq!(report.inserted, 1);
     assert_eq!(report.failures.len(), cut.len());

@@ -7,9 +7,8 @@ use super::results::hamdb_results;
 use super::status::*;
 use super::{HAMDB_ANY_CLASS, HAMDB_NO_ID, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY};
 use crate::encoder::{Encoder, EncoderOptions};
-use crate::image_search::Reach;
-use crate::ingest::{ImageSource, IngestOptions, IngestReport};
-use crate::storage::{CompactionPolicy, Database, OpenOptions};
+use crate::image::{self, ImageSource, IngestOptions, IngestReport, ModelBinding, Reach};
+use crate::storage::{CompactionPolicy, OpenOptions};
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -312,7 +311,7 @@ pub unsafe extern "C" fn hamdb_db_create_for_model(
             compaction: (flags & HAMDB_OPEN_NO_AUTO_COMPACT != 0).then(CompactionPolicy::disabled),
             ..OpenOptions::default()
         };
-        let db = Database::create_for_model_with(path, &e.enc, open)?;
+        let db = image::create_for_model_with(path, &e.enc, open)?;
         // SAFETY: valid for a write by the caller's contract.
         unsafe { out.write(hamdb_db::new_handle(db)) };
         Ok(())
@@ -342,7 +341,8 @@ fn ingest(
     let n = sources.len();
     let report = db.with(|db| {
         // The message names what was committed before the error (those items stay).
-        db.insert_images(&enc.enc, sources, &ingest_options(opts))
+        ModelBinding::new(db, &enc.enc)?
+            .insert_images(sources, &ingest_options(opts))
             .map_err(|e| Failure::new(status_of(&e.error), e.to_string()))
     })?;
     let mut failures: Vec<Option<(c_int, CString)>> = vec![None; n];
@@ -564,7 +564,8 @@ fn search_image(
     class_filter: u32,
 ) -> CResult<hamdb_results> {
     let class = (class_filter != HAMDB_ANY_CLASS).then_some(class_filter);
-    let r = db.with(|db| Ok(db.search_image_reach(&enc.enc, image, reach, class)?))?;
+    let r = db
+        .with(|db| Ok(ModelBinding::new(db, &enc.enc)?.search_image_reach(image, reach, class)?))?;
     Ok(hamdb_results::with_prediction(
         r.result,
         hamdb_prediction {

@@ -13,10 +13,9 @@ use super::format::{
     MAX_FINGERPRINT, META_OFFSETS, PAGE,
 };
 use super::io::{FileStorage, StorageFile, StorageWrapper};
-use super::manifest::{EncoderRecord, ItemRecord, Manifest, Op};
+use super::manifest::{ItemRecord, Manifest, Op};
 use super::segment::{self, ColumnsBuilder, Segment, SegmentColumns, NO_LABEL};
 use crate::code::{Code, CodeArray, CodeLen};
-use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::index::{PathPolicy, ScanIndex, SearchPath, SearchStats};
 use crate::slab::Backing;
@@ -55,7 +54,8 @@ pub const MAX_DELTA_BATCHES: usize = 64;
 #[derive(Debug, Clone)]
 pub struct CreateOptions {
     pub code_bits: usize,
-    /// Identifies the encoder whose codes this database holds (empty: a code-only database).
+    /// Identifies the model whose codes this database holds (empty: a code-only database).
+    /// Opaque to storage: the image layer compares it with an encoder's.
     pub fingerprint: Vec<u8>,
 }
 
@@ -183,7 +183,8 @@ struct DeltaItem {
 #[derive(Clone)]
 struct State {
     meta: Meta,
-    encoder: Option<Arc<EncoderRecord>>,
+    /// The model record's bytes, as written at creation (opaque to storage).
+    model_record: Option<Arc<[u8]>>,
     manifest: Manifest,
     map: Arc<dyn Backing>,
     segments: Vec<Arc<Segment>>,
@@ -668,12 +669,9 @@ fn load(file: &File, header_expect: Option<&Header>) -> Result<(Header, State)> 
             deleted[si].extend(ids);
         }
     }
-    let encoder = match header.encoder_block {
+    let model_record = match header.model_block {
         0 => None,
-        at => Some(Arc::new(codec::decode::<EncoderRecord>(
-            block(at, BlockKind::Encoder)?,
-            "the encoder record",
-        )?)),
+        at => Some(Arc::from(block(at, BlockKind::Model)?)),
     };
     let mut delta_blocks = Vec::with_capacity(manifest.deltas.len());
     for &at in &manifest.deltas {
@@ -689,7 +687,7 @@ fn load(file: &File, header_expect: Option<&Header>) -> Result<(Header, State)> 
     }
     let mut state = State {
         meta,
-        encoder,
+        model_record,
         manifest: manifest.clone(),
         map: map.clone(),
         segments,
@@ -729,36 +727,23 @@ impl Database {
         Self::create_inner(path.as_ref(), options, None, open)
     }
 
-    /// Create a database bound to `encoder`'s model: it stores the model's fingerprint and
-    /// contract, and image inserts and queries with any other model are refused.
-    pub fn create_for_model(path: impl AsRef<Path>, encoder: &Encoder) -> Result<Self> {
-        Self::create_for_model_with(path, encoder, OpenOptions::default())
-    }
-
-    pub fn create_for_model_with(
+    /// Create a database that carries `model_record`: bytes written once, next to the header,
+    /// and returned by [`Database::model_record`] for as long as the file lives (compaction
+    /// keeps them). Storage never interprets them; the image layer (`hamdb::image`) stores the
+    /// contract of the model that makes this database's codes there.
+    pub fn create_with_model_record(
         path: impl AsRef<Path>,
-        encoder: &Encoder,
+        options: CreateOptions,
+        model_record: Vec<u8>,
         open: OpenOptions,
     ) -> Result<Self> {
-        let contract = encoder.contract().clone();
-        let options = CreateOptions {
-            code_bits: contract.code_len()?.bits(),
-            fingerprint: encoder.fingerprint().to_vec(),
-        };
-        let record = EncoderRecord {
-            contract,
-            model_path: encoder
-                .model_path()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
-        Self::create_inner(path.as_ref(), options, Some(record), open)
+        Self::create_inner(path.as_ref(), options, Some(model_record), open)
     }
 
     fn create_inner(
         path: &Path,
         options: CreateOptions,
-        encoder: Option<EncoderRecord>,
+        model_record: Option<Vec<u8>>,
         open: OpenOptions,
     ) -> Result<Self> {
         let len = CodeLen::new(options.code_bits)?;
@@ -786,7 +771,11 @@ impl Database {
             code_bits: len.bits() as u32,
             created_unix: now_unix(),
             fingerprint: options.fingerprint,
-            encoder_block: if encoder.is_some() { FIRST_BLOCK } else { 0 },
+            model_block: if model_record.is_some() {
+                FIRST_BLOCK
+            } else {
+                0
+            },
         };
         let manifest = Manifest {
             txn: 1,
@@ -798,13 +787,8 @@ impl Database {
             storage
                 .write_at(&pages, 0)
                 .map_err(|e| Error::io("writing the header", e))?;
-            let at = match &encoder {
-                Some(rec) => align_up(write_block(
-                    &*storage,
-                    FIRST_BLOCK,
-                    BlockKind::Encoder,
-                    &codec::encode(rec),
-                )?),
+            let at = match &model_record {
+                Some(rec) => align_up(write_block(&*storage, FIRST_BLOCK, BlockKind::Model, rec)?),
                 None => FIRST_BLOCK,
             };
             let end = write_block(
@@ -908,29 +892,15 @@ impl Database {
         &self.inner.header.fingerprint
     }
 
-    /// The contract of the model this database was created with (`None`: codes only).
-    pub fn encoder_record(&self) -> Option<Arc<EncoderRecord>> {
+    /// The model record written at creation (`None`: a code-only database); see
+    /// [`Database::create_with_model_record`].
+    pub fn model_record(&self) -> Option<Arc<[u8]>> {
         self.inner
             .state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .encoder
+            .model_record
             .clone()
-    }
-
-    /// Refuse `encoder` unless it is the model this database was created with.
-    pub fn check_encoder(&self, encoder: &Encoder) -> Result<Arc<EncoderRecord>> {
-        let record = self.encoder_record().ok_or(Error::NoEncoder)?;
-        if encoder.fingerprint()[..] != self.inner.header.fingerprint[..] {
-            return Err(Error::EncoderMismatch {
-                expected: crate::encoder::describe(
-                    &record.contract,
-                    &self.inner.header.fingerprint,
-                ),
-                actual: encoder.describe(),
-            });
-        }
-        Ok(record)
     }
 
     /// The latest committed state, for any number of searches.
@@ -1381,15 +1351,10 @@ impl Database {
                 ..Manifest::default()
             };
             let mut at = FIRST_BLOCK;
-            if let Some(rec) = &state.encoder {
+            if let Some(rec) = &state.model_record {
                 // Same offset as at creation, so the copied header stays true.
-                debug_assert_eq!(self.inner.header.encoder_block, FIRST_BLOCK);
-                at = align_up(write_block(
-                    &*storage,
-                    at,
-                    BlockKind::Encoder,
-                    &codec::encode(&**rec),
-                )?);
+                debug_assert_eq!(self.inner.header.model_block, FIRST_BLOCK);
+                at = align_up(write_block(&*storage, at, BlockKind::Model, rec)?);
             }
             if !cols.ids.is_empty() {
                 let (seg, mut seg_ref) = segment::encode(cols)?;

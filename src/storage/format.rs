@@ -1,8 +1,8 @@
 //! Byte layout of a database file (docs/FORMAT.md has the diagrams and the argument).
 //!
 //! ```text
-//! 0      header page   magic, format version, code bits, encoder fingerprint, encoder
-//!                      record offset, CRC
+//! 0      header page   magic, format version, code bits, model fingerprint, model record
+//!                      offset, CRC
 //! 4096   meta slot A   txn, manifest offset, committed length, CRC
 //! 8192   meta slot B   (commits alternate between A and B)
 //! 12288  blocks...     64-byte aligned: 64-byte header (magic, kind, length, CRCs) + payload
@@ -43,8 +43,9 @@ pub struct Header {
     pub code_bits: u32,
     pub created_unix: u64,
     pub fingerprint: Vec<u8>,
-    /// Offset of the Encoder block (the model's contract), 0 for a code-only database.
-    pub encoder_block: u64,
+    /// Offset of the model record block (docs/FORMAT.md's Encoder block: opaque bytes to
+    /// storage, written by the image layer), 0 for a code-only database.
+    pub model_block: u64,
 }
 
 /// Bytes of the header the CRC covers; the CRC follows.
@@ -60,7 +61,7 @@ impl Header {
         b[24..32].copy_from_slice(&self.created_unix.to_le_bytes());
         b[32..36].copy_from_slice(&(self.fingerprint.len() as u32).to_le_bytes());
         b[36..36 + self.fingerprint.len()].copy_from_slice(&self.fingerprint);
-        b[104..112].copy_from_slice(&self.encoder_block.to_le_bytes());
+        b[104..112].copy_from_slice(&self.model_block.to_le_bytes());
         let c = crc(&b[..HEADER_CRC_AT]);
         b[HEADER_CRC_AT..HEADER_CRC_AT + 4].copy_from_slice(&c.to_le_bytes());
         b
@@ -96,7 +97,7 @@ impl Header {
             code_bits,
             created_unix: u64_at(b, 24),
             fingerprint: b[36..36 + flen].to_vec(),
-            encoder_block: u64_at(b, 104),
+            model_block: u64_at(b, 104),
         })
     }
 }
@@ -148,7 +149,8 @@ pub enum BlockKind {
     Delta = 2,
     Manifest = 3,
     Tombstones = 4,
-    Encoder = 5,
+    /// The model record (docs/FORMAT.md: the Encoder block); storage never looks inside.
+    Model = 5,
 }
 
 impl BlockKind {
@@ -158,7 +160,7 @@ impl BlockKind {
             2 => Self::Delta,
             3 => Self::Manifest,
             4 => Self::Tombstones,
-            5 => Self::Encoder,
+            5 => Self::Model,
             _ => return None,
         })
     }
@@ -210,7 +212,7 @@ mod tests {
             code_bits: 48,
             created_unix: 7,
             fingerprint: b"abc".to_vec(),
-            encoder_block: 12288,
+            model_block: 12288,
         };
         let mut b = h.encode();
         assert_eq!(Header::decode(&b).unwrap(), h);

@@ -53,13 +53,3 @@ pub struct Manifest {
     /// A Tombstones block: sorted ids deleted from segments before the last flush.
     pub tombstones: Option<u64>,
 }
-
-/// The Encoder block: the contract of the model a database was created with, written once at
-/// creation. Codes from any other model (another fingerprint) are refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EncoderRecord {
-    pub contract: crate::encoder::Contract,
-    /// Where the model was when the database was created: a hint for tools, never trusted
-    /// over the fingerprint.
-    pub model_path: String,
-}

@@ -8,7 +8,7 @@
 //! - `io`: the one trait writes go through (fault injection in tests).
 
 mod batch;
-mod codec;
+pub(crate) mod codec;
 mod db;
 mod format;
 pub mod io;
@@ -20,4 +20,3 @@ pub use db::{
     QueryResult, Snapshot, VerifyReport, WriteBatch, MAX_DELTA_BATCHES, NO_ID,
 };
 pub use format::FORMAT_VERSION;
-pub use manifest::EncoderRecord;

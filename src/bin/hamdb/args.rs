@@ -135,11 +135,11 @@ fn inference_threads(s: &str) -> Result<usize, String> {
 }
 
 fn decode_threads(s: &str) -> Result<usize, String> {
-    in_range(s, 0, hamdb::ingest::MAX_DECODE_THREADS as u64)
+    in_range(s, 0, hamdb::image::MAX_DECODE_THREADS as u64)
 }
 
 fn batch_size(s: &str) -> Result<usize, String> {
-    in_range(s, 1, hamdb::ingest::MAX_BATCH_SIZE as u64)
+    in_range(s, 1, hamdb::image::MAX_BATCH_SIZE as u64)
 }
 
 fn at_least_1(s: &str) -> Result<usize, String> {

@@ -5,8 +5,10 @@ use crate::args::{
     SearchArgs,
 };
 use crate::{open_ro, open_rw};
+use hamdb::image::{self, ModelRecord};
 use hamdb::{
-    Database, Encoder, EncoderOptions, Error, ImageQueryResult, ImageSource, IngestOptions, Reach,
+    Database, Encoder, EncoderOptions, Error, ImageQueryResult, ImageSource, IngestOptions,
+    ModelBinding, Reach,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::{HashMap, HashSet};
@@ -38,9 +40,10 @@ fn load_encoder(path: &Path, o: &ModelOpts) -> Res<Encoder> {
     })
 }
 
-/// The model for an existing database: `--model`, else the path recorded at creation.
+/// The model for an existing database: `--model`, else the path recorded at creation. The
+/// caller binds it to the database ([`ModelBinding::new`] checks it is the database's model).
 fn encoder_for(db: &Database, model: Option<&Path>, o: &ModelOpts) -> Res<Encoder> {
-    let record = db.encoder_record().ok_or(Error::NoEncoder)?;
+    let record = ModelRecord::of(db)?.ok_or(Error::NoEncoder)?;
     let path = match model {
         Some(p) => p.to_path_buf(),
         None if !record.model_path.is_empty() => PathBuf::from(&record.model_path),
@@ -54,14 +57,12 @@ fn encoder_for(db: &Database, model: Option<&Path>, o: &ModelOpts) -> Res<Encode
             path.display()
         )));
     }
-    let enc = load_encoder(&path, o)?;
-    db.check_encoder(&enc)?;
-    Ok(enc)
+    Ok(load_encoder(&path, o)?)
 }
 
 pub fn cmd_create_with_model(a: &CreateArgs, model: &str) -> Res<()> {
     let enc = load_encoder(Path::new(model), &a.model_opts)?;
-    let db = Database::create_for_model(&a.db, &enc).map_err(|e| match e {
+    let db = image::create_for_model(&a.db, &enc).map_err(|e| match e {
         Error::Io { .. } => Fail::Other(format!("{}: {e}", a.db)),
         e => Fail::Db(e),
     })?;
@@ -181,6 +182,7 @@ fn expand(paths: &[String], dedupe: bool) -> Res<Expanded> {
 pub fn cmd_insert(a: &InsertArgs) -> Res<()> {
     let db = open_rw(&a.db)?;
     let enc = encoder_for(&db, a.model.as_deref(), &a.model_opts)?;
+    let images = ModelBinding::new(&db, &enc)?;
     let Expanded { files, duplicates } = expand(&a.paths, true)?;
     if duplicates > 0 {
         errln!("hamdb: {duplicates} path(s) named a file already listed; each file goes in once");
@@ -211,17 +213,13 @@ pub fn cmd_insert(a: &InsertArgs) -> Res<()> {
         .expect("template"),
     );
     let t = Instant::now();
-    let report = db.insert_images_with_progress(
-        &enc,
-        files.into_iter().map(ImageSource::Path),
-        &opts,
-        &|p| {
+    let report =
+        images.insert_images_with_progress(files.into_iter().map(ImageSource::Path), &opts, &|p| {
             pb.set_position(p.done);
             if p.failed > 0 {
                 pb.set_message(format!("{} failed", p.failed));
             }
-        },
-    );
+        });
     pb.finish_and_clear();
     let (report, stopped_by) = match report {
         Ok(report) => (report, None),
@@ -286,6 +284,7 @@ fn image_fault(e: &Error) -> bool {
 pub fn cmd_search_image(a: &SearchArgs) -> Res<()> {
     let db = open_ro(&a.db)?;
     let enc = encoder_for(&db, a.model.as_deref(), &a.model_opts)?;
+    let images = ModelBinding::new(&db, &enc)?;
     let names = enc.contract().class_names.clone();
     let class = class_filter(a.class.as_deref(), &names)?;
     let reach = match (a.k, a.radius) {
@@ -305,7 +304,7 @@ pub fn cmd_search_image(a: &SearchArgs) -> Res<()> {
             }
         };
         let t = Instant::now();
-        let q = match db.search_image_reach(&enc, &bytes, reach, class) {
+        let q = match images.search_image_reach(&bytes, reach, class) {
             Ok(q) => q,
             Err(e) if image_fault(&e) => {
                 failed += 1;
@@ -480,6 +479,7 @@ fn canonical(p: &Path) -> PathBuf {
 pub fn cmd_eval(a: &EvalArgs) -> Res<()> {
     let db = open_ro(&a.db)?;
     let enc = encoder_for(&db, a.model.as_deref(), &a.model_opts)?;
+    ModelBinding::new(&db, &enc)?;
     let labels_path = &a.labels;
     let dir = PathBuf::from(&a.queries);
     let queries = read_labels(labels_path, &dir)?;

@@ -334,7 +334,7 @@ fn cmd_stats(a: &args::DbArg) -> Res<()> {
 /// A model database's fingerprint is a SHA-256 (hex, with the model's name); a code-only
 /// database's is the caller's text.
 fn fingerprint_text(db: &Database, fp: &[u8]) -> String {
-    match db.encoder_record() {
+    match hamdb::ModelRecord::of(db).ok().flatten() {
         Some(r) => format!(
             "sha256:{} ({} {})",
             hamdb::encoder::hex(fp),

@@ -11,6 +11,7 @@
 //! failure later (a full disk, a killed process) loses at most the uncommitted tail. When the
 //! ingestion stops early, the [`IngestError`] carries the report of what was committed.
 
+use super::binding::ModelBinding;
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::storage::{Database, WriteBatch};
@@ -42,7 +43,7 @@ pub const MAX_BATCH_SIZE: usize = 4096;
 /// Most decode workers ([`IngestOptions::decode_threads`]).
 pub const MAX_DECODE_THREADS: usize = 256;
 
-/// Tuning for [`Database::insert_images`]; the defaults suit a small machine. Values out of
+/// Tuning for [`ModelBinding::insert_images`]; the defaults suit a small machine. Values out of
 /// range are refused with [`Error::InvalidParameter`] (see [`IngestOptions::validate`]).
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -271,14 +272,13 @@ impl Writer<'_> {
     }
 }
 
-impl Database {
+impl ModelBinding<'_> {
     /// Encode and insert images; see the module docs for the pipeline. Fails as a whole only
-    /// for the wrong model, an inference failure or a write error; items committed before it
+    /// for invalid options, an inference failure or a write error; items committed before it
     /// stay committed and the error's report lists them. Each image that cannot be read or
     /// decoded is a failure in the report.
     pub fn insert_images<I>(
         &self,
-        encoder: &Encoder,
         sources: I,
         options: &IngestOptions,
     ) -> std::result::Result<IngestReport, IngestError>
@@ -286,13 +286,12 @@ impl Database {
         I: IntoIterator<Item = ImageSource>,
         I::IntoIter: Send,
     {
-        self.insert_images_with_progress(encoder, sources, options, &|_| {})
+        self.insert_images_with_progress(sources, options, &|_| {})
     }
 
-    /// [`Database::insert_images`] with a progress callback (called on the writer thread).
+    /// [`ModelBinding::insert_images`] with a progress callback (called on the writer thread).
     pub fn insert_images_with_progress<I>(
         &self,
-        encoder: &Encoder,
         sources: I,
         options: &IngestOptions,
         progress: &(dyn Fn(&IngestProgress) + Sync),
@@ -301,13 +300,11 @@ impl Database {
         I: IntoIterator<Item = ImageSource>,
         I::IntoIter: Send,
     {
-        options
-            .validate()
-            .and_then(|_| self.check_encoder(encoder).map(|_| ()))
-            .map_err(|error| IngestError {
-                error,
-                report: IngestReport::default(),
-            })?;
+        let encoder = self.encoder();
+        options.validate().map_err(|error| IngestError {
+            error,
+            report: IngestReport::default(),
+        })?;
         let batch = options.batch_size;
         let threads = match options.decode_threads {
             0 => std::thread::available_parallelism()
@@ -343,7 +340,7 @@ impl Database {
                 .collect();
             drop((row_rx, enc_tx));
             let mut w = Writer {
-                db: self,
+                db: self.database(),
                 report: IngestReport::default(),
                 batch: WriteBatch::new(),
                 batch_indices: Vec::new(),

@@ -1,10 +1,10 @@
 //! Query by image: one forward pass gives the query's code and its predicted class (SSDH's
 //! unified classification and retrieval); the code then searches the database like any code.
 
+use super::binding::ModelBinding;
 use crate::code::Code;
-use crate::encoder::Encoder;
 use crate::error::Result;
-use crate::storage::{Database, QueryResult};
+use crate::storage::QueryResult;
 
 /// The answer to an image query.
 #[derive(Debug, Clone)]
@@ -28,41 +28,33 @@ pub enum Reach {
     Radius(u32),
 }
 
-impl Database {
-    /// Encode `image` (file bytes) with `encoder` (which must be this database's model) and
-    /// return its `k` nearest neighbours, only those of `class` if given.
+impl ModelBinding<'_> {
+    /// Encode `image` (file bytes) and return its `k` nearest neighbours, only those of
+    /// `class` if given.
     pub fn search_image(
         &self,
-        encoder: &Encoder,
         image: &[u8],
         k: usize,
         class: Option<u32>,
     ) -> Result<ImageQueryResult> {
-        self.search_image_reach(encoder, image, Reach::Nearest(k), class)
+        self.search_image_reach(image, Reach::Nearest(k), class)
     }
 
     /// Encode `image` and search by k-NN or radius.
     pub fn search_image_reach(
         &self,
-        encoder: &Encoder,
         image: &[u8],
         reach: Reach,
         class: Option<u32>,
     ) -> Result<ImageQueryResult> {
-        let record = self.check_encoder(encoder)?;
-        let e = encoder.encode_image(image)?;
-        let snap = self.snapshot();
+        let e = self.encoder().encode_image(image)?;
+        let snap = self.database().snapshot();
         let result = match reach {
             Reach::Nearest(k) => snap.search(&e.code, k, class)?,
             Reach::Radius(r) => snap.search_radius(&e.code, r, class)?,
         };
         Ok(ImageQueryResult {
-            class_name: record
-                .contract
-                .class_names
-                .get(e.class as usize)
-                .cloned()
-                .unwrap_or_default(),
+            class_name: self.record().class_name(e.class).to_owned(),
             code: e.code,
             class: e.class,
             probability: e.probability,
