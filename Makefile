@@ -7,9 +7,17 @@ PYTHON ?= python3
 VENV := .venv
 VENV_BENCH := .venv-bench
 
-.PHONY: all build test test-rust test-models lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke soak-readers
+.PHONY: all build setup test test-rust test-models lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke soak-readers
 
 all: build
+
+# One-time setup on a fresh machine, everything the tests and tools need beyond Rust, Go, C and
+# Python themselves: the system packages of the FFI tests (Debian/Ubuntu apt, only when
+# missing), and the pinned cbindgen and cargo-fuzz. `make test` and `make fuzz-smoke` run it
+# first; it only installs what is missing, so later runs cost a few checks.
+CARGO_FUZZ_VERSION := 0.12.0
+setup: ffi-deps cbindgen
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 
 build:
 	$(CARGO) build --release
@@ -24,13 +32,16 @@ $(VENV_BENCH)/.stamp: benches/compare/requirements.txt
 	$(VENV_BENCH)/bin/pip install -q --disable-pip-version-check -r benches/compare/requirements.txt
 	touch $@
 
-# Every test: Rust unit, property and integration tests (release build: the property tests
-# run thousands of searches), then the encoder model tests with ONNX Runtime.
-test: test-rust test-models test-ffi
+# Every test: Rust unit, property and integration tests of every crate of the workspace
+# (release build: the property tests run thousands of searches), the encoder model tests with
+# ONNX Runtime, then the C ABI and its bindings. The one-time setup (system packages, pinned
+# tools) runs first, once; no test target installs anything itself.
+test: setup test-rust test-models test-ffi
 
 # The image tests load ONNX Runtime from .venv's onnxruntime package (found automatically).
 test-rust: $(VENV)/.stamp
-	$(CARGO) test --release --all-targets
+	$(CARGO) test --release --workspace --all-targets
+	$(CARGO) test --release --workspace --doc
 
 # The multi-process reader/writer test for minutes instead of seconds (make test runs it for 4 s).
 SOAK_SECONDS ?= 300
@@ -42,7 +53,9 @@ test-models: $(VENV)/.stamp
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# The library alone, as a Rust user without the CLI builds it.
+	$(CARGO) clippy -p hamdb --no-default-features --lib -- -D warnings
 
 fmt:
 	$(CARGO) fmt
@@ -69,8 +82,7 @@ bench-storage:
 
 # A short run of every fuzz target (cargo-fuzz on the stable toolchain).
 FUZZ_SECONDS ?= 20
-fuzz-smoke:
-	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.12.0 --locked
+fuzz-smoke: setup
 	cd fuzz && for t in parse_inputs open_file db_ops decode_image capi_ops; do \
 		mkdir -p corpus/$$t; seeds=; [ -d seeds/$$t ] && seeds=seeds/$$t; \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done

@@ -1,7 +1,7 @@
 # The C ABI's build, install and tests (included by the top-level Makefile).
 #
 #   make header          regenerate include/hamdb.h with the pinned cbindgen
-#   make header-check    fail if include/hamdb.h differs from what src/capi generates
+#   make header-check    fail if include/hamdb.h differs from what ffi/capi generates
 #   make install PREFIX=/opt/hamdb   shared + static library, headers, pkg-config, CMake package
 #                        (libraries stripped of debug info; HAMDB_KEEP_DEBUG=1 keeps it)
 #   make test-ffi        C (ASan+UBSan, valgrind), C++ (GoogleTest), the installed prefix (pkg-config
@@ -23,27 +23,28 @@ FFI_MODEL := $(CURDIR)/models/reference/ssdh-fmnist-48.onnx
 FFI_MODEL16 := $(CURDIR)/models/reference/ssdh-fmnist-16.onnx
 FFI_SAMPLES := $(CURDIR)/samples/fashion-mnist
 
-.PHONY: lib header header-check cbindgen install ffi-deps ffi-prefix test-ffi test-c test-cpp test-install test-go test-diff bench-go
+.PHONY: lib header header-check cbindgen install ffi-deps ffi-tools ffi-prefix test-ffi test-c test-cpp test-install test-go test-diff bench-go
 
+# The C ABI crate alone (ffi/capi): target/release/libhamdb_capi.{so,a}, installed as libhamdb.
 lib:
-	$(CARGO) build --release --lib
+	$(CARGO) build --release -p hamdb-capi --lib
 
 cbindgen:
 	@$(CBINDGEN) --version 2>/dev/null | grep -q " $(CBINDGEN_VERSION)$$" || \
 		$(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked
 
 header: cbindgen
-	$(CBINDGEN) --config cbindgen.toml --crate hamdb --output include/hamdb.h -q
+	$(CBINDGEN) --config ffi/capi/cbindgen.toml --output include/hamdb.h -q ffi/capi
 
-header-check: cbindgen
-	@tmp=$$(mktemp); $(CBINDGEN) --config cbindgen.toml --crate hamdb --output $$tmp -q; \
+header-check: ffi-tools
+	@tmp=$$(mktemp); $(CBINDGEN) --config ffi/capi/cbindgen.toml --output $$tmp -q ffi/capi; \
 	if diff -u include/hamdb.h $$tmp; then rm -f $$tmp; echo "include/hamdb.h is up to date"; \
-	else rm -f $$tmp; echo "include/hamdb.h drifted from src/capi: run make header" >&2; exit 1; fi
+	else rm -f $$tmp; echo "include/hamdb.h drifted from ffi/capi: run make header" >&2; exit 1; fi
 
 install: lib
 	HAMDB_KEEP_DEBUG=$(HAMDB_KEEP_DEBUG) ffi/install.sh $(PREFIX)
 
-# Tools the FFI tests need, installed only when missing (Debian/Ubuntu).
+# Tools the FFI tests need, installed only when missing (Debian/Ubuntu); part of `make setup`.
 ffi-deps:
 	@missing=""; \
 	for t in cc:gcc c++:g++ cmake:cmake valgrind:valgrind pkg-config:pkg-config $(GO):golang-go; do \
@@ -52,13 +53,21 @@ ffi-deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
+# What the FFI tests need, checked (not installed: that is `make setup`'s job).
+ffi-tools:
+	@missing=""; \
+	for t in cc c++ cmake valgrind pkg-config $(GO); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	[ -f /usr/src/googletest/CMakeLists.txt ] || missing="$$missing googletest"; \
+	$(CBINDGEN) --version 2>/dev/null | grep -q " $(CBINDGEN_VERSION)$$" || missing="$$missing cbindgen-$(CBINDGEN_VERSION)"; \
+	if [ -n "$$missing" ]; then echo "missing:$$missing (run make setup)" >&2; exit 1; fi
+
 # The library installed into a private prefix: every FFI test builds against it, as a user would.
 ffi-prefix: lib
 	@HAMDB_KEEP_DEBUG=$(HAMDB_KEEP_DEBUG) ffi/install.sh $(FFI_PREFIX) >/dev/null
 
 test-ffi: header-check test-c test-cpp test-install test-go test-diff
 
-test-c: ffi-deps ffi-prefix $(VENV)/.stamp
+test-c: ffi-tools ffi-prefix $(VENV)/.stamp
 	@mkdir -p $(FFI_BUILD)
 	$(FFI_CC) $(FFI_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
 		ffi/c/tests/test_capi.c -o $(FFI_BUILD)/test_capi_asan -L$(FFI_PREFIX)/lib -lhamdb -lpthread $(FFI_RPATH)
@@ -78,7 +87,7 @@ test-c: ffi-deps ffi-prefix $(VENV)/.stamp
 
 # C++: the GoogleTest suite and the example, configured with CMake through find_package(hamdb)
 # against the private prefix (as a user's project would be against theirs).
-test-cpp: ffi-deps ffi-prefix $(VENV)/.stamp
+test-cpp: ffi-tools ffi-prefix $(VENV)/.stamp
 	cmake -S ffi/cpp -B $(FFI_BUILD)/cpp -DCMAKE_PREFIX_PATH=$(FFI_PREFIX) -DCMAKE_BUILD_TYPE=Debug \
 		-DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null
 	cmake --build $(FFI_BUILD)/cpp -j2
@@ -94,7 +103,7 @@ test-cpp: ffi-deps ffi-prefix $(VENV)/.stamp
 # LD_LIBRARY_PATH: the rpath comes from hamdb.pc and hamdbConfig.cmake alone.
 FFI_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 FFI_NO_LDPATH := env -u LD_LIBRARY_PATH
-test-install: ffi-deps ffi-prefix $(VENV)/.stamp
+test-install: ffi-tools ffi-prefix $(VENV)/.stamp
 	@set -e; for f in $(FFI_PREFIX)/lib/libhamdb.so.$(FFI_VERSION) $(FFI_PREFIX)/lib/libhamdb.a; do \
 		if readelf -S --wide $$f | grep -q '\.debug_info'; then has=1; else has=0; fi; \
 		if [ "$(HAMDB_KEEP_DEBUG)" = 1 ] && [ $$has = 0 ]; then \
@@ -122,7 +131,7 @@ test-install: ffi-deps ffi-prefix $(VENV)/.stamp
 # rpath to the library comes from hamdb.pc (cgo's pkg-config), as it would for a user.
 FFI_GO_ENV := PKG_CONFIG_PATH=$(FFI_PREFIX)/lib/pkgconfig CGO_ENABLED=1
 
-test-go: ffi-deps ffi-prefix $(VENV)/.stamp
+test-go: ffi-tools ffi-prefix $(VENV)/.stamp
 	cd ffi/go && test -z "$$(gofmt -l .)" || { gofmt -l ffi/go; echo "gofmt needed" >&2; exit 1; }
 	cd ffi/go && $(FFI_GO_ENV) $(GO) vet ./...
 	cd ffi/go && $(FFI_GO_ENV) ORT_DYLIB_PATH=$(FFI_ORT) HAMDB_TEST_MODEL=$(FFI_MODEL) \
@@ -133,7 +142,7 @@ test-go: ffi-deps ffi-prefix $(VENV)/.stamp
 FFI_DIFF_SEEDS ?= 1 2 3 4
 FFI_DIFF_STEPS ?= 1500
 test-diff: ffi-prefix $(VENV)/.stamp
-	$(CARGO) build --release --example ffi_ops
+	$(CARGO) build --release -p hamdb-capi --example ffi_ops
 	$(FFI_CC) $(FFI_CFLAGS) -O2 ffi/c/ops.c -o $(FFI_BUILD)/ops -L$(FFI_PREFIX)/lib -lhamdb $(FFI_RPATH)
 	cd ffi/go && $(FFI_GO_ENV) $(GO) build -buildvcs=false -o $(FFI_BUILD)/hamdb-ops ./cmd/hamdb-ops
 	@set -e; d=$(FFI_BUILD)/diff; mkdir -p $$d; for s in $(FFI_DIFF_SEEDS); do \
@@ -151,7 +160,7 @@ test-diff: ffi-prefix $(VENV)/.stamp
 
 # Per-call overhead: the same search (k = 10, 1,000 codes) and stats call from Rust, C and Go.
 bench-go: ffi-prefix
-	$(CARGO) build --release --example ffi_ops
+	$(CARGO) build --release -p hamdb-capi --example ffi_ops
 	$(FFI_CC) $(FFI_CFLAGS) -O2 ffi/c/ops.c -o $(FFI_BUILD)/ops -L$(FFI_PREFIX)/lib -lhamdb $(FFI_RPATH)
 	target/release/examples/ffi_ops bench $(FFI_BUILD)/bench-rust.hamdb
 	$(FFI_BUILD)/ops bench $(FFI_BUILD)/bench-c.hamdb

@@ -5,7 +5,6 @@
 //! ([`MihIndex`]) with k-NN and radius search.
 
 mod aligned;
-pub mod capi;
 pub mod code;
 pub mod encoder;
 mod error;

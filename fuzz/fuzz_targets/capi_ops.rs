@@ -6,7 +6,7 @@
 //! left out.
 #![no_main]
 
-use hamdb::capi::*;
+use hamdb_capi::*;
 use libfuzzer_sys::fuzz_target;
 use std::ffi::{c_int, CStr, CString};
 use std::ptr;

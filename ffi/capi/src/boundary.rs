@@ -6,7 +6,7 @@
 //! `hamdb_last_error_message`.
 
 use super::status::*;
-use crate::error::Error;
+use hamdb::Error;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::mem::MaybeUninit;

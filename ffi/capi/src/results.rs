@@ -4,8 +4,8 @@ use super::boundary::{self, guard, guard_value, handle, Failure, Out};
 use super::encoder::hamdb_prediction;
 use super::status::*;
 use super::HAMDB_NO_LABEL;
-use crate::index::SearchPath;
-use crate::storage::{Item, QueryResult};
+use hamdb::SearchPath;
+use hamdb::{Item, QueryResult};
 use std::ffi::c_int;
 
 /// The results of one search (wraps `hamdb::QueryResult`): hits ascending by (distance, id).

@@ -2,8 +2,8 @@
 
 use super::boundary::{self, guard, guard_value, handle, handle_mut, CResult, Out};
 use super::HAMDB_NO_LABEL;
-use crate::code::Code;
-use crate::storage::WriteBatch;
+use hamdb::Code;
+use hamdb::WriteBatch;
 use std::ffi::c_int;
 
 #[derive(Clone)]

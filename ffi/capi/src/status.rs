@@ -2,7 +2,7 @@
 //! name the library's error kinds (one per `hamdb::Error` variant, in order of addition),
 //! 100 and up the ABI's own.
 
-use crate::error::Error;
+use hamdb::Error;
 use std::ffi::{c_char, c_int, CStr};
 
 /// Success.
@@ -89,6 +89,9 @@ pub fn status_of(e: &Error) -> c_int {
         Error::Image { .. } => HAMDB_IMAGE,
         Error::ImageTooLarge { .. } => HAMDB_IMAGE_TOO_LARGE,
         Error::NoEncoder => HAMDB_NO_ENCODER,
+        // `hamdb::Error` is `#[non_exhaustive]`: a kind added to the library reaches C callers
+        // as HAMDB_OTHER (with its message) until it gets a status of its own here.
+        _ => HAMDB_OTHER,
     }
 }
 

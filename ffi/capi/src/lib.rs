@@ -1,4 +1,5 @@
-//! The C ABI (`include/hamdb.h` is generated from this module by cbindgen; see docs/CAPI.md).
+//! The C ABI of hamdb (`include/hamdb.h` is generated from this crate by cbindgen; see
+//! docs/CAPI.md). It sits on the `hamdb` library's public API only.
 //!
 //! One file per C object, as in rustls-ffi: `db.rs` (`hamdb_db`), `batch.rs` (`hamdb_batch`),
 //! `snapshot.rs` (`hamdb_snapshot`), `results.rs` (`hamdb_results`, `hamdb_item`),
@@ -28,7 +29,7 @@ pub use snapshot::*;
 pub use status::*;
 
 use boundary::{guard_value, static_str};
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CStr};
 
 /// Major version of the library (semantic versioning; the shared library's soname carries the
 /// ABI major, `libhamdb.so.0`).
@@ -61,7 +62,14 @@ pub const HAMDB_OPEN_NO_AUTO_COMPACT: u32 = 2;
 /// The library version, e.g. "0.2.0". A static string: never free it.
 #[no_mangle]
 pub extern "C" fn hamdb_version() -> *const c_char {
-    static_str(c"0.2.0")
+    // The workspace's version (Cargo.toml), NUL-terminated at compile time.
+    const VERSION: &CStr = match CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => panic!("the package version contains a NUL byte"),
+    };
+    static_str(VERSION)
 }
 
 /// The library's ABI version (compare with `HAMDB_ABI_VERSION` at startup).
