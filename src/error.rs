@@ -1,6 +1,8 @@
 //! Typed errors. Every fallible public call returns `Result<T, Error>`; nothing in the
 //! search path panics on caller input.
 
+use std::sync::Arc;
+
 use thiserror::Error;
 
 /// Everything that can go wrong in hamdb's core.
@@ -31,9 +33,15 @@ pub enum Error {
     #[error("too many codes: {count} exceeds the per-index limit of {limit}")]
     TooManyCodes { count: usize, limit: usize },
 
-    /// An operating-system I/O failure; `op` says what hamdb was doing.
-    #[error("I/O error while {op}: {message}")]
-    Io { op: &'static str, message: String },
+    /// An operating-system I/O failure; `op` says what hamdb was doing. The `std::io::Error`
+    /// is kept: [`Error::io_kind`] gives its kind, and `std::error::Error::source` returns it
+    /// (downcast it to `std::io::Error`). Two are equal when `op`, kind and message are (see
+    /// [`IoCause`]; `std::io::Error` itself has no `PartialEq`).
+    // The text is what it was when the cause was stored as a string: `{source}` displays the
+    // io::Error. thiserror's `source()` reaches the io::Error through `IoCause: Deref`
+    // (checked by `tests::io_errors_keep_their_cause`).
+    #[error("I/O error while {op}: {source}")]
+    Io { op: &'static str, source: IoCause },
 
     /// The file is not a hamdb database at all.
     #[error("not a hamdb database: {reason}")]
@@ -97,6 +105,60 @@ pub enum Error {
     NoEncoder,
 }
 
+/// The `std::io::Error` inside an [`Error::Io`], shared so that [`enum@Error`] stays `Clone`.
+///
+/// It dereferences to the `std::io::Error`. It is deliberately not an error type itself: that
+/// way `source()` of an [`Error::Io`] is the `std::io::Error` (the derive reaches it through
+/// `Deref`), so `e.source().and_then(|s| s.downcast_ref::<std::io::Error>())` finds it.
+///
+/// `std::io::Error` has no equality, so two causes are equal when their kind and message are
+/// equal, which keeps `Error`'s `PartialEq`/`Eq` comparing what it compared before (the
+/// message) plus the kind.
+#[derive(Clone)]
+pub struct IoCause(Arc<std::io::Error>);
+
+impl IoCause {
+    /// The `std::io::Error` itself.
+    pub fn get(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for IoCause {
+    type Target = std::io::Error;
+
+    fn deref(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl From<std::io::Error> for IoCause {
+    fn from(e: std::io::Error) -> Self {
+        IoCause(Arc::new(e))
+    }
+}
+
+impl std::fmt::Debug for IoCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for IoCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for IoCause {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string())
+    }
+}
+
+impl Eq for IoCause {}
+
 /// Shorthand used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -104,7 +166,22 @@ impl Error {
     pub(crate) fn io(op: &'static str, e: std::io::Error) -> Self {
         Error::Io {
             op,
-            message: e.to_string(),
+            source: IoCause(Arc::new(e)),
+        }
+    }
+
+    /// The kind of the operating-system error behind an [`Error::Io`]; `None` for every other
+    /// variant.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        self.io_error().map(std::io::Error::kind)
+    }
+
+    /// The `std::io::Error` behind an [`Error::Io`] (for `raw_os_error` and the like); `None` for
+    /// every other variant.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
         }
     }
 
@@ -152,5 +229,63 @@ impl Error {
             name,
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+    use std::io;
+
+    #[test]
+    fn io_errors_keep_their_cause() {
+        let inner = io::Error::new(io::ErrorKind::NotFound, "no such file");
+        let want_text = format!("I/O error while opening the database: {inner}");
+        let e = Error::io("opening the database", inner);
+        assert_eq!(e.io_kind(), Some(io::ErrorKind::NotFound));
+        assert_eq!(
+            e.io_error().map(io::Error::kind),
+            Some(io::ErrorKind::NotFound)
+        );
+        let source = e.source().expect("an Io error has a source");
+        let io_source = source
+            .downcast_ref::<io::Error>()
+            .expect("the source is the std::io::Error itself");
+        assert_eq!(io_source.kind(), io::ErrorKind::NotFound);
+        // The text is as before: the op, then the io::Error's own message.
+        assert_eq!(e.to_string(), want_text);
+        assert_eq!(
+            e.to_string(),
+            "I/O error while opening the database: no such file"
+        );
+        // An OS error keeps its code through the cause.
+        let os = Error::io("reading", io::Error::from_raw_os_error(2));
+        assert_eq!(os.io_error().and_then(io::Error::raw_os_error), Some(2));
+        assert_eq!(os.io_kind(), Some(io::ErrorKind::NotFound));
+        assert!(matches!(os, Error::Io { op: "reading", .. }));
+        // Clone shares the cause; equality is op + kind + message.
+        assert_eq!(e.clone(), e);
+        assert_eq!(
+            e,
+            Error::io(
+                "opening the database",
+                io::Error::new(io::ErrorKind::NotFound, "no such file")
+            )
+        );
+        assert_ne!(
+            e,
+            Error::io("opening the database", io::Error::other("no such file"))
+        );
+        assert_ne!(
+            e,
+            Error::io(
+                "reading",
+                io::Error::new(io::ErrorKind::NotFound, "no such file")
+            )
+        );
+        // Other variants have no io cause.
+        assert_eq!(Error::Locked.io_kind(), None);
+        assert!(Error::Locked.source().is_none());
     }
 }

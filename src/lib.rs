@@ -19,7 +19,7 @@ mod topk;
 
 pub use code::{Code, CodeArray, CodeLen};
 pub use encoder::{Encoded, Encoder, EncoderOptions};
-pub use error::{Error, Result};
+pub use error::{Error, IoCause, Result};
 pub use hamming::Kernel;
 pub use image::{
     ImageQueryResult, ImageSource, IngestError, IngestOptions, IngestProgress, IngestReport,

@@ -46,6 +46,55 @@ fn scan_matches_brute_force_for_every_kernel() {
     }
 }
 
+/// What the CPU supports, detected here independently of hamdb, for each kernel name.
+fn cpu_has(name: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let popcnt = std::is_x86_feature_detected!("popcnt");
+        match name {
+            "scalar" => true,
+            "popcnt" => popcnt,
+            "avx2" => popcnt && std::is_x86_feature_detected!("avx2"),
+            "avx512" => {
+                popcnt
+                    && std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512vpopcntdq")
+            }
+            _ => unreachable!("{name}"),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        name == "scalar"
+    }
+}
+
+#[test]
+fn a_kernel_exists_only_for_an_instruction_set_the_cpu_has() {
+    let names = ["scalar", "popcnt", "avx2", "avx512"];
+    for name in names {
+        let k = Kernel::try_new(name);
+        assert_eq!(k.is_some(), cpu_has(name), "try_new({name:?}) = {k:?}");
+        assert_eq!(Kernel::try_new(&name.to_ascii_uppercase()), k);
+        if let Some(k) = k {
+            assert_eq!(k.name(), name);
+            assert_eq!(k.to_string(), name);
+        }
+    }
+    for unknown in ["", "neon", "sse2", "avx512f", "avx-512", " avx2", "scalar2"] {
+        assert_eq!(Kernel::try_new(unknown), None, "{unknown:?}");
+    }
+    let avail = Kernel::available();
+    assert_eq!(avail.first(), Some(&Kernel::scalar()));
+    let want: Vec<&str> = names.into_iter().filter(|n| cpu_has(n)).collect();
+    assert_eq!(avail.iter().map(|k| k.name()).collect::<Vec<_>>(), want);
+    for k in &avail {
+        assert_eq!(Kernel::try_new(k.name()), Some(*k));
+    }
+    assert!(avail.contains(&Kernel::best()));
+    assert_eq!(Kernel::scalar().name(), "scalar");
+}
+
 #[test]
 fn batch_and_parallel_scans_equal_single_queries() {
     for bits in [64, 128, 256] {

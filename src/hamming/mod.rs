@@ -25,77 +25,135 @@ pub mod scalar;
 
 use std::sync::OnceLock;
 
-/// One implementation of the Hamming primitives.
+/// One implementation of the Hamming primitives, for an instruction set this CPU has.
+///
+/// A `Kernel` value is a proof that the CPU supports its instruction set: the type is opaque, and
+/// the only ways to get one — [`Kernel::best`], [`Kernel::try_new`], [`Kernel::available`] and
+/// [`Kernel::scalar`] — check the CPU first (run-time feature detection). That invariant is what
+/// makes the `unsafe` calls into the `#[target_feature]` kernels sound, so every value can be run.
+///
+/// ```
+/// use hamdb::Kernel;
+/// let k = Kernel::try_new("avx2").unwrap_or(Kernel::scalar()); // None where the CPU lacks AVX2
+/// assert!(Kernel::available().contains(&k));
+/// println!("kernel {k}");
+/// ```
+///
+/// A kernel cannot be named into existence without the check:
+///
+/// ```compile_fail,E0599
+/// use hamdb::Kernel;
+/// let k = Kernel::Avx512;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kernel {
+pub struct Kernel(Isa);
+
+/// The instruction sets behind the kernels. Private: only the constructors of [`Kernel`], after
+/// detection, wrap one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Isa {
     Scalar,
+    #[cfg(target_arch = "x86_64")]
     Popcnt,
+    #[cfg(target_arch = "x86_64")]
     Avx2,
+    #[cfg(target_arch = "x86_64")]
     Avx512,
 }
 
-impl Kernel {
-    /// The kernels this CPU can run, slowest first.
-    pub fn available() -> Vec<Kernel> {
-        let mut v = vec![Kernel::Scalar];
+impl Isa {
+    /// Every instruction set this build has a kernel for, slowest first.
+    const ALL: &'static [Isa] = &[
+        Isa::Scalar,
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("popcnt") {
-                v.push(Kernel::Popcnt);
+        Isa::Popcnt,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Popcnt => "popcnt",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU has every feature the kernel is compiled for (the std macro caches the
+    /// detection, so this is cheap after the first call). Each SIMD kernel also uses POPCNT
+    /// (`distance` runs the POPCNT kernel for all of them).
+    fn detected(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Popcnt => std::is_x86_feature_detected!("popcnt"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt")
             }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt") {
-                v.push(Kernel::Avx2);
-            }
-            if std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512vpopcntdq")
-                && std::is_x86_feature_detected!("popcnt")
-            {
-                v.push(Kernel::Avx512);
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512vpopcntdq")
+                    && std::is_x86_feature_detected!("popcnt")
             }
         }
-        v
+    }
+}
+
+impl Kernel {
+    /// The portable kernel; every CPU runs it.
+    pub const fn scalar() -> Kernel {
+        Kernel(Isa::Scalar)
+    }
+
+    /// The kernel called `name` (scalar, popcnt, avx2, avx512; case-insensitive), or `None` when
+    /// the name is unknown or this CPU lacks its instruction set.
+    pub fn try_new(name: &str) -> Option<Kernel> {
+        Isa::ALL
+            .iter()
+            .copied()
+            .find(|isa| isa.name().eq_ignore_ascii_case(name))
+            .filter(|isa| isa.detected())
+            .map(Kernel)
+    }
+
+    /// The kernels this CPU can run, slowest first (always starts with [`Kernel::scalar`]).
+    pub fn available() -> Vec<Kernel> {
+        Isa::ALL
+            .iter()
+            .copied()
+            .filter(|isa| isa.detected())
+            .map(Kernel)
+            .collect()
     }
 
     /// The fastest available kernel, or the one named by `HAMDB_KERNEL` (scalar, popcnt, avx2,
-    /// avx512) when it is available: benchmarks use it to compare kernels on one machine.
+    /// avx512) when it is available: benchmarks use it to compare kernels on one machine. Chosen
+    /// once per process.
     pub fn best() -> Kernel {
         static BEST: OnceLock<Kernel> = OnceLock::new();
         *BEST.get_or_init(|| {
-            let avail = Kernel::available();
-            let forced = std::env::var("HAMDB_KERNEL")
+            std::env::var("HAMDB_KERNEL")
                 .ok()
-                .and_then(|name| Kernel::from_name(&name))
-                .filter(|k| avail.contains(k));
-            forced.unwrap_or(*avail.last().expect("scalar is always available"))
+                .and_then(|name| Kernel::try_new(&name))
+                .unwrap_or_else(|| {
+                    *Kernel::available()
+                        .last()
+                        .expect("scalar is always available")
+                })
         })
     }
 
-    pub fn from_name(name: &str) -> Option<Kernel> {
-        match name.to_ascii_lowercase().as_str() {
-            "scalar" => Some(Kernel::Scalar),
-            "popcnt" => Some(Kernel::Popcnt),
-            "avx2" => Some(Kernel::Avx2),
-            "avx512" => Some(Kernel::Avx512),
-            _ => None,
-        }
-    }
-
+    /// The kernel's name, as [`Kernel::try_new`] and `HAMDB_KERNEL` take it.
     pub fn name(self) -> &'static str {
-        match self {
-            Kernel::Scalar => "scalar",
-            Kernel::Popcnt => "popcnt",
-            Kernel::Avx2 => "avx2",
-            Kernel::Avx512 => "avx512",
-        }
-    }
-
-    fn assert_available(self) {
-        // Cheap after the first call (the std macro caches); guards the unsafe dispatch below.
-        assert!(
-            Kernel::available().contains(&self),
-            "kernel {} is not supported by this CPU",
-            self.name()
-        );
+        self.0.name()
     }
 
     /// The fused scan primitive (see the module docs). `codes.len()` must be a multiple of
@@ -107,38 +165,28 @@ impl Kernel {
             words > 0 && codes.len().is_multiple_of(words),
             "ragged code run"
         );
-        match self {
-            Kernel::Scalar => scalar::scan(query, codes, limit, f),
+        match self.0 {
+            Isa::Scalar => scalar::scan(query, codes, limit, f),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Popcnt => {
-                debug_assert!(Kernel::available().contains(&self));
-                // SAFETY: a `Kernel::Popcnt` value is only produced by `available()`/`best()`
-                // (or by a caller who checked `available()`); constructing it by hand on a CPU
-                // without POPCNT is caught by `checked()` in debug builds and by the tests.
+            Isa::Popcnt => {
+                // SAFETY: a `Kernel(Isa::Popcnt)` exists only after `Isa::detected` saw POPCNT
+                // on this CPU (the field is private and every constructor checks), and POPCNT
+                // is the one feature `popcnt::scan` is compiled for.
                 unsafe { popcnt::scan(query, codes, limit, f) }
             }
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => {
-                debug_assert!(Kernel::available().contains(&self));
-                // SAFETY: as above, for AVX2 + POPCNT.
+            Isa::Avx2 => {
+                // SAFETY: as above: `Kernel(Isa::Avx2)` exists only after AVX2 and POPCNT were
+                // detected, the features `avx2::scan` is compiled for.
                 unsafe { avx2::scan(query, codes, limit, f) }
             }
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => {
-                debug_assert!(Kernel::available().contains(&self));
-                // SAFETY: as above, for AVX-512F + VPOPCNTDQ + POPCNT.
+            Isa::Avx512 => {
+                // SAFETY: as above: `Kernel(Isa::Avx512)` exists only after AVX-512F,
+                // VPOPCNTDQ and POPCNT were detected, the features `avx512::scan` is compiled for.
                 unsafe { avx512::scan(query, codes, limit, f) }
             }
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => scalar::scan(query, codes, limit, f),
         }
-    }
-
-    /// This kernel if the CPU supports it; panics otherwise. Use before running a kernel value
-    /// that did not come from [`Kernel::available`] or [`Kernel::best`].
-    pub fn checked(self) -> Kernel {
-        self.assert_available();
-        self
     }
 
     /// Distances from `query` to every code in `codes`, into `out` (one per code).
@@ -153,14 +201,22 @@ impl Kernel {
     /// Distance between two codes in word form.
     #[inline]
     pub fn distance(self, a: &[u64], b: &[u64]) -> u32 {
-        match self {
-            Kernel::Scalar => scalar::distance(a, b),
+        match self.0 {
+            Isa::Scalar => scalar::distance(a, b),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: every non-scalar kernel implies POPCNT (see `available`).
-            _ => unsafe { popcnt::distance(a, b) },
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => scalar::distance(a, b),
+            _ => {
+                // SAFETY: a non-scalar `Kernel` exists only after `Isa::detected` saw POPCNT
+                // (every SIMD kernel's detection includes it), the feature `popcnt::distance`
+                // is compiled for.
+                unsafe { popcnt::distance(a, b) }
+            }
         }
+    }
+}
+
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -190,7 +246,7 @@ mod tests {
                     let q = random_words(&mut rng, words, density);
                     let codes = random_words(&mut rng, words * n, density);
                     let mut want = vec![0u32; n];
-                    Kernel::Scalar.distances(&q, &codes, &mut want);
+                    Kernel::scalar().distances(&q, &codes, &mut want);
                     for (i, c) in codes.chunks_exact(words).enumerate() {
                         let direct: u32 = c.iter().zip(&q).map(|(a, b)| (a ^ b).count_ones()).sum();
                         assert_eq!(want[i], direct);
@@ -224,7 +280,7 @@ mod tests {
                 });
                 seen
             };
-            let want = run(Kernel::Scalar);
+            let want = run(Kernel::scalar());
             assert!(want.windows(2).all(|w| w[0].0 < w[1].0 && w[1].1 <= w[0].1));
             for k in Kernel::available() {
                 assert_eq!(run(k), want, "kernel {k:?} words {words}");

@@ -108,9 +108,10 @@ impl MihIndex {
         })
     }
 
-    /// Use a specific kernel (benchmarks and tests); it must be in [`Kernel::available`].
+    /// Use a specific kernel (benchmarks and tests). Any [`Kernel`] value runs on this CPU:
+    /// its constructors ([`Kernel::try_new`], [`Kernel::available`], ...) check the CPU.
     pub fn with_kernel(mut self, kernel: Kernel) -> Self {
-        self.kernel = kernel.checked();
+        self.kernel = kernel;
         self
     }
 
