@@ -7,8 +7,8 @@
 //!                                 the image calls: insert N sample images (and a missing
 //!                                 file), classify and search by image; canonical dump
 //!   ffi_ops bench PATH            time per call: search (k = 10) on 1,000 codes, and stats()
-use hamdb_capi::{status_of, HAMDB_NO_LABEL};
 use hamdb::{Code, CreateOptions, Database, Error, WriteBatch};
+use hamdb_capi::{status_of, HAMDB_NO_LABEL};
 use std::fmt::Write as _;
 use std::time::Instant;
 

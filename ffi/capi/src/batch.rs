@@ -1,7 +1,7 @@
 //! `hamdb_batch`: writes that commit together.
 
 use super::boundary::{self, guard, guard_value, handle, handle_mut, CResult, Out};
-use super::HAMDB_NO_LABEL;
+use super::constants::HAMDB_NO_LABEL;
 use hamdb::Code;
 use hamdb::WriteBatch;
 use std::ffi::c_int;

@@ -2,11 +2,11 @@
 
 use super::batch::hamdb_batch;
 use super::boundary::{self, guard, handle, handle_mut, CResult, Failure, Out};
+use super::constants::{HAMDB_NO_ID, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY};
 use super::results::{hamdb_item, hamdb_neighbor, hamdb_results};
 use super::snapshot::{self, hamdb_snapshot};
 use super::status::*;
-use super::{HAMDB_NO_ID, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY};
-use hamdb::{Code, CodeArray, CodeLen};
+use hamdb::CodeArray;
 use hamdb::{CompactionPolicy, CreateOptions, Database, Import, OpenOptions};
 use std::ffi::{c_char, c_int};
 use std::path::Path;
@@ -107,22 +107,6 @@ fn open_options(flags: u32) -> CResult<OpenOptions> {
         compaction: (flags & HAMDB_OPEN_NO_AUTO_COMPACT != 0).then(CompactionPolicy::disabled),
         ..OpenOptions::default()
     })
-}
-
-/// A query code from (pointer, length), checked against the database's code length.
-pub(crate) fn query_code(len: CodeLen, bytes: &[u8]) -> CResult<Code> {
-    if bytes.len() != len.bytes() {
-        return Err(Failure::new(
-            HAMDB_CODE_LENGTH_MISMATCH,
-            format!(
-                "code length mismatch: the database stores {}-bit codes ({} bytes), got {} bytes",
-                len.bits(),
-                len.bytes(),
-                bytes.len()
-            ),
-        ));
-    }
-    Ok(Code::from_bytes(bytes)?)
 }
 
 /// Create a new database file at `path` (a NUL-terminated file name; the file must not exist)

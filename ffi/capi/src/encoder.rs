@@ -2,13 +2,15 @@
 //! insert images, search by image, classify; `hamdb_ingest_report` (per-image outcomes).
 
 use super::boundary::{self, guard, guard_value, handle, CResult, Failure, Out};
+use super::constants::{
+    HAMDB_ANY_CLASS, HAMDB_NO_ID, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY,
+};
 use super::db::hamdb_db;
-use super::results::hamdb_results;
+use super::results::{hamdb_prediction, hamdb_results};
 use super::status::*;
-use super::{HAMDB_ANY_CLASS, HAMDB_NO_ID, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY};
-use hamdb::{Encoder, EncoderOptions};
 use hamdb::image::{self, ImageSource, IngestOptions, IngestReport, ModelBinding, Reach};
 use hamdb::{CompactionPolicy, OpenOptions};
+use hamdb::{Encoder, EncoderOptions};
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -36,17 +38,6 @@ pub struct hamdb_encoder_options {
     pub intra_threads: usize,
     /// Images with more pixels than this are refused before decoding (0: the default, 64 Mi pixels).
     pub max_pixels: u64,
-}
-
-/// A predicted class: `hamdb_encoder_classify`, and `hamdb_results_prediction` for the
-/// results of an image search.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct hamdb_prediction {
-    /// The predicted class (an index into the model's class names).
-    pub class_id: u32,
-    /// Its softmax probability.
-    pub probability: f32,
 }
 
 /// Tuning for image inserts; zeroed fields (or a NULL pointer) take the defaults.

@@ -1,11 +1,20 @@
 //! The C ABI of hamdb (`include/hamdb.h` is generated from this crate by cbindgen; see
 //! docs/CAPI.md). It sits on the `hamdb` library's public API only.
 //!
-//! One file per C object, as in rustls-ffi: `db.rs` (`hamdb_db`), `batch.rs` (`hamdb_batch`),
-//! `snapshot.rs` (`hamdb_snapshot`), `results.rs` (`hamdb_results`, `hamdb_item`),
-//! `encoder.rs` (`hamdb_encoder`, `hamdb_ingest_report` and the image calls). `status.rs`
-//! holds the status codes; `boundary.rs` is the only place with `unsafe` code: pointer checks,
-//! the panic guard and the thread-local error message.
+//! One file per C object, as in rustls-ffi, each using only the files above it (no circle):
+//!
+//! ```text
+//! status.rs     status codes, status_of(Error)
+//! boundary.rs   the only raw-pointer and panic work: pointer checks, the panic guard, the
+//!               thread-local error message, handle allocation and free
+//! constants.rs  sentinel values (HAMDB_NO_ID, HAMDB_NO_LABEL, ...) and open flags
+//! batch.rs      hamdb_batch
+//! results.rs    hamdb_results, hamdb_item, hamdb_prediction
+//! snapshot.rs   hamdb_snapshot and the queries every search call shares
+//! db.rs         hamdb_db
+//! encoder.rs    hamdb_encoder, hamdb_ingest_report and the image calls
+//! lib.rs        versions and the status-string calls
+//! ```
 //!
 //! Entry points are `unsafe extern "C"`: their safety contract is the C caller's, written in the
 //! `# Safety` section of each (and copied into the header).
@@ -15,6 +24,7 @@
 
 mod batch;
 mod boundary;
+mod constants;
 mod db;
 mod encoder;
 mod results;
@@ -22,6 +32,7 @@ mod snapshot;
 mod status;
 
 pub use batch::*;
+pub use constants::*;
 pub use db::*;
 pub use encoder::*;
 pub use results::*;
@@ -44,31 +55,15 @@ pub const HAMDB_VERSION_PATCH: u32 = 0;
 /// to an existing signature, struct or status code would make it N + 1, with a new soname).
 pub const HAMDB_ABI_VERSION: u32 = 1;
 
-/// Label value meaning "no label" (on input: store none; on output: the item has none).
-pub const HAMDB_NO_LABEL: u32 = u32::MAX;
-/// Class filter value meaning "any class" (no filtering).
-pub const HAMDB_ANY_CLASS: u32 = u32::MAX;
-/// Id value meaning "no id" (`UINT64_MAX`, reserved: inserts, upserts and imports of it fail
-/// with `HAMDB_INVALID_PARAMETER`, and ids are never assigned to it). Reported where an id does
-/// not exist: `hamdb_ingest_item.id` of an image that was not inserted, and
-/// `hamdb_commit_info.first_assigned_id` when nothing was assigned.
-pub const HAMDB_NO_ID: u64 = u64::MAX;
-
-/// Open flag: read only (no lock taken; `hamdb_db_refresh` picks up other writers' commits).
-pub const HAMDB_OPEN_READ_ONLY: u32 = 1;
-/// Open flag: never compact automatically on commit (explicit `hamdb_db_compact` only).
-pub const HAMDB_OPEN_NO_AUTO_COMPACT: u32 = 2;
-
 /// The library version, e.g. "0.2.0". A static string: never free it.
 #[no_mangle]
 pub extern "C" fn hamdb_version() -> *const c_char {
     // The workspace's version (Cargo.toml), NUL-terminated at compile time.
-    const VERSION: &CStr = match CStr::from_bytes_with_nul(
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-    ) {
-        Ok(v) => v,
-        Err(_) => panic!("the package version contains a NUL byte"),
-    };
+    const VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("the package version contains a NUL byte"),
+        };
     static_str(VERSION)
 }
 

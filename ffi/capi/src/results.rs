@@ -1,12 +1,22 @@
 //! `hamdb_results` (search results) and `hamdb_item` (one stored item).
 
 use super::boundary::{self, guard, guard_value, handle, Failure, Out};
-use super::encoder::hamdb_prediction;
+use super::constants::HAMDB_NO_LABEL;
 use super::status::*;
-use super::HAMDB_NO_LABEL;
 use hamdb::SearchPath;
 use hamdb::{Item, QueryResult};
 use std::ffi::c_int;
+
+/// A predicted class: `hamdb_encoder_classify`, and `hamdb_results_prediction` for the
+/// results of an image search.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct hamdb_prediction {
+    /// The predicted class (an index into the model's class names).
+    pub class_id: u32,
+    /// Its softmax probability.
+    pub probability: f32,
+}
 
 /// The results of one search (wraps `hamdb::QueryResult`): hits ascending by (distance, id).
 /// Immutable: any number of threads may read one results object at once;

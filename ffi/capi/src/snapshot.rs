@@ -1,15 +1,30 @@
 //! `hamdb_snapshot`: a consistent view of one commit.
 
 use super::boundary::{self, guard, handle, CResult, Failure, Out};
-use super::db::query_code;
+use super::constants::{HAMDB_ANY_CLASS, HAMDB_NO_LABEL};
 use super::results::{hamdb_item, hamdb_neighbor, hamdb_results};
 use super::status::*;
-use super::{HAMDB_ANY_CLASS, HAMDB_NO_LABEL};
-use hamdb::CodeLen;
+use hamdb::{Code, CodeLen};
 use hamdb::{Database, Snapshot};
 use std::ffi::c_int;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
+
+/// A query code from (pointer, length), checked against the database's code length.
+pub(crate) fn query_code(len: CodeLen, bytes: &[u8]) -> CResult<Code> {
+    if bytes.len() != len.bytes() {
+        return Err(Failure::new(
+            HAMDB_CODE_LENGTH_MISMATCH,
+            format!(
+                "code length mismatch: the database stores {}-bit codes ({} bytes), got {} bytes",
+                len.bits(),
+                len.bytes(),
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(Code::from_bytes(bytes)?)
+}
 
 /// A consistent, immutable view of one commit (wraps `Arc<hamdb::Snapshot>`). It keeps the
 /// file's segments mapped, so it stays valid after later commits and after the database handle
