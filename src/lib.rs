@@ -5,12 +5,12 @@
 //! ([`MihIndex`]) with k-NN and radius search.
 
 mod aligned;
-pub mod code;
+mod code;
 pub mod encoder;
 mod error;
-pub mod hamming;
+mod hamming;
 pub mod image;
-pub mod index;
+mod index;
 pub mod npy;
 mod prefetch;
 pub mod slab;
@@ -26,8 +26,8 @@ pub use image::{
     ItemFailure, ModelBinding, ModelRecord, Reach,
 };
 pub use index::{
-    MihIndex, MihOptions, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult, SearchStats,
-    MAX_SUBSTRING_BITS,
+    MihIndex, MihOptions, MihParts, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult,
+    SearchStats, TableParts, MAX_SUBSTRING_BITS,
 };
 pub use storage::{
     CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
