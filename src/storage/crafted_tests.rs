@@ -2,9 +2,18 @@
 //! commit would be (manifest block, fsync-free record in the next slot), must be refused by
 //! open and verify when it breaks an invariant the checksums cannot see.
 
-use super::*;
-use crate::code::CodeArray;
-use crate::storage::manifest::ArrayRef;
+use super::load;
+use crate::code::{Code, CodeArray, CodeLen};
+use crate::error::Error;
+use crate::storage::codec;
+use crate::storage::file::write_block;
+use crate::storage::format::{align_up, BlockKind, Meta};
+use crate::storage::io::{FileStorage, StorageFile};
+use crate::storage::manifest::{ArrayRef, Manifest};
+use crate::storage::segment;
+use crate::storage::{CompactionPolicy, CreateOptions, Database, OpenOptions, WriteBatch};
+use std::fs::{File, OpenOptions as FsOpenOptions};
+use std::path::{Path, PathBuf};
 
 fn test_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("hamdb-crafted-{tag}-{}", std::process::id()));

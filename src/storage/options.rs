@@ -1,0 +1,74 @@
+//! How to create and open a database, and the limits that shape its file.
+
+use super::io::StorageWrapper;
+
+/// The one id no item can have: `u64::MAX` (2^64 - 1) means "no id" everywhere (padding in
+/// `--npy` search output, items an ingestion did not commit, the C ABI's `HAMDB_NO_ID`).
+/// Inserts, upserts and imports of it are refused, and id assignment stops below it, so
+/// `next_id` (one past the highest id ever stored) never overflows.
+pub const NO_ID: u64 = u64::MAX;
+
+/// Delta items past this count are flushed into a new segment at the next commit.
+pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
+
+/// Delta batches past this count are flushed at the next commit, whatever the delta's size.
+///
+/// Every manifest lists the delta's batches and every open replays them, so the count bounds
+/// both; 64 keeps the list under ~320 bytes per commit while a flush of a small delta costs
+/// one small segment.
+pub const MAX_DELTA_BATCHES: usize = 64;
+
+/// How to create a database.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    pub code_bits: usize,
+    /// Identifies the model whose codes this database holds (empty: a code-only database).
+    /// Opaque to storage: the image layer compares it with an encoder's.
+    pub fingerprint: Vec<u8>,
+}
+
+/// How to open a database.
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    pub read_only: bool,
+    /// Delta size that triggers a flush into a segment (default 65,536).
+    pub flush_threshold: Option<usize>,
+    /// When commits compact the database automatically (default: [`CompactionPolicy::default`]).
+    pub compaction: Option<CompactionPolicy>,
+    /// Wraps the write path (tests inject I/O failures with it).
+    pub storage: Option<StorageWrapper>,
+}
+
+/// Thresholds past which a commit compacts the database (after its own flush, if any).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompactionPolicy {
+    /// More segments than this: every search visits each one, so merge them.
+    pub max_segments: usize,
+    /// More than this fraction of segment items deleted: reclaim the space.
+    pub max_deleted_fraction: f64,
+}
+
+impl Default for CompactionPolicy {
+    fn default() -> Self {
+        Self {
+            max_segments: 8,
+            max_deleted_fraction: 0.25,
+        }
+    }
+}
+
+impl CompactionPolicy {
+    /// Never compact automatically (explicit `compact` only).
+    pub fn disabled() -> Self {
+        Self {
+            max_segments: usize::MAX,
+            max_deleted_fraction: f64::INFINITY,
+        }
+    }
+
+    pub(super) fn wants(&self, segments: usize, segment_items: u64, deleted: u64) -> bool {
+        segments > self.max_segments
+            || (segment_items > 0
+                && deleted as f64 > self.max_deleted_fraction * segment_items as f64)
+    }
+}
