@@ -1012,3 +1012,87 @@ fn insert_walk_skips_folder_links_and_dedupes() {
     assert_eq!(files.len(), n, "an image went in twice: {files:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue 12: every JSON line is valid JSON, one object per line, whatever a path, payload or
+/// fingerprint holds (a quote, a backslash, a newline, a tab, control characters,
+/// non-ASCII), and the strings come back as they went in.
+#[test]
+fn json_output_escapes_paths_and_payloads() {
+    let dir = tempdir("cli-json");
+    let weird = "q\"uote b\\ackslash\nnewline\ttab \u{1}\u{1f} é 画像";
+    let parse = |out: &str, lines: usize| -> Vec<serde_json::Value> {
+        let v: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(v.len(), lines, "{out}");
+        v
+    };
+
+    // Code-only: a payload written through the library, a fingerprint through the CLI.
+    let db = dir.join("codes.hamdb");
+    let db_s = db.to_str().unwrap();
+    let (rc, _, err) = hamdb(&["create", db_s, "--bits", "48", "--fingerprint", weird]);
+    assert_eq!(rc, 0, "{err}");
+    {
+        let d = hamdb::Database::open(&db).unwrap();
+        let mut b = hamdb::WriteBatch::new();
+        b.insert(
+            7,
+            hamdb::Code::from_hex("000000000007").unwrap(),
+            Some(3),
+            weird,
+        );
+        d.commit(b).unwrap();
+    }
+    let (rc, out, err) = hamdb(&["stats", db_s]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(parse(&out, 1)[0]["fingerprint"], weird);
+    let (rc, out, err) = hamdb(&[
+        "search-codes",
+        db_s,
+        "--hex",
+        "000000000007",
+        "-k",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let v = parse(&out, 1);
+    assert_eq!(v[0]["hits"][0]["payload"], weird);
+    assert_eq!(v[0]["hits"][0]["label"], 3);
+
+    // An image in a folder and under a name holding such characters: its path is the JSON
+    // "image", and the payload of the item it went in as.
+    let sub = dir.join("sub \"q\" \\ \n dir");
+    std::fs::create_dir_all(&sub).unwrap();
+    let img = sub.join("a\"b\\c\nd\te é.png");
+    std::fs::copy(samples_dir().join("images/00001.png"), &img).unwrap();
+    let img_s = img.to_str().unwrap();
+    let idb = dir.join("img.hamdb");
+    let idb_s = idb.to_str().unwrap();
+    let model = model_path(48);
+    assert_eq!(
+        hamdb(&["create", idb_s, "--model", model.to_str().unwrap()]).0,
+        0
+    );
+    let (rc, out, err) = hamdb(&["insert", idb_s, sub.to_str().unwrap(), "--quiet"]);
+    assert_eq!(rc, 0, "{out}{err}");
+    let (rc, out, err) = hamdb(&["search", idb_s, "--image", img_s, "-k", "1", "--json"]);
+    assert_eq!(rc, 0, "{err}");
+    let v = parse(&out, 1);
+    assert_eq!(v[0]["image"], img_s);
+    assert_eq!(v[0]["hits"][0]["payload"], img_s);
+    assert_eq!(v[0]["hits"][0]["distance"], 0);
+    let p = v[0]["probability"].as_f64().unwrap();
+    assert!(
+        p > 0.0 && p <= 1.0 && (p * 1e6 - (p * 1e6).round()).abs() < 1e-6,
+        "{p}"
+    );
+    let (rc, out, err) = hamdb(&["classify", model.to_str().unwrap(), img_s, "--json"]);
+    assert_eq!(rc, 0, "{err}");
+    let v = parse(&out, 1);
+    assert_eq!(v[0]["image"], img_s);
+    assert_eq!(v[0]["code"].as_str().unwrap().len(), 12);
+    std::fs::remove_dir_all(&dir).ok();
+}

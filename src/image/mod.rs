@@ -6,8 +6,10 @@
 //!   (once per operation) that an encoder is that model.
 //! - `ingest`: images in: parallel decoders, batched inference, the single writer.
 //! - `search`: images as queries: one forward pass gives the code and the predicted class.
+//! - [`eval`]: retrieval quality (mAP, precision@10, accuracy) against labelled queries.
 
 mod binding;
+pub mod eval;
 pub mod ingest;
 mod search;
 

@@ -332,16 +332,17 @@ pub struct DbArg {
     pub db: String,
 }
 
-pub fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// One JSON object on its own line of standard output, written by serde_json (strings
+/// escaped as JSON requires, whatever a path or payload holds).
+pub fn json_line(value: &impl serde::Serialize) -> Res<()> {
+    let line = serde_json::to_string(value).map_err(|e| Fail::Other(format!("JSON: {e}")))?;
+    write_out(format_args!("{line}\n"))
+}
+
+/// `x` rounded to `places` decimals, for JSON numbers that used to be printed with a fixed
+/// number of decimals: the same value, though serde_json writes it without trailing zeros
+/// (0.5 rather than 0.500000).
+pub fn rounded(x: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (x * scale).round() / scale
 }

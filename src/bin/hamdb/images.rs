@@ -1,17 +1,20 @@
 //! The image commands: create --model, insert, search --image, classify, eval.
 
 use crate::args::{
-    json_string, usage, ClassifyArgs, CreateArgs, EvalArgs, Fail, InsertArgs, ModelOpts, Res,
-    SearchArgs,
+    json_line, rounded, usage, ClassifyArgs, CreateArgs, EvalArgs, Fail, InsertArgs, ModelOpts,
+    Res, SearchArgs,
 };
 use crate::{open_ro, open_rw};
+use hamdb::image::eval::{self, EvalOptions};
 use hamdb::image::{self, ModelRecord};
 use hamdb::{
     Database, Encoder, EncoderOptions, Error, ImageQueryResult, ImageSource, IngestOptions,
     ModelBinding, Reach,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::{HashMap, HashSet};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -57,7 +60,7 @@ fn encoder_for(db: &Database, model: Option<&Path>, o: &ModelOpts) -> Res<Encode
             path.display()
         )));
     }
-    Ok(load_encoder(&path, o)?)
+    load_encoder(&path, o)
 }
 
 pub fn cmd_create_with_model(a: &CreateArgs, model: &str) -> Res<()> {
@@ -335,6 +338,39 @@ fn class_name(names: &[String], c: Option<u32>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// One `search --image --json` line: the query's predicted class and code, then its hits.
+#[derive(Serialize)]
+struct ImageResultJson<'a> {
+    image: &'a str,
+    class: u32,
+    class_name: &'a str,
+    /// Rounded to 6 decimals, milliseconds to 3 (as the fixed-point text they once were).
+    probability: f64,
+    code: String,
+    ms: f64,
+    hits: Vec<ImageHitJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ImageHitJson<'a> {
+    id: u64,
+    distance: u32,
+    label: Option<u32>,
+    class_name: String,
+    payload: Cow<'a, str>,
+}
+
+/// One `classify --json` line.
+#[derive(Serialize)]
+struct ClassifyJson<'a> {
+    image: &'a str,
+    class: u32,
+    class_name: &'a str,
+    /// Rounded to 6 decimals.
+    probability: f64,
+    code: String,
+}
+
 fn print_image_result(
     img: &str,
     q: &ImageQueryResult,
@@ -343,30 +379,26 @@ fn print_image_result(
     json: bool,
 ) -> Res<()> {
     if json {
-        let hits: Vec<String> = q
-            .result
-            .hits
-            .iter()
-            .map(|h| {
-                format!(
-                    "{{\"id\":{},\"distance\":{},\"label\":{},\"class_name\":{},\"payload\":{}}}",
-                    h.id,
-                    h.distance,
-                    h.label.map_or("null".into(), |l| l.to_string()),
-                    json_string(&class_name(names, h.label)),
-                    json_string(&String::from_utf8_lossy(&h.payload))
-                )
-            })
-            .collect();
-        return outln!(
-            "{{\"image\":{},\"class\":{},\"class_name\":{},\"probability\":{:.6},\"code\":\"{}\",\"ms\":{ms:.3},\"hits\":[{}]}}",
-            json_string(img),
-            q.class,
-            json_string(&q.class_name),
-            q.probability,
-            q.code.to_hex(),
-            hits.join(",")
-        );
+        return json_line(&ImageResultJson {
+            image: img,
+            class: q.class,
+            class_name: &q.class_name,
+            probability: rounded(q.probability as f64, 6),
+            code: q.code.to_hex(),
+            ms: rounded(ms, 3),
+            hits: q
+                .result
+                .hits
+                .iter()
+                .map(|h| ImageHitJson {
+                    id: h.id,
+                    distance: h.distance,
+                    label: h.label,
+                    class_name: class_name(names, h.label),
+                    payload: String::from_utf8_lossy(&h.payload),
+                })
+                .collect(),
+        });
     }
     outln!(
         "{img}: class {} \"{}\" (p = {:.3}), code {}, {} hits in {ms:.2} ms",
@@ -410,14 +442,13 @@ pub fn cmd_classify(a: &ClassifyArgs) -> Res<()> {
             Ok(e) => {
                 let name = class_name(names, Some(e.class));
                 if a.json {
-                    outln!(
-                        "{{\"image\":{},\"class\":{},\"class_name\":{},\"probability\":{:.6},\"code\":\"{}\"}}",
-                        json_string(&shown),
-                        e.class,
-                        json_string(&name),
-                        e.probability,
-                        e.code.to_hex()
-                    )?;
+                    json_line(&ClassifyJson {
+                        image: &shown,
+                        class: e.class,
+                        class_name: &name,
+                        probability: rounded(e.probability as f64, 6),
+                        code: e.code.to_hex(),
+                    })?;
                 } else {
                     outln!(
                         "{shown}: {} \"{name}\" p={:.3} code {}",
@@ -466,132 +497,72 @@ fn read_labels(path: &str, dir: &Path) -> Res<Vec<(PathBuf, u32)>> {
     Ok(out)
 }
 
-fn canonical(p: &Path) -> PathBuf {
-    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
-}
-
-/// mAP (over the ranking of every database item by distance, ties by id), precision@10, and
-/// the classification accuracy of a labelled query set. Database items are labelled by
-/// looking their payload path up in the same labels file; unlabelled items count as
-/// irrelevant (with a warning saying how many), and a query's own image (same file) is left
-/// out of its ranking. A labels file with no rows, an empty database, or a database none of
-/// whose items has a label is an error (there would be nothing to measure).
+/// mAP (over the ranking of every database item by distance, ties by id, or the top `-k`),
+/// precision@10, and the classification accuracy of a labelled query set
+/// ([`hamdb::image::eval::evaluate`]). Database items are labelled by looking their payload
+/// path up in the same labels file; unlabelled items count as irrelevant (with a warning
+/// saying how many), and a query's own image (same file) is left out of its ranking. A labels
+/// file with no rows, an empty database, or a database none of whose items has a label is an
+/// error (there would be nothing to measure).
 pub fn cmd_eval(a: &EvalArgs) -> Res<()> {
     let db = open_ro(&a.db)?;
     let enc = encoder_for(&db, a.model.as_deref(), &a.model_opts)?;
-    ModelBinding::new(&db, &enc)?;
+    let images = ModelBinding::new(&db, &enc)?;
     let labels_path = &a.labels;
     let dir = PathBuf::from(&a.queries);
     let queries = read_labels(labels_path, &dir)?;
-    if queries.is_empty() {
-        return Err(Fail::Other(format!(
-            "{labels_path}: no file,label rows after the header: there is no labelled query to evaluate"
-        )));
-    }
-    let truth: HashMap<PathBuf, u32> = queries.iter().map(|(p, l)| (canonical(p), *l)).collect();
-    let items = db.stats().items as usize;
-    if items == 0 {
-        return Err(Fail::Other(format!(
-            "{}: the database is empty: nothing to rank",
-            a.db
-        )));
-    }
-    let k = a.k.unwrap_or(items).max(1);
-    let snap = db.snapshot();
-    let t = Instant::now();
-    let (mut ap_sum, mut p10_sum, mut correct, mut n) = (0.0, 0.0, 0usize, 0usize);
-    // Every database item once (radius = all bits reaches all of them): its file, resolved
-    // here so the ranking loop below does no file-system calls, and the relevant items per
-    // class (for AP over the full ranking).
-    let mut relevant_total: HashMap<u32, usize> = HashMap::new();
-    let mut item_file: HashMap<u64, PathBuf> = HashMap::with_capacity(items);
-    let any = hamdb::Code::from_bytes(&vec![0u8; db.code_len().bytes()])?;
-    let mut labelled_items = 0usize;
-    for hit in snap.search_radius(&any, u32::MAX, None)?.hits {
-        let p = canonical(Path::new(&*String::from_utf8_lossy(&hit.payload)));
-        if let Some(l) = truth.get(&p) {
-            *relevant_total.entry(*l).or_default() += 1;
-            labelled_items += 1;
-        }
-        item_file.insert(hit.id, p);
-    }
-    if labelled_items == 0 {
-        return Err(Fail::Other(format!(
-            "none of the {items} database items has a label in {labels_path} (items are matched \
-             by file path, the file's rows taken relative to {}): mAP would be 0",
-            dir.display()
-        )));
-    }
-    if labelled_items < items {
+    let truth = eval::labels_by_file(&queries);
+    let options = EvalOptions { k: a.k };
+    let r = eval::evaluate(&images, &queries, |f| truth.get(f).copied(), &options).map_err(
+        |e| match e {
+            // The library's reasons, with where the queries and labels came from.
+            Error::InvalidParameter {
+                name: "queries",
+                reason,
+            } if queries.is_empty() => Fail::Other(format!(
+                "{labels_path}: no file,label rows after the header: {reason}"
+            )),
+            Error::InvalidParameter {
+                name: "queries",
+                reason,
+            } => Fail::Other(reason),
+            Error::InvalidParameter {
+                name: "images",
+                reason,
+            } => Fail::Other(format!("{}: {reason}", a.db)),
+            Error::InvalidParameter {
+                name: "item_labels",
+                reason,
+            } => Fail::Other(format!(
+                "{reason} in {labels_path} (items are matched by file path, the file's rows \
+                 taken relative to {}): mAP would be 0",
+                dir.display()
+            )),
+            e => Fail::Db(e),
+        },
+    )?;
+    if r.unlabelled_items > 0 {
         errln!(
-            "hamdb: warning: {} of {items} database items have no label in {labels_path}; they count as irrelevant",
-            items - labelled_items
+            "hamdb: warning: {} of {} database items have no label in {labels_path}; they count as irrelevant",
+            r.unlabelled_items,
+            r.items
         );
     }
-    let files_in_db: HashSet<&PathBuf> = item_file.values().collect();
-    let mut without_relevant = 0usize;
-    for (path, label) in &queries {
-        let e = enc
-            .encode_file(path)
-            .map_err(|e| Fail::Other(format!("{}: {e}", path.display())))?;
-        correct += (e.class == *label) as usize;
-        let me = canonical(path);
-        let hits = snap.search(&e.code, k + 1, None)?.hits;
-        let mut rank = 0usize;
-        let (mut found, mut prec_sum, mut top10) = (0usize, 0.0, 0usize);
-        for h in &hits {
-            let Some(p) = item_file.get(&h.id) else {
-                continue; // the same snapshot listed every item
-            };
-            if *p == me {
-                continue;
-            }
-            rank += 1;
-            if rank > k {
-                break;
-            }
-            if truth.get(p) == Some(label) {
-                found += 1;
-                prec_sum += found as f64 / rank as f64;
-                if rank <= 10 {
-                    top10 += 1;
-                }
-            }
-        }
-        // A query's own image counts as relevant only when it is in the database.
-        let self_in_db = files_in_db.contains(&me) as usize;
-        let relevant = relevant_total
-            .get(label)
-            .copied()
-            .unwrap_or(0)
-            .saturating_sub(self_in_db);
-        without_relevant += (relevant == 0) as usize;
-        // Full ranking: divide by every relevant item; a cut at k: by those found (DPSH).
-        let denom = if k >= items { relevant } else { found };
-        ap_sum += if denom > 0 {
-            prec_sum / denom as f64
-        } else {
-            0.0
-        };
-        p10_sum += top10 as f64 / 10f64.min(rank.max(1) as f64);
-        n += 1;
-    }
-    if without_relevant > 0 {
+    if r.queries_without_relevant > 0 {
         errln!(
-            "hamdb: warning: {without_relevant} of {n} queries have no other database item with their label; their AP counts as 0"
+            "hamdb: warning: {} of {} queries have no other database item with their label; their AP counts as 0",
+            r.queries_without_relevant,
+            r.queries
         );
     }
-    let secs = t.elapsed().as_secs_f64();
-    let scope = if k >= items {
-        "full ranking".to_string()
-    } else {
-        format!("top {k}")
-    };
     outln!(
-        "{n} queries against {items} items ({scope}): mAP {:.4}, precision@10 {:.4}, classification accuracy {:.4} ({:.1} queries/s)",
-        ap_sum / n as f64,
-        p10_sum / n as f64,
-        correct as f64 / n as f64,
-        n as f64 / secs
+        "{} queries against {} items ({}): mAP {:.4}, precision@10 {:.4}, classification accuracy {:.4} ({:.1} queries/s)",
+        r.queries,
+        r.items,
+        r.scope(),
+        r.map,
+        r.precision_at_10,
+        r.accuracy,
+        r.queries_per_s()
     )
 }

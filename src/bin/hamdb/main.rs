@@ -23,13 +23,15 @@ macro_rules! errln {
 mod args;
 mod images;
 
-use args::{json_string, usage, write_out, Cli, Cmd, Fail, Res};
+use args::{json_line, usage, write_out, Cli, Cmd, Fail, Res};
 use clap::{CommandFactory, FromArgMatches};
 
 use hamdb::{
     npy, Code, CodeArray, CodeLen, CreateOptions, Database, Error, Import, QueryResult, WriteBatch,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -167,6 +169,25 @@ fn cmd_import(a: &args::ImportArgs) -> Res<()> {
     )
 }
 
+/// One `search-codes --json` line.
+#[derive(Serialize)]
+struct CodeQueryJson<'a> {
+    query: usize,
+    hits: Vec<CodeHitJson<'a>>,
+    /// The largest segment's search path ("Mih", "LinearScan", "MihThenScan"), "" if none.
+    path: String,
+    buckets_probed: u64,
+    candidates_checked: u64,
+}
+
+#[derive(Serialize)]
+struct CodeHitJson<'a> {
+    id: u64,
+    distance: u32,
+    label: Option<u32>,
+    payload: Cow<'a, str>,
+}
+
 fn print_results(results: &[QueryResult], a: &args::SearchCodesArgs) -> Res<()> {
     if let Some(prefix) = &a.npy {
         let k =
@@ -200,26 +221,22 @@ fn print_results(results: &[QueryResult], a: &args::SearchCodesArgs) -> Res<()> 
     }
     for (qi, r) in results.iter().enumerate() {
         if a.json {
-            let hits: Vec<String> = r
-                .hits
-                .iter()
-                .map(|h| {
-                    format!(
-                        "{{\"id\":{},\"distance\":{},\"label\":{},\"payload\":{}}}",
-                        h.id,
-                        h.distance,
-                        h.label.map_or("null".into(), |l| l.to_string()),
-                        json_string(&String::from_utf8_lossy(&h.payload))
-                    )
-                })
-                .collect();
-            outln!(
-                "{{\"query\":{qi},\"hits\":[{}],\"path\":\"{}\",\"buckets_probed\":{},\"candidates_checked\":{}}}",
-                hits.join(","),
-                r.stats.path.map(|p| format!("{p:?}")).unwrap_or_default(),
-                r.stats.buckets_probed,
-                r.stats.candidates_checked
-            )?;
+            json_line(&CodeQueryJson {
+                query: qi,
+                hits: r
+                    .hits
+                    .iter()
+                    .map(|h| CodeHitJson {
+                        id: h.id,
+                        distance: h.distance,
+                        label: h.label,
+                        payload: String::from_utf8_lossy(&h.payload),
+                    })
+                    .collect(),
+                path: r.stats.path.map(|p| format!("{p:?}")).unwrap_or_default(),
+                buckets_probed: r.stats.buckets_probed,
+                candidates_checked: r.stats.candidates_checked,
+            })?;
         } else {
             for (rank, h) in r.hits.iter().enumerate() {
                 let label = h.label.map_or("-".into(), |l| l.to_string());
@@ -314,21 +331,34 @@ fn cmd_compact(a: &args::DbArg) -> Res<()> {
     )
 }
 
+/// What `stats` prints: one JSON object.
+#[derive(Serialize)]
+struct StatsJson {
+    code_bits: usize,
+    commit: u64,
+    items: u64,
+    segments: usize,
+    segment_items: u64,
+    delta_items: u64,
+    deleted_in_segments: u64,
+    file_bytes: u64,
+    fingerprint: String,
+}
+
 fn cmd_stats(a: &args::DbArg) -> Res<()> {
     let db = open_ro(&a.db)?;
     let s = db.stats();
-    outln!(
-        "{{\"code_bits\":{},\"commit\":{},\"items\":{},\"segments\":{},\"segment_items\":{},\"delta_items\":{},\"deleted_in_segments\":{},\"file_bytes\":{},\"fingerprint\":{}}}",
-        s.code_bits,
-        s.txn,
-        s.items,
-        s.segments,
-        s.segment_items,
-        s.delta_items,
-        s.deleted_in_segments,
-        s.file_bytes,
-        json_string(&fingerprint_text(&db, &s.fingerprint))
-    )
+    json_line(&StatsJson {
+        code_bits: s.code_bits,
+        commit: s.txn,
+        items: s.items,
+        segments: s.segments,
+        segment_items: s.segment_items,
+        delta_items: s.delta_items,
+        deleted_in_segments: s.deleted_in_segments,
+        file_bytes: s.file_bytes,
+        fingerprint: fingerprint_text(&db, &s.fingerprint),
+    })
 }
 
 /// A model database's fingerprint is a SHA-256 (hex, with the model's name); a code-only
