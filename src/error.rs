@@ -6,6 +6,9 @@ use std::sync::Arc;
 use thiserror::Error;
 
 /// Everything that can go wrong in hamdb's core.
+///
+/// Each variant has a stable C status code (`ffi/capi/src/status.rs`, docs/CAPI.md): a new
+/// variant gets its code there in the same change (until then C sees `HAMDB_OTHER`).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

@@ -1,5 +1,5 @@
 /*
- * The C side of the differential test and per-call benchmark (see examples/ffi_ops.rs, whose
+ * The C side of the differential test and per-call benchmark (see ffi/capi/examples/ffi_ops.rs, whose
  * operation sequence this repeats call for call through the C ABI).
  *   ops ops SEED STEPS PATH     canonical dump of the seeded sequence
  *   ops images MODEL SAMPLES N PATH   the image calls (insert files, classify, search by image)

@@ -1,5 +1,5 @@
 // Command hamdb-ops is the Go side of the C ABI's differential test: it runs the seeded
-// operation sequence of examples/ffi_ops.rs through the Go binding and prints the same
+// operation sequence of ffi/capi/examples/ffi_ops.rs through the Go binding and prints the same
 // canonical dump.
 //
 //	hamdb-ops SEED STEPS PATH
