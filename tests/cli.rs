@@ -1096,3 +1096,32 @@ fn json_output_escapes_paths_and_payloads() {
     assert_eq!(v[0]["code"].as_str().unwrap().len(), 12);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Storage keeps a database's model record as opaque bytes (checked by its block checksum);
+/// `verify` and `stats` also check that the bytes are a model record, and report a file whose
+/// record is not one as corrupt (exit 4), where a code-only or healthy file passes.
+#[test]
+fn verify_and_stats_check_the_model_record() {
+    let dir = tempdir("cli-record");
+    let path = dir.join("garbage-record.hamdb");
+    hamdb::Database::create_with_model_record(
+        &path,
+        hamdb::CreateOptions {
+            code_bits: 48,
+            fingerprint: b"fp".to_vec(),
+        },
+        b"not a model record".to_vec(),
+        hamdb::OpenOptions::default(),
+    )
+    .unwrap();
+    let db = path.to_str().unwrap();
+    for cmd in ["verify", "stats"] {
+        let (rc, out, err) = hamdb(&[cmd, db]);
+        assert_eq!(rc, 4, "{cmd}: {out}{err}");
+        assert!(err.contains("encoder record"), "{cmd}: {err}");
+    }
+    let codes_only = dir.join("codes.hamdb");
+    let codes_only = codes_only.to_str().unwrap();
+    assert_eq!(hamdb(&["create", codes_only, "--bits", "48"]).0, 0);
+    assert_eq!(hamdb(&["verify", codes_only]).0, 0);
+}

@@ -108,3 +108,51 @@ impl<'a> ModelBinding<'a> {
         &self.record
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("hamdb-binding-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        let _ = std::fs::remove_file(&p);
+        p
+    }
+
+    fn options() -> CreateOptions {
+        CreateOptions {
+            code_bits: 48,
+            fingerprint: b"not a model".to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_code_only_database_has_no_record() {
+        let db = Database::create(tmp("codes.hamdb"), options()).unwrap();
+        assert_eq!(ModelRecord::of(&db).unwrap(), None);
+    }
+
+    /// Storage keeps the record's bytes without looking inside; the image layer is the one
+    /// that finds they are not a record, and says the file is corrupt.
+    #[test]
+    fn a_record_that_does_not_decode_is_corrupt_and_survives_compaction() {
+        let path = tmp("garbage.hamdb");
+        let db = Database::create_with_model_record(
+            &path,
+            options(),
+            vec![0xff; 7],
+            OpenOptions::default(),
+        )
+        .unwrap();
+        db.compact().unwrap();
+        drop(db);
+        let db = Database::open(&path).unwrap();
+        assert_eq!(db.model_record().as_deref(), Some(&[0xff; 7][..]));
+        match ModelRecord::of(&db) {
+            Err(Error::Corrupt { what }) => assert!(what.contains("encoder record"), "{what}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

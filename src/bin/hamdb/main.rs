@@ -357,14 +357,14 @@ fn cmd_stats(a: &args::DbArg) -> Res<()> {
         delta_items: s.delta_items,
         deleted_in_segments: s.deleted_in_segments,
         file_bytes: s.file_bytes,
-        fingerprint: fingerprint_text(&db, &s.fingerprint),
+        fingerprint: fingerprint_text(&db, &s.fingerprint).map_err(|e| with_path(&a.db, e))?,
     })
 }
 
 /// A model database's fingerprint is a SHA-256 (hex, with the model's name); a code-only
 /// database's is the caller's text.
-fn fingerprint_text(db: &Database, fp: &[u8]) -> String {
-    match hamdb::ModelRecord::of(db).ok().flatten() {
+fn fingerprint_text(db: &Database, fp: &[u8]) -> hamdb::Result<String> {
+    Ok(match hamdb::ModelRecord::of(db)? {
         Some(r) => format!(
             "sha256:{} ({} {})",
             hamdb::encoder::hex(fp),
@@ -372,11 +372,15 @@ fn fingerprint_text(db: &Database, fp: &[u8]) -> String {
             r.contract.model_version
         ),
         None => String::from_utf8_lossy(fp).into_owned(),
-    }
+    })
 }
 
 fn cmd_verify(a: &args::DbArg) -> Res<()> {
     let r = Database::verify(&a.db).map_err(|e| with_path(&a.db, e))?;
+    // Storage checks the model record's checksum only; its contents are the image layer's.
+    Database::open_read_only(&a.db)
+        .and_then(|db| hamdb::ModelRecord::of(&db))
+        .map_err(|e| with_path(&a.db, e))?;
     outln!(
         "ok: commit {}, {} segment(s), {} delta batch(es), {} items",
         r.txn,
