@@ -1,8 +1,12 @@
 //! hamdb: an embeddable database for image search by semantic binary codes.
 //!
-//! This crate's core: packed codes ([`Code`], [`CodeArray`]), Hamming kernels with run-time
-//! dispatch ([`hamming`]), exact linear scan ([`ScanIndex`]) and exact multi-index hashing
-//! ([`MihIndex`]) with k-NN and radius search.
+//! Layers, bottom up (docs/ARCHITECTURE.md has the map): packed codes ([`Code`],
+//! [`CodeArray`]) and Hamming kernels behind an opaque [`Kernel`]; exact linear scan
+//! ([`ScanIndex`]) and multi-index hashing ([`MihIndex`]) with k-NN and radius search; the
+//! database file ([`Database`], [`storage`]), which stores codes, labels, payloads and an opaque
+//! model record; the ONNX encoder ([`Encoder`], [`encoder`]); and the image layer ([`image`]),
+//! which binds a database to its model ([`ModelBinding`]) for image inserts, searches and
+//! evaluation. The C ABI is the separate crate `hamdb-capi` (ffi/capi).
 
 mod aligned;
 mod code;
