@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_BENCH := .venv-bench
 
-.PHONY: all build setup test test-rust test-models lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke soak-readers
+.PHONY: all build setup test test-rust test-models test-python lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke soak-readers
 
 all: build
 
@@ -36,7 +36,7 @@ $(VENV_BENCH)/.stamp: benches/compare/requirements.txt
 # (release build: the property tests run thousands of searches), the encoder model tests with
 # ONNX Runtime, then the C ABI and its bindings. The one-time setup (system packages, pinned
 # tools) runs first, once; no test target installs anything itself.
-test: setup test-rust test-models test-ffi
+test: setup test-rust test-models test-python test-ffi
 
 # The image tests load ONNX Runtime from .venv's onnxruntime package (found automatically).
 test-rust: $(VENV)/.stamp
@@ -51,9 +51,21 @@ soak-readers:
 test-models: $(VENV)/.stamp
 	$(VENV)/bin/python -m pytest -q models/tests
 
+# The Python package (ffi/python, outside the workspace): built by maturin (pinned in .venv) into
+# .venv without build isolation, so nothing but crates.io is reached, in its own target/python
+# (sharing target/ with the workspace build mixed two builds of hamdb into one link), then its tests.
+test-python: $(VENV)/.stamp
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/python" \
+		$(VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+		--force-reinstall ./ffi/python
+	$(VENV)/bin/python -m pytest -q ffi/python/tests
+
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# The Python package is its own workspace (ffi/python/Cargo.toml says why).
+	$(CARGO) fmt --check --manifest-path ffi/python/Cargo.toml
+	CARGO_TARGET_DIR="$(CURDIR)/target/python" $(CARGO) clippy --manifest-path ffi/python/Cargo.toml --all-targets -- -D warnings
 	@# The library alone, as a Rust user without the CLI builds it.
 	$(CARGO) clippy -p hamdb --no-default-features --lib -- -D warnings
 

@@ -1,0 +1,33 @@
+"""Shared helpers: random codes and a numpy brute-force Hamming reference."""
+
+import numpy as np
+import pytest
+
+
+def hamming(q, codes):
+    """Distances from one packed code (1-D uint8) to each row of codes (2-D uint8)."""
+    return np.unpackbits(np.bitwise_xor(codes, q[None, :]), axis=1).sum(axis=1).astype(np.int64)
+
+
+def brute_knn(q, codes, ids, k):
+    """[(id, distance)] of the k nearest, ascending by (distance, id)."""
+    d = hamming(q, codes)
+    order = np.lexsort((ids, d))[:k]
+    return [(int(ids[i]), int(d[i])) for i in order]
+
+
+def brute_radius(q, codes, ids, r):
+    d = hamming(q, codes)
+    sel = np.nonzero(d <= r)[0]
+    order = sel[np.lexsort((ids[sel], d[sel]))]
+    return [(int(ids[i]), int(d[i])) for i in order]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def path(tmp_path):
+    return str(tmp_path / "t.hamdb")
