@@ -135,7 +135,30 @@ fn column<T: numpy::Element + Copy>(
         return Ok(None);
     }
     let np = py.import("numpy")?;
-    let arr = np.call_method1("ascontiguousarray", (obj, np.getattr(dtype)?))?;
+    // numpy's casts wrap negative numbers and truncate floats; an id or label must be an
+    // integer in the target's range, or the import would store other values than given.
+    let given = np.call_method1("asarray", (obj,))?;
+    let kind: String = given.getattr("dtype")?.getattr("kind")?.extract()?;
+    if kind != "u" && kind != "i" {
+        return Err(PyTypeError::new_err(format!(
+            "`{name}` must hold integers, got dtype {}",
+            given.getattr("dtype")?.str()?
+        )));
+    }
+    if given.getattr("size")?.extract::<usize>()? > 0 {
+        let max: u64 = np
+            .call_method1("iinfo", (np.getattr(dtype)?,))?
+            .getattr("max")?
+            .extract()?;
+        let lo_ok: bool = given.call_method0("min")?.ge(0)?;
+        let hi_ok: bool = given.call_method0("max")?.le(max)?;
+        if !lo_ok || !hi_ok {
+            return Err(PyValueError::new_err(format!(
+                "`{name}` holds values outside 0..={max} ({dtype})"
+            )));
+        }
+    }
+    let arr = np.call_method1("ascontiguousarray", (given, np.getattr(dtype)?))?;
     let arr = arr.downcast::<PyArray1<T>>().map_err(|_| {
         PyValueError::new_err(format!("`{name}` must be a 1-D sequence of {dtype}"))
     })?;

@@ -159,6 +159,15 @@ def test_import_rejects_bad_columns(path):
             db.import_codes(np.zeros((3, 1), np.uint8), ids=[1, 2])
         with pytest.raises(hamdb.DuplicateIdError):
             db.import_codes(np.zeros((2, 1), np.uint8), ids=[4, 4])
+        # numpy would wrap -1 to 2**64-1 and truncate 1.5 to 1: refused instead.
+        with pytest.raises(ValueError, match="outside"):
+            db.import_codes(np.zeros((2, 1), np.uint8), ids=[1, -1])
+        with pytest.raises(TypeError, match="integers"):
+            db.import_codes(np.zeros((2, 1), np.uint8), ids=[1.0, 1.5])
+        with pytest.raises(ValueError, match="outside"):
+            db.import_codes(np.zeros((2, 1), np.uint8), labels=[0, 2**32])
+        with pytest.raises(TypeError, match="integers"):
+            db.import_codes(np.zeros((1, 1), np.uint8), labels=["a"])
         assert len(db) == 0
 
 
