@@ -174,6 +174,16 @@ fn column<T: numpy::Element + Copy>(
     Ok(Some(v))
 }
 
+/// The 1-D forms' answer: a list of `Hit`, in (distance, id) order.
+fn hit_list(py: Python<'_>, res: hamdb::QueryResult) -> PyResult<Bound<'_, PyAny>> {
+    let hits = res
+        .hits
+        .into_iter()
+        .map(|h| hit(py, h))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(hits.into_pyobject(py)?.into_any())
+}
+
 /// One search result.
 #[pyclass(frozen, module = "hamdb")]
 struct Hit {
@@ -483,12 +493,7 @@ impl Database {
             let res = py
                 .detach(|| db.snapshot().search(&q, k, label))
                 .map_err(to_py)?;
-            let hits = res
-                .hits
-                .into_iter()
-                .map(|h| hit(py, h))
-                .collect::<PyResult<Vec<_>>>()?;
-            return Ok(hits.into_pyobject(py)?.into_any());
+            return hit_list(py, res);
         }
         let len = db.code_len();
         let arr = codes_arg(code_or_codes, len)?;
@@ -541,12 +546,7 @@ impl Database {
             let res = py
                 .detach(|| db.snapshot().search_radius(&q, r, label))
                 .map_err(to_py)?;
-            let hits = res
-                .hits
-                .into_iter()
-                .map(|h| hit(py, h))
-                .collect::<PyResult<Vec<_>>>()?;
-            return Ok(hits.into_pyobject(py)?.into_any());
+            return hit_list(py, res);
         }
         let len = db.code_len();
         let arr = codes_arg(code_or_codes, len)?;
