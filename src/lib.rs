@@ -22,7 +22,7 @@ pub mod storage;
 mod topk;
 
 pub use code::{Code, CodeArray, CodeLen};
-pub use encoder::{Encoded, Encoder, EncoderOptions};
+pub use encoder::{Encoded, Encoder, EncoderOptions, PixelLayout};
 pub use error::{Error, IoCause, Result};
 pub use hamming::Kernel;
 pub use image::{

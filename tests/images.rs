@@ -807,3 +807,97 @@ fn a_missing_runtime_names_the_fix() {
     let e = Encoder::load(model_path(48), &opts).unwrap_err();
     assert!(matches!(e, Error::Runtime { .. }), "{e}");
 }
+
+/// Raw pixels (gray, RGB, RGBA, any size) give exactly the row of a PNG that decodes to the
+/// same pixels, and ingest as `ImageSource::Pixels`; a buffer of the wrong size, a zero-sized
+/// or an over-limit image is refused with its reason.
+#[test]
+fn raw_pixels_preprocess_like_the_file_they_decode_from() {
+    let enc = encoder48();
+    let (p, _) = &samples()[3];
+    let gray = image::open(p).unwrap().to_luma8();
+    let big = image::imageops::resize(&gray, 50, 37, image::imageops::FilterType::Triangle);
+    let rgb = image::DynamicImage::ImageLuma8(big.clone()).to_rgb8();
+    let mut rgba = image::DynamicImage::ImageRgb8(rgb.clone()).to_rgba8();
+    for px in rgba.pixels_mut() {
+        px.0[3] = 7; // alpha is dropped, not composited
+    }
+    let cases: Vec<(Vec<u8>, hamdb::PixelLayout, image::DynamicImage)> = vec![
+        (
+            big.as_raw().clone(),
+            hamdb::PixelLayout::Gray,
+            image::DynamicImage::ImageLuma8(big.clone()),
+        ),
+        (
+            rgb.as_raw().clone(),
+            hamdb::PixelLayout::Rgb,
+            image::DynamicImage::ImageRgb8(rgb.clone()),
+        ),
+        (
+            rgba.as_raw().clone(),
+            hamdb::PixelLayout::Rgba,
+            image::DynamicImage::ImageRgba8(rgba.clone()),
+        ),
+    ];
+    for (pixels, layout, img) in &cases {
+        let from_file = enc
+            .preprocess(&encode_as(img, image::ImageFormat::Png))
+            .unwrap();
+        let from_pixels = enc.preprocess_pixels(pixels, 50, 37, *layout).unwrap();
+        assert_eq!(from_pixels, from_file, "{layout:?}");
+    }
+    let e = enc
+        .preprocess_pixels(&cases[0].0[1..], 50, 37, hamdb::PixelLayout::Gray)
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { .. }), "{e}");
+    let e = enc
+        .preprocess_pixels(&[], 0, 37, hamdb::PixelLayout::Gray)
+        .unwrap_err();
+    assert!(e.to_string().contains("0x37"), "{e}");
+    let small = Encoder::load(
+        model_path(48),
+        &EncoderOptions {
+            max_pixels: 100,
+            ..EncoderOptions::default()
+        },
+    )
+    .unwrap();
+    let e = small
+        .preprocess_pixels(&cases[0].0, 50, 37, hamdb::PixelLayout::Gray)
+        .unwrap_err();
+    assert!(matches!(e, Error::ImageTooLarge { .. }), "{e}");
+
+    let dir = tempdir("img-pixels");
+    let db = hamdb::image::create_for_model(dir.join("db.hamdb"), &enc).unwrap();
+    let binding = ModelBinding::new(&db, &enc).unwrap();
+    let report = binding
+        .insert_images(
+            [
+                ImageSource::Pixels {
+                    pixels: cases[1].0.clone(),
+                    width: 50,
+                    height: 37,
+                    layout: hamdb::PixelLayout::Rgb,
+                    payload: b"rgb".to_vec(),
+                },
+                ImageSource::Pixels {
+                    pixels: vec![0; 10],
+                    width: 50,
+                    height: 37,
+                    layout: hamdb::PixelLayout::Rgb,
+                    payload: b"short".to_vec(),
+                },
+            ],
+            &IngestOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(report.inserted, 1);
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].index, 1);
+    let item = db.snapshot().get(report.ids[0].unwrap()).unwrap().unwrap();
+    let want = enc
+        .encode_image(&encode_as(&cases[1].2, image::ImageFormat::Png))
+        .unwrap();
+    assert_eq!(item.code, want.code);
+    assert_eq!(&item.payload[..], b"rgb");
+}

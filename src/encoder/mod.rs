@@ -9,7 +9,9 @@ pub mod preprocess;
 pub mod runtime;
 
 pub use contract::{ColorMode, Contract, TensorSig, CONTRACT_VERSION};
-pub use preprocess::{DecodeBudget, DecodeLimits, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS};
+pub use preprocess::{
+    DecodeBudget, DecodeLimits, PixelLayout, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_PIXELS,
+};
 pub use runtime::RuntimeInfo;
 
 use crate::code::Code;
@@ -302,6 +304,29 @@ impl Encoder {
     /// their decoded pixels would exceed it together).
     pub fn preprocess(&self, image: &[u8]) -> Result<Vec<f32>> {
         preprocess::preprocess_limited(image, &self.contract, &self.limits, Some(&self.budget))
+    }
+
+    /// Preprocess raw pixels (row-major, interleaved 8-bit samples, already oriented) into a
+    /// model input row; equal to [`Encoder::preprocess`] of a file that decodes to these pixels.
+    pub fn preprocess_pixels(
+        &self,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        layout: PixelLayout,
+    ) -> Result<Vec<f32>> {
+        let mut out = vec![0f32; self.contract.input_len()];
+        preprocess::preprocess_pixels_into(
+            pixels,
+            width,
+            height,
+            layout,
+            &self.contract,
+            &self.limits,
+            Some(&self.budget),
+            &mut out,
+        )?;
+        Ok(out)
     }
 
     /// Run the model on `n` preprocessed rows laid end to end.

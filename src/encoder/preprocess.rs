@@ -214,6 +214,102 @@ pub fn decode_planes_limited(
     decode(bytes, mode, limits, budget).map(|(planes, _permit)| planes)
 }
 
+/// How a caller's raw pixels are laid out: row-major, 8 bits per sample, channels interleaved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelLayout {
+    /// One sample per pixel.
+    Gray,
+    /// Red, green, blue.
+    Rgb,
+    /// Red, green, blue, alpha (alpha is dropped, not composited, as for decoded files).
+    Rgba,
+}
+
+impl PixelLayout {
+    /// Samples per pixel.
+    pub fn channels(self) -> usize {
+        match self {
+            PixelLayout::Gray => 1,
+            PixelLayout::Rgb => 3,
+            PixelLayout::Rgba => 4,
+        }
+    }
+
+    /// The layout with this many samples per pixel (1, 3 or 4).
+    pub fn from_channels(channels: usize) -> Option<Self> {
+        match channels {
+            1 => Some(PixelLayout::Gray),
+            3 => Some(PixelLayout::Rgb),
+            4 => Some(PixelLayout::Rgba),
+            _ => None,
+        }
+    }
+}
+
+/// Raw pixels (already decoded and oriented by the caller) -> the normalised `[C, H, W]` input
+/// row: steps 3-6 of preprocessing, so pixels equal to a file's decoded pixels give that
+/// file's row exactly. The same pixel and decoded-bytes limits as files; the copy is held
+/// against `budget` while it exists.
+pub fn preprocess_pixels_into(
+    pixels: &[u8],
+    width: usize,
+    height: usize,
+    layout: PixelLayout,
+    contract: &Contract,
+    limits: &DecodeLimits,
+    budget: Option<&DecodeBudget>,
+    out: &mut [f32],
+) -> Result<()> {
+    debug_assert_eq!(out.len(), contract.input_len());
+    if width == 0 || height == 0 {
+        return Err(Error::image(format!(
+            "the image is {width}x{height} pixels"
+        )));
+    }
+    let too_large = || Error::ImageTooLarge {
+        width: u32::try_from(width).unwrap_or(u32::MAX),
+        height: u32::try_from(height).unwrap_or(u32::MAX),
+        limit: limits.max_pixels,
+    };
+    let (w, h) = (
+        u32::try_from(width).map_err(|_| too_large())?,
+        u32::try_from(height).map_err(|_| too_large())?,
+    );
+    if u64::from(w) * u64::from(h) > limits.max_pixels {
+        return Err(too_large());
+    }
+    let want = width * height * layout.channels();
+    if pixels.len() != want {
+        return Err(Error::param(
+            "pixels",
+            format!(
+                "{} bytes is not {width}x{height} pixels of {} samples",
+                pixels.len(),
+                layout.channels()
+            ),
+        ));
+    }
+    if want as u64 > limits.max_decoded_bytes {
+        return Err(Error::image(format!(
+            "its {width}x{height} pixels take {want} bytes, over the limit of {} bytes",
+            limits.max_decoded_bytes
+        )));
+    }
+    let permit = budget.map(|b| b.acquire(want as u64)).transpose()?;
+    let raw = pixels.to_vec();
+    // `from_raw` cannot fail: the length was checked against width x height x channels.
+    let img = match layout {
+        PixelLayout::Gray => image::GrayImage::from_raw(w, h, raw).map(DynamicImage::ImageLuma8),
+        PixelLayout::Rgb => image::RgbImage::from_raw(w, h, raw).map(DynamicImage::ImageRgb8),
+        PixelLayout::Rgba => image::RgbaImage::from_raw(w, h, raw).map(DynamicImage::ImageRgba8),
+    }
+    .ok_or_else(|| Error::image("the pixel buffer does not match its size"))?;
+    let planes = to_planes(img, contract.color_mode);
+    normalise_into(&planes, contract, out);
+    drop((planes, permit));
+    Ok(())
+}
+
 /// The formats hamdb decodes, as messages name them.
 fn format_name(format: Option<ImageFormat>) -> &'static str {
     match format {

@@ -12,7 +12,7 @@
 //! ingestion stops early, the [`IngestError`] carries the report of what was committed.
 
 use super::binding::ModelBinding;
-use crate::encoder::Encoder;
+use crate::encoder::{Encoder, PixelLayout};
 use crate::error::{Error, Result};
 use crate::storage::{Database, WriteBatch};
 use crossbeam::channel::{bounded, Receiver, Sender};
@@ -26,6 +26,15 @@ pub enum ImageSource {
     Path(PathBuf),
     /// Image bytes held by the caller, with the payload to store.
     Bytes { bytes: Vec<u8>, payload: Vec<u8> },
+    /// Decoded pixels held by the caller (row-major, interleaved 8-bit samples, already
+    /// oriented: no EXIF step), with the payload to store.
+    Pixels {
+        pixels: Vec<u8>,
+        width: usize,
+        height: usize,
+        layout: PixelLayout,
+        payload: Vec<u8>,
+    },
 }
 
 impl ImageSource {
@@ -33,7 +42,7 @@ impl ImageSource {
     fn describe(&self, index: usize) -> String {
         match self {
             ImageSource::Path(p) => p.display().to_string(),
-            ImageSource::Bytes { .. } => format!("#{index}"),
+            ImageSource::Bytes { .. } | ImageSource::Pixels { .. } => format!("#{index}"),
         }
     }
 }
@@ -181,19 +190,33 @@ struct EncodedRow {
 fn decode_worker(encoder: &Encoder, jobs: Receiver<(usize, ImageSource)>, rows: Sender<Row>) {
     for (index, src) in jobs.iter() {
         let source = src.describe(index);
-        let (payload, bytes) = match src {
+        // A decoder bug must fail one image, not the ingestion: catch its panic here.
+        let guarded = |f: &dyn Fn() -> Result<Vec<f32>>| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .unwrap_or_else(|_| Err(Error::image("the decoder panicked on this file")))
+        };
+        let (payload, input) = match src {
             ImageSource::Path(p) => {
                 let payload = p.to_string_lossy().into_owned().into_bytes();
-                let bytes = std::fs::read(&p).map_err(|e| Error::io("reading the image", e));
-                (payload, bytes)
+                let input = std::fs::read(&p)
+                    .map_err(|e| Error::io("reading the image", e))
+                    .and_then(|b| guarded(&|| encoder.preprocess(&b)));
+                (payload, input)
             }
-            ImageSource::Bytes { bytes, payload } => (payload, Ok(bytes)),
+            ImageSource::Bytes { bytes, payload } => {
+                (payload, guarded(&|| encoder.preprocess(&bytes)))
+            }
+            ImageSource::Pixels {
+                pixels,
+                width,
+                height,
+                layout,
+                payload,
+            } => (
+                payload,
+                guarded(&|| encoder.preprocess_pixels(&pixels, width, height, layout)),
+            ),
         };
-        // A decoder bug must fail one image, not the ingestion: catch its panic here.
-        let input = bytes.and_then(|b| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encoder.preprocess(&b)))
-                .unwrap_or_else(|_| Err(Error::image("the decoder panicked on this file")))
-        });
         let row = Row {
             index,
             source,
