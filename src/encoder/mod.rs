@@ -316,11 +316,14 @@ impl Encoder {
         layout: PixelLayout,
     ) -> Result<Vec<f32>> {
         let mut out = vec![0f32; self.contract.input_len()];
-        preprocess::preprocess_pixels_into(
-            pixels,
+        let raw = preprocess::RawPixels {
+            data: pixels,
             width,
             height,
             layout,
+        };
+        preprocess::preprocess_pixels_into(
+            raw,
             &self.contract,
             &self.limits,
             Some(&self.budget),

@@ -246,21 +246,33 @@ impl PixelLayout {
     }
 }
 
+/// A caller's decoded image: `width x height` pixels of `layout`, row-major.
+#[derive(Debug, Clone, Copy)]
+pub struct RawPixels<'a> {
+    pub data: &'a [u8],
+    pub width: usize,
+    pub height: usize,
+    pub layout: PixelLayout,
+}
+
 /// Raw pixels (already decoded and oriented by the caller) -> the normalised `[C, H, W]` input
 /// row: steps 3-6 of preprocessing, so pixels equal to a file's decoded pixels give that
 /// file's row exactly. The same pixel and decoded-bytes limits as files; the copy is held
 /// against `budget` while it exists.
 pub fn preprocess_pixels_into(
-    pixels: &[u8],
-    width: usize,
-    height: usize,
-    layout: PixelLayout,
+    raw: RawPixels<'_>,
     contract: &Contract,
     limits: &DecodeLimits,
     budget: Option<&DecodeBudget>,
     out: &mut [f32],
 ) -> Result<()> {
     debug_assert_eq!(out.len(), contract.input_len());
+    let RawPixels {
+        data: pixels,
+        width,
+        height,
+        layout,
+    } = raw;
     if width == 0 || height == 0 {
         return Err(Error::image(format!(
             "the image is {width}x{height} pixels"

@@ -38,8 +38,38 @@ pub enum ImageSource {
 }
 
 impl ImageSource {
-    /// How reports name this source: the path, or `#index` for bytes.
-    fn describe(&self, index: usize) -> String {
+    /// Read (a path), decode and preprocess into a model input row for `encoder`. A decoder
+    /// bug fails this image, not the caller: its panic is caught here.
+    pub fn preprocess(&self, encoder: &Encoder) -> Result<Vec<f32>> {
+        let guarded = |f: &dyn Fn() -> Result<Vec<f32>>| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .unwrap_or_else(|_| Err(Error::image("the decoder panicked on this file")))
+        };
+        match self {
+            ImageSource::Path(p) => std::fs::read(p)
+                .map_err(|e| Error::io("reading the image", e))
+                .and_then(|b| guarded(&|| encoder.preprocess(&b))),
+            ImageSource::Bytes { bytes, .. } => guarded(&|| encoder.preprocess(bytes)),
+            ImageSource::Pixels {
+                pixels,
+                width,
+                height,
+                layout,
+                ..
+            } => guarded(&|| encoder.preprocess_pixels(pixels, *width, *height, *layout)),
+        }
+    }
+
+    /// The payload stored with the item: the path's text, or the caller's bytes.
+    pub fn into_payload(self) -> Vec<u8> {
+        match self {
+            ImageSource::Path(p) => p.to_string_lossy().into_owned().into_bytes(),
+            ImageSource::Bytes { payload, .. } | ImageSource::Pixels { payload, .. } => payload,
+        }
+    }
+
+    /// How reports name this source: the path, or `#index` for bytes and pixels.
+    pub fn describe(&self, index: usize) -> String {
         match self {
             ImageSource::Path(p) => p.display().to_string(),
             ImageSource::Bytes { .. } | ImageSource::Pixels { .. } => format!("#{index}"),
@@ -190,33 +220,8 @@ struct EncodedRow {
 fn decode_worker(encoder: &Encoder, jobs: Receiver<(usize, ImageSource)>, rows: Sender<Row>) {
     for (index, src) in jobs.iter() {
         let source = src.describe(index);
-        // A decoder bug must fail one image, not the ingestion: catch its panic here.
-        let guarded = |f: &dyn Fn() -> Result<Vec<f32>>| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                .unwrap_or_else(|_| Err(Error::image("the decoder panicked on this file")))
-        };
-        let (payload, input) = match src {
-            ImageSource::Path(p) => {
-                let payload = p.to_string_lossy().into_owned().into_bytes();
-                let input = std::fs::read(&p)
-                    .map_err(|e| Error::io("reading the image", e))
-                    .and_then(|b| guarded(&|| encoder.preprocess(&b)));
-                (payload, input)
-            }
-            ImageSource::Bytes { bytes, payload } => {
-                (payload, guarded(&|| encoder.preprocess(&bytes)))
-            }
-            ImageSource::Pixels {
-                pixels,
-                width,
-                height,
-                layout,
-                payload,
-            } => (
-                payload,
-                guarded(&|| encoder.preprocess_pixels(&pixels, width, height, layout)),
-            ),
-        };
+        let input = src.preprocess(encoder);
+        let payload = src.into_payload();
         let row = Row {
             index,
             source,

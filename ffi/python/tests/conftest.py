@@ -31,3 +31,25 @@ def rng():
 @pytest.fixture
 def path(tmp_path):
     return str(tmp_path / "t.hamdb")
+
+
+# The shipped reference models and sample images (the README's main job uses them too).
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
+SAMPLES = ROOT / "samples" / "fashion-mnist"
+
+
+def model_path(bits):
+    return str(ROOT / "models" / "reference" / f"ssdh-fmnist-{bits}.onnx")
+
+
+def sample_files(n=None):
+    files = sorted(str(p) for p in (SAMPLES / "images").glob("*.png"))
+    assert len(files) >= 1000, "samples/fashion-mnist/images is missing"
+    return files[:n] if n else files
+
+
+@pytest.fixture(scope="session")
+def enc48():
+    import hamdb
+
+    return hamdb.Encoder.load(model_path(48))

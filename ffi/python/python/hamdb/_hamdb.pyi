@@ -2,10 +2,12 @@
 
 from os import PathLike
 from types import TracebackType
-from typing import Dict, List, Optional, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
+
+from ._errors import Error
 
 #: The id that pads the rows of a 2-D ``search`` result: ``2**64 - 1``.
 NO_ID: int
@@ -15,6 +17,11 @@ STATUS: Dict[str, int]
 _Path = Union[str, "PathLike[str]"]
 #: One code: packed bytes, or a 1-D ``uint8`` array (``np.packbits`` order).
 _Code = Union[bytes, npt.NDArray[np.uint8]]
+#: One image: a path, file bytes, a uint8 array (HxW, or HxWxC with C in 1, 3, 4: gray, RGB,
+#: RGBA), or a PIL image (L, RGB, RGBA as they are; other modes through PIL's ``convert``).
+_Image = Union[str, "PathLike[str]", bytes, bytearray, memoryview, npt.NDArray[np.uint8], Any]
+#: What ``insert_images`` takes per item: an image, or ``(in-memory image, payload bytes)``.
+_Source = Union[_Image, Tuple[Any, bytes]]
 
 class Hit:
     """One search result."""
@@ -82,6 +89,161 @@ class WriteBatch:
         """Delete by id (deleting an absent id is not an error)."""
     def __len__(self) -> int:
         """The number of operations in the batch."""
+
+class Snapshot:
+    """One commit of a database (``Database.snapshot()``): every search on it sees that commit,
+    whatever commits, flushes or compactions follow. It keeps that commit's data alive until it
+    is closed (or garbage-collected), also after its database is closed; a context manager.
+    """
+
+    @property
+    def txn(self) -> int:
+        """The transaction number of the commit it shows."""
+    @property
+    def bits(self) -> int:
+        """The code length in bits."""
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` has been called."""
+    def close(self) -> None:
+        """Release the commit's data (idempotent); later calls raise ClosedError."""
+    def __enter__(self) -> "Snapshot":
+        """Return the snapshot itself."""
+    def __exit__(
+        self,
+        exc_type: Optional[type],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool:
+        """Close the snapshot; exceptions propagate."""
+    def __len__(self) -> int:
+        """Live items in this commit."""
+    @overload
+    def search(self, code_or_codes: _Code, k: int, label: Optional[int] = None) -> List[Hit]: ...
+    @overload
+    def search(
+        self, code_or_codes: npt.NDArray[np.uint8], k: int, label: Optional[int] = None
+    ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
+    def search(self, code_or_codes, k, label=None):  # type: ignore[no-untyped-def]
+        """``Database.search`` in this commit."""
+    @overload
+    def search_radius(
+        self, code_or_codes: _Code, r: int, label: Optional[int] = None
+    ) -> List[Hit]: ...
+    @overload
+    def search_radius(
+        self, code_or_codes: npt.NDArray[np.uint8], r: int, label: Optional[int] = None
+    ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
+    def search_radius(self, code_or_codes, r, label=None):  # type: ignore[no-untyped-def]
+        """``Database.search_radius`` in this commit."""
+    def get(self, id: int) -> Optional[Item]:
+        """The item with this id as of this commit, or None."""
+
+class Encoder:
+    """An SSDH model (docs/ENCODER.md's contract) run by ONNX Runtime: one forward pass gives
+    an image's code (latent activations > 0.5) and its predicted class. Thread-safe; every
+    decode and forward pass releases the GIL."""
+
+    @staticmethod
+    def load(
+        model: Union[_Path, bytes],
+        runtime: Optional[_Path] = None,
+        sessions: int = 0,
+        intra_threads: int = 0,
+        max_pixels: Optional[int] = None,
+        max_decoded_bytes: Optional[int] = None,
+    ) -> "Encoder":
+        """Load a model from its path or its bytes; a model that breaks the contract raises
+        ModelContractError with the reason. ``runtime`` is the ONNX Runtime library (default:
+        ORT_DYLIB_PATH, else the ``onnxruntime`` package this interpreter can import, else
+        hamdb's search; RuntimeLoadError if none). ``sessions`` forward passes can run at once
+        (0 = one), each on ``intra_threads`` threads (0 = the cores shared out). Images over
+        ``max_pixels`` pixels or ``max_decoded_bytes`` decoded bytes are refused
+        (ImageTooLargeError / ImageError)."""
+    @property
+    def bits(self) -> int:
+        """Code bits the model emits."""
+    @property
+    def classes(self) -> List[str]:
+        """Class names; a predicted label indexes this list."""
+    @property
+    def fingerprint(self) -> bytes:
+        """SHA-256 of the model file (what ``create_for_model`` records)."""
+    @property
+    def name(self) -> str:
+        """The model's name."""
+    @property
+    def version(self) -> str:
+        """The model's version."""
+    @property
+    def input_shape(self) -> Tuple[int, int, int]:
+        """The model input: (channels, height, width)."""
+    @overload
+    def encode(self, images: Union[List[_Image], Tuple[_Image, ...], Iterable[_Image]]) -> Tuple[
+        npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.float32]
+    ]: ...
+    @overload
+    def encode(self, images: _Image) -> Tuple[bytes, int, float]: ...
+    def encode(self, images):  # type: ignore[no-untyped-def]
+        """Codes, predicted labels and their probabilities.
+
+        One image (anything but a list, tuple or other iterable of images) gives ``(code bytes,
+        label, probability)``; several give ``(codes uint8 [N, bytes], labels int64 [N],
+        probabilities float32 [N])``, 64 images per forward pass. Arrays and PIL images are taken
+        as displayed (no EXIF step; files get theirs). A broken image raises ImageError (or
+        ImageTooLargeError, IoError for a missing file) whose message names it by path or
+        ``#position``."""
+
+class ItemFailure:
+    """One image ``insert_images`` did not insert."""
+
+    @property
+    def index(self) -> int:
+        """Its position in the input."""
+    @property
+    def source(self) -> str:
+        """Its path, or ``#index`` for in-memory images."""
+    @property
+    def error(self) -> "Error":
+        """The error, as the exception that would have been raised (e.g. ImageError)."""
+    @property
+    def message(self) -> str:
+        """The error's message."""
+
+class IngestReport:
+    """What ``insert_images`` did."""
+
+    @property
+    def ids(self) -> List[Optional[int]]:
+        """The id of each input reached, in input order; None for a failed one."""
+    @property
+    def failures(self) -> List[ItemFailure]:
+        """The inputs not inserted, in input order."""
+    @property
+    def inserted(self) -> int:
+        """Images inserted and committed."""
+    @property
+    def txn(self) -> int:
+        """The last commit's transaction number (0 if none)."""
+
+class ImageQuery:
+    """The answer to ``Database.search_image``."""
+
+    @property
+    def code(self) -> bytes:
+        """The query image's code."""
+    @property
+    def label(self) -> int:
+        """Its predicted class (the label its items would be stored with)."""
+    @property
+    def class_name(self) -> str:
+        """The predicted class's name."""
+    @property
+    def probability(self) -> float:
+        """The softmax probability of the predicted class."""
+    @property
+    def hits(self) -> List[Hit]:
+        """Neighbours, ascending by (distance, id); each hit's label is its stored class."""
 
 class Database:
     """An open database file (``hamdb.create`` / ``hamdb.open``); a context manager.
@@ -165,6 +327,39 @@ class Database:
         """
     def get(self, id: int) -> Optional[Item]:
         """The live item with this id, or None."""
+    def snapshot(self) -> Snapshot:
+        """The latest commit as an immutable view (searches on it all see that commit)."""
+    def insert_images(
+        self,
+        encoder: Encoder,
+        sources: Iterable[_Source],
+        progress: Union[None, bool, Callable[[int, int, int], None]] = None,
+        batch_size: int = 64,
+        decode_threads: int = 0,
+        commit_every: int = 8192,
+    ) -> IngestReport:
+        """Insert images through ``encoder`` (the database's model, else EncoderMismatchError;
+        NoEncoderError for a database created without one), each stored with its code, its
+        predicted class as label, and its path (or the given payload) as payload.
+
+        ``sources`` is any iterable, read as ingestion goes (a generator streams). Decoding runs
+        on ``decode_threads`` threads (0 = one per core), inference ``batch_size`` images per
+        pass, with a durable commit every ``commit_every`` inserted images and at the end. A
+        broken image fails alone (``IngestReport.failures``). ``progress=True`` shows a tqdm bar
+        when tqdm is installed; a callable gets ``(done, failed, committed)`` after each batch.
+        An error that stops the ingestion (a full disk, an exception from the iterator or the
+        callback, Ctrl-C) is raised with ``.report``: what was committed before it (durable).
+        """
+    def search_image(
+        self,
+        encoder: Encoder,
+        image: _Image,
+        k: Optional[int] = None,
+        label: Optional[int] = None,
+        radius: Optional[int] = None,
+    ) -> ImageQuery:
+        """Encode ``image`` and search by its code: the ``k`` nearest (default 10) or everything
+        within ``radius`` (inclusive), only items of ``label`` if given."""
     def flush(self) -> None:
         """Write the delta (recent commits) into a segment with MIH tables."""
     def compact(self) -> None:
@@ -185,6 +380,10 @@ def create(path: _Path, bits: int, fingerprint: Optional[bytes] = None) -> Datab
 def open(path: _Path, read_only: bool = False) -> Database:
     """Open a database. A second writer raises LockedError; ``read_only=True`` takes no write
     lock and writes raise ReadOnlyError (``refresh()`` follows another process's commits)."""
+
+def create_for_model(path: _Path, encoder: Encoder) -> Database:
+    """Create a database for ``encoder``'s codes; it records the model (class names, contract,
+    fingerprint), so image calls with another model raise EncoderMismatchError."""
 
 def verify(path: _Path) -> Dict[str, int]:
     """Check every checksum and invariant of the file (CorruptError if one fails); a dict of

@@ -1,0 +1,145 @@
+//! Arguments from Python: one code, a numpy array of codes (borrowed in place), id and label
+//! columns. Every check gives a TypeError or ValueError that says what was expected.
+
+use hamdb::{Code, CodeLen};
+use numpy::{
+    PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::to_py;
+
+/// A query code from bytes or a 1-D uint8 array (copied: one code is small).
+pub(crate) fn code_arg(obj: &Bound<'_, PyAny>) -> PyResult<Code> {
+    let bytes: Vec<u8> = if let Ok(b) = obj.downcast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else if let Ok(a) = obj.downcast::<PyArray1<u8>>() {
+        a.to_vec()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?
+    } else if let Ok(a) = obj.downcast::<PyUntypedArray>() {
+        return Err(PyTypeError::new_err(format!(
+            "a code must be bytes or a 1-D uint8 array (np.packbits order), got a {}-D array of dtype {}",
+            a.ndim(),
+            a.dtype()
+        )));
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "a code must be bytes or a 1-D uint8 array (np.packbits order), got {}",
+            obj.get_type().name()?
+        )));
+    };
+    Code::from_bytes(&bytes).map_err(to_py)
+}
+
+/// Check that `obj` is a C-contiguous uint8 array of shape `[N, len.bytes()]`.
+pub(crate) fn codes_arg<'py>(
+    obj: &Bound<'py, PyAny>,
+    len: CodeLen,
+) -> PyResult<Bound<'py, PyArray2<u8>>> {
+    let want = || {
+        format!(
+            "a C-contiguous uint8 array of shape [N, {}] ({}-bit codes in np.packbits order)",
+            len.bytes(),
+            len.bits()
+        )
+    };
+    let Ok(any) = obj.downcast::<PyUntypedArray>() else {
+        return Err(PyTypeError::new_err(format!(
+            "expected {}, got {}",
+            want(),
+            obj.get_type().name()?
+        )));
+    };
+    if !any.dtype().is_equiv_to(&numpy::dtype::<u8>(obj.py())) {
+        return Err(PyTypeError::new_err(format!(
+            "expected {}, got dtype {}",
+            want(),
+            any.dtype()
+        )));
+    }
+    if any.ndim() != 2 {
+        return Err(PyValueError::new_err(format!(
+            "expected {}, got a {}-D array of shape {:?}",
+            want(),
+            any.ndim(),
+            any.shape()
+        )));
+    }
+    if any.shape()[1] != len.bytes() {
+        return Err(to_py(hamdb::Error::CodeLengthMismatch {
+            expected: len.bits(),
+            actual: any.shape()[1] * 8,
+        }));
+    }
+    if !any.is_c_contiguous() {
+        return Err(PyValueError::new_err(format!(
+            "expected {}, got a non-C-contiguous array (use np.ascontiguousarray)",
+            want()
+        )));
+    }
+    Ok(obj.downcast::<PyArray2<u8>>()?.clone())
+}
+
+/// An optional 1-D column (ids or labels) as a Vec of `dtype`, length `n`.
+pub(crate) fn column<T: numpy::Element + Copy>(
+    py: Python<'_>,
+    obj: Option<&Bound<'_, PyAny>>,
+    dtype: &str,
+    name: &str,
+    n: usize,
+) -> PyResult<Option<Vec<T>>> {
+    let Some(obj) = obj else { return Ok(None) };
+    if obj.is_none() {
+        return Ok(None);
+    }
+    let np = py.import("numpy")?;
+    // numpy's casts wrap negative numbers and truncate floats; an id or label must be an
+    // integer in the target's range, or the import would store other values than given.
+    let given = np.call_method1("asarray", (obj,))?;
+    let kind: String = given.getattr("dtype")?.getattr("kind")?.extract()?;
+    if kind != "u" && kind != "i" {
+        return Err(PyTypeError::new_err(format!(
+            "`{name}` must hold integers, got dtype {}",
+            given.getattr("dtype")?.str()?
+        )));
+    }
+    if given.getattr("size")?.extract::<usize>()? > 0 {
+        let max: u64 = np
+            .call_method1("iinfo", (np.getattr(dtype)?,))?
+            .getattr("max")?
+            .extract()?;
+        let lo_ok: bool = given.call_method0("min")?.ge(0)?;
+        let hi_ok: bool = given.call_method0("max")?.le(max)?;
+        if !lo_ok || !hi_ok {
+            return Err(PyValueError::new_err(format!(
+                "`{name}` holds values outside 0..={max} ({dtype})"
+            )));
+        }
+    }
+    let arr = np.call_method1("ascontiguousarray", (given, np.getattr(dtype)?))?;
+    let arr = arr.downcast::<PyArray1<T>>().map_err(|_| {
+        PyValueError::new_err(format!("`{name}` must be a 1-D sequence of {dtype}"))
+    })?;
+    let v = arr
+        .to_vec()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    if v.len() != n {
+        return Err(PyValueError::new_err(format!(
+            "`{name}` has {} entries for {n} codes",
+            v.len()
+        )));
+    }
+    Ok(Some(v))
+}
+
+pub(crate) fn too_big(n: usize, k: usize) -> PyErr {
+    PyMemoryError::new_err(format!("cannot allocate results of shape [{n}, {k}]"))
+}
+
+pub(crate) fn is_2d_array(obj: &Bound<'_, PyAny>) -> bool {
+    obj.downcast::<PyUntypedArray>()
+        .map(|a| a.ndim() == 2)
+        .unwrap_or(false)
+}
