@@ -4,7 +4,8 @@
 //! everything untrusted on the way to a code.
 #![no_main]
 
-use hamdb::encoder::{preprocess, ColorMode, Contract};
+use hamdb::encoder::preprocess::{self, DecodeLimits, RawPixels};
+use hamdb::encoder::{ColorMode, Contract, PixelLayout};
 use libfuzzer_sys::fuzz_target;
 
 fn contract(mode: ColorMode) -> Contract {
@@ -33,6 +34,26 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(row.len(), c.input_len());
             // Pixels are 0..=255, so every normalised value is within these bounds.
             assert!(row.iter().all(|v| v.is_finite() && *v >= -2.0 - 1e-5 && *v <= 2.0 + 1e-5));
+        }
+        // The same bytes as a caller's raw pixels (the Python binding's arrays and PIL images):
+        // the first three bytes choose width, height and layout, whatever the buffer's length.
+        if let [w, h, l, pixels @ ..] = data {
+            let layout = [PixelLayout::Gray, PixelLayout::Rgb, PixelLayout::Rgba][*l as usize % 3];
+            let raw = RawPixels {
+                data: pixels,
+                width: *w as usize,
+                height: *h as usize,
+                layout,
+            };
+            let limits = DecodeLimits {
+                max_pixels: MAX_PIXELS,
+                ..DecodeLimits::default()
+            };
+            let mut row = vec![0f32; c.input_len()];
+            if preprocess::preprocess_pixels_into(raw, &c, &limits, None, &mut row).is_ok() {
+                assert_eq!(pixels.len(), *w as usize * *h as usize * layout.channels());
+                assert!(row.iter().all(|v| v.is_finite() && *v >= -2.0 - 1e-5 && *v <= 2.0 + 1e-5));
+            }
         }
     }
 });
