@@ -143,7 +143,9 @@ def ops(seed, steps, path):
             # Rust searches a fresh snapshot once; Database.search takes a fresh one per call.
             if r < 92:
                 k = p % 10
-                out.append(f"knn {q:08x} {k} {cs}" + hits_line(lambda: db.search(code32(q), k, cls)))
+                out.append(
+                    f"knn {q:08x} {k} {cs}" + hits_line(lambda: db.search(code32(q), k, cls))
+                )
             else:
                 radius = p % 8
                 out.append(

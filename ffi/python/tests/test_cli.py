@@ -134,7 +134,9 @@ def test_knn_equals_cli(cli, written, label):
     path, model, queries, qpath = written
     k = 10
     cls = [] if label is None else ["--class", label]
-    want = cli_hits(run(cli, "search-codes", path, "--queries", qpath, "-k", k, "--json", *cls).stdout)
+    want = cli_hits(
+        run(cli, "search-codes", path, "--queries", qpath, "-k", k, "--json", *cls).stdout
+    )
     assert len(want) == len(queries)
     prefix = qpath + f".k{label}"
     run(cli, "search-codes", path, "--queries", qpath, "-k", k, "--npy", prefix, *cls)
@@ -173,7 +175,8 @@ def test_radius_equals_cli(cli, written, label):
 def test_hex_query_equals_cli(cli, written):
     path, _, queries, _ = written
     q = queries[25]
-    want = cli_hits(run(cli, "search-codes", path, "--hex", q.tobytes().hex(), "-k", 7, "--json").stdout)
+    out = run(cli, "search-codes", path, "--hex", q.tobytes().hex(), "-k", 7, "--json").stdout
+    want = cli_hits(out)
     with hamdb.open(path, read_only=True) as db:
         assert [py_hits(db.search(q.tobytes(), 7))] == want
 
@@ -241,7 +244,8 @@ def test_write_lock_and_refresh_across_processes(cli, tmp_path):
             b.insert(i, bytes([i, 0, 0, 0]), None, b"x")
         db.commit(b)
         run(cli, "delete", path, 3, rc=3)
-        hits = cli_hits(run(cli, "search-codes", path, "--hex", "03000000", "-k", 1, "--json").stdout)
+        out = run(cli, "search-codes", path, "--hex", "03000000", "-k", 1, "--json").stdout
+        hits = cli_hits(out)
         assert hits == [[(3, 0, None, "x")]]
     with hamdb.open(path, read_only=True) as ro:
         assert ro.get(3) is not None

@@ -10,7 +10,9 @@ import hamdb_ops
 
 
 def test_status_table_covers_every_error_class():
-    classes = {c for c in vars(hamdb).values() if isinstance(c, type) and issubclass(c, hamdb.Error)}
+    classes = {
+        c for c in vars(hamdb).values() if isinstance(c, type) and issubclass(c, hamdb.Error)
+    }
     assert set(hamdb_ops.STATUS_NAMES) == classes - {hamdb.Error}
     assert set(hamdb_ops.STATUS_NAMES.values()) == set(hamdb.STATUS)
 
