@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_BENCH := .venv-bench
 
-.PHONY: all build setup test test-rust test-models test-python lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke soak-readers
+.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke soak-readers
 
 all: build
 
@@ -54,11 +54,16 @@ test-models: $(VENV)/.stamp
 # The Python package (ffi/python, outside the workspace): built by maturin (pinned in .venv) into
 # .venv without build isolation, so nothing but crates.io is reached, in its own target/python
 # (sharing target/ with the workspace build mixed two builds of hamdb into one link), then its tests.
-test-python: $(VENV)/.stamp
+# Its interop tests compare with the CLI (HAMDB_CLI; they fail, not skip, without it), and
+# test-diff (ffi/ffi.mk) runs its ops program, hence python-install on its own.
+python-install: $(VENV)/.stamp
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/python" \
 		$(VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
 		--force-reinstall ./ffi/python
-	$(VENV)/bin/python -m pytest -q ffi/python/tests
+
+test-python: python-install
+	$(CARGO) build --release --bin hamdb
+	HAMDB_CLI="$(CURDIR)/target/release/hamdb" $(VENV)/bin/python -m pytest -q ffi/python/tests
 
 lint:
 	$(CARGO) fmt --check

@@ -137,26 +137,46 @@ test-go: ffi-tools ffi-prefix $(VENV)/.stamp
 	cd ffi/go && $(FFI_GO_ENV) ORT_DYLIB_PATH=$(FFI_ORT) HAMDB_TEST_MODEL=$(FFI_MODEL) \
 		HAMDB_TEST_SAMPLES=$(FFI_SAMPLES) $(GO) test -race -count=1 ./...
 
-# Differential: one seeded operation sequence through the Rust API, the C ABI and the Go binding
-# must print identical dumps (every commit status, assigned id, search hit and the final state).
+# Differential: one seeded operation sequence through the Rust API, the C ABI, the Go binding and
+# the Python package must print identical dumps (every commit status, assigned id, search hit and
+# the final state). Then every language's file is read back by every language (`dump`: verify,
+# stats, each live item's label, code and payload, seeded searches; opened read-only): each of the
+# 16 dumps must equal the writer's own final state. The image databases (Python has no image
+# calls) are cross-read the same way. Any difference prints a diff and fails.
 FFI_DIFF_SEEDS ?= 1 2 3 4
 FFI_DIFF_STEPS ?= 1500
-test-diff: ffi-prefix $(VENV)/.stamp
+FFI_PY_OPS := $(CURDIR)/$(VENV)/bin/python $(CURDIR)/ffi/python/tests/hamdb_ops.py
+FFI_LANGS := rust c go py
+# Shell helpers of test-diff: `ops_of LANG ARGS...` runs LANG's ops program; `same A B WHAT` fails
+# with the diff when files A and B differ.
+FFI_DIFF_SH := ops_of() { l=$$1; shift; case $$l in \
+		rust) target/release/examples/ffi_ops "$$@";; c) $(FFI_BUILD)/ops "$$@";; \
+		go) $(FFI_BUILD)/hamdb-ops "$$@";; py) $(FFI_PY_OPS) "$$@";; esac; }; \
+	same() { if ! diff -u "$$1" "$$2" > "$$2.diff"; then head -n 40 "$$2.diff" >&2; \
+		echo "test-diff: $$3 differ ($$1 vs $$2)" >&2; exit 1; fi; rm -f "$$2.diff"; }; \
+	crossread() { w=$$1; f=$$2; want=$$3; for r in $(FFI_LANGS); do \
+		ops_of $$r dump $$f > $$f.by-$$r.txt || { echo "test-diff: $$r cannot dump $$w's $$f" >&2; exit 1; }; \
+		grep -v '^verify ' $$f.by-$$r.txt > $$f.by-$$r.state; same $$want $$f.by-$$r.state "$$w's file read by $$r:"; \
+		[ $$r = rust ] || same $$f.by-rust.txt $$f.by-$$r.txt "$$w's file dumped by rust and $$r:"; done; }
+test-diff: ffi-prefix python-install
 	$(CARGO) build --release -p hamdb-capi --example ffi_ops
 	$(FFI_CC) $(FFI_CFLAGS) -O2 ffi/c/ops.c -o $(FFI_BUILD)/ops -L$(FFI_PREFIX)/lib -lhamdb $(FFI_RPATH)
 	cd ffi/go && $(FFI_GO_ENV) $(GO) build -buildvcs=false -o $(FFI_BUILD)/hamdb-ops ./cmd/hamdb-ops
-	@set -e; d=$(FFI_BUILD)/diff; mkdir -p $$d; for s in $(FFI_DIFF_SEEDS); do \
-		target/release/examples/ffi_ops ops $$s $(FFI_DIFF_STEPS) $$d/rust.hamdb > $$d/rust-$$s.txt; \
-		$(FFI_BUILD)/ops ops $$s $(FFI_DIFF_STEPS) $$d/c.hamdb > $$d/c-$$s.txt; \
-		$(FFI_BUILD)/hamdb-ops $$s $(FFI_DIFF_STEPS) $$d/go.hamdb > $$d/go-$$s.txt; \
-		diff -q $$d/rust-$$s.txt $$d/c-$$s.txt && diff -q $$d/rust-$$s.txt $$d/go-$$s.txt; \
-		echo "seed $$s: Rust, C and Go agree on $$(wc -l < $$d/rust-$$s.txt) lines"; done
-	@set -e; d=$(FFI_BUILD)/diff; export ORT_DYLIB_PATH=$(FFI_ORT); \
-	target/release/examples/ffi_ops images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/rust-img.hamdb > $$d/rust-img.txt; \
-	$(FFI_BUILD)/ops images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/c-img.hamdb > $$d/c-img.txt; \
-	$(FFI_BUILD)/hamdb-ops images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/go-img.hamdb > $$d/go-img.txt; \
-	diff -q $$d/rust-img.txt $$d/c-img.txt && diff -q $$d/rust-img.txt $$d/go-img.txt; \
-	echo "images: Rust, C and Go agree on $$(wc -l < $$d/rust-img.txt) lines (inserts, classes, codes, searches)"
+	@set -e; $(FFI_DIFF_SH); d=$(FFI_BUILD)/diff; mkdir -p $$d; for s in $(FFI_DIFF_SEEDS); do \
+		for l in $(FFI_LANGS); do \
+			ops_of $$l ops $$s $(FFI_DIFF_STEPS) $$d/$$l.hamdb > $$d/$$l-$$s.txt; \
+			[ $$l = rust ] || same $$d/rust-$$s.txt $$d/$$l-$$s.txt "seed $$s: the operation dumps of rust and $$l"; done; \
+		sed -n '/^state /,$$p' $$d/rust-$$s.txt > $$d/want-$$s.state; \
+		[ $$(grep -c '^item ' $$d/want-$$s.state) -gt 100 ] || { echo "test-diff: seed $$s left too few items" >&2; exit 1; }; \
+		for w in $(FFI_LANGS); do crossread $$w $$d/$$w.hamdb $$d/want-$$s.state; done; \
+		echo "seed $$s: Rust, C, Go and Python agree on $$(wc -l < $$d/rust-$$s.txt) lines; each one's file reads the same from all four ($$(grep -c '^item ' $$d/want-$$s.state) items)"; done
+	@set -e; $(FFI_DIFF_SH); d=$(FFI_BUILD)/diff; export ORT_DYLIB_PATH=$(FFI_ORT); \
+	for l in rust c go; do ops_of $$l images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/$$l-img.hamdb > $$d/$$l-img.txt; \
+		[ $$l = rust ] || same $$d/rust-img.txt $$d/$$l-img.txt "images: the dumps of rust and $$l"; done; \
+	echo "images: Rust, C and Go agree on $$(wc -l < $$d/rust-img.txt) lines (inserts, classes, codes, searches)"; \
+	ops_of rust dump $$d/rust-img.hamdb | grep -v '^verify ' > $$d/want-img.state; \
+	for w in rust c go; do crossread $$w $$d/$$w-img.hamdb $$d/want-img.state; done; \
+	echo "images: each one's database reads the same from Rust, C, Go and Python ($$(grep -c '^item ' $$d/want-img.state) items)"
 
 # Per-call overhead: the same search (k = 10, 1,000 codes) and stats call from Rust, C and Go.
 bench-go: ffi-prefix

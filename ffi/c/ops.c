@@ -3,6 +3,7 @@
  * operation sequence this repeats call for call through the C ABI).
  *   ops ops SEED STEPS PATH     canonical dump of the seeded sequence
  *   ops images MODEL SAMPLES N PATH   the image calls (insert files, classify, search by image)
+ *   ops dump PATH               the canonical state of any database file (as `ffi_ops dump`)
  *   ops bench PATH              time per call: search (k = 10) on 1,000 codes, and stats
  */
 #define _POSIX_C_SOURCE 200809L
@@ -49,6 +50,133 @@ static void dump_hits(int rc, hamdb_results *res) {
   }
   printf("\n");
   hamdb_results_free(res);
+}
+
+static void print_hex(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
+}
+
+/* dump_hits with payloads in hex (a file written elsewhere may hold any bytes). */
+static void dump_hits_hex(int rc, hamdb_results *res) {
+  if (rc != HAMDB_OK) {
+    printf(" err %d\n", rc);
+    return;
+  }
+  printf(" ok");
+  size_t n = hamdb_results_len(res);
+  for (size_t i = 0; i < n; i++) {
+    hamdb_hit h;
+    if (hamdb_results_get(res, i, &h) != HAMDB_OK) abort();
+    printf(" %" PRIu64 ":%u:", h.id, h.distance);
+    if (h.label == HAMDB_NO_LABEL)
+      printf("-");
+    else
+      printf("%u", h.label);
+    printf(":");
+    print_hex(h.payload, h.payload_len);
+  }
+  printf("\n");
+  hamdb_results_free(res);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The canonical state of an open database (see `state` in ffi_ops.rs): stats, every live item
+ * by id (found by a radius search reaching every code, read with get), seeded searches. */
+static int state_dump(hamdb_db *db) {
+  hamdb_stats s;
+  if (hamdb_db_stats(db, &s) != HAMDB_OK) return 1;
+  uint32_t bits = s.code_bits;
+  size_t nbytes = bits / 8;
+  printf("state bits=%u txn=%" PRIu64 " items=%" PRIu64 " segments=%" PRIu64
+         " segment_items=%" PRIu64 " delta=%" PRIu64 " deleted=%" PRIu64 " file_bytes=%" PRIu64
+         "\n",
+         bits, s.txn, s.items, s.segments, s.segment_items, s.delta_items, s.deleted_in_segments,
+         s.file_bytes);
+  hamdb_snapshot *snap = NULL;
+  if (hamdb_db_snapshot(db, &snap) != HAMDB_OK) return 1;
+  uint8_t q[136];
+  memset(q, 0, sizeof q);
+  hamdb_results *res = NULL;
+  if (hamdb_snapshot_search_radius(snap, q, nbytes, bits, HAMDB_ANY_CLASS, &res) != HAMDB_OK)
+    return 1;
+  size_t n = hamdb_results_len(res);
+  uint64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+  for (size_t i = 0; i < n; i++) {
+    hamdb_hit h;
+    if (hamdb_results_get(res, i, &h) != HAMDB_OK) abort();
+    ids[i] = h.id;
+  }
+  hamdb_results_free(res);
+  qsort(ids, n, sizeof *ids, cmp_u64);
+  printf("live %zu\n", n);
+  for (size_t i = 0; i < n; i++) {
+    hamdb_item *it = NULL;
+    hamdb_item_fields f;
+    if (hamdb_snapshot_get(snap, ids[i], &it) != HAMDB_OK || hamdb_item_view(it, &f) != HAMDB_OK)
+      return 1;
+    printf("item %" PRIu64 " ", f.id);
+    if (f.label == HAMDB_NO_LABEL)
+      printf("-");
+    else
+      printf("%u", f.label);
+    printf(" ");
+    print_hex(f.code, f.code_len);
+    printf(" ");
+    print_hex(f.payload, f.payload_len);
+    printf("\n");
+    hamdb_item_free(it);
+  }
+  free(ids);
+  state = 0xd0d0;
+  for (int k = 0; k < 32; k++) {
+    for (size_t b = 0; b < nbytes; b += 8) {
+      uint64_t v = next_rand();
+      for (size_t j = 0; j < 8 && b + j < nbytes; j++) q[b + j] = (uint8_t)(v >> (56 - 8 * j));
+    }
+    uint64_t p = next_rand();
+    uint32_t cls = HAMDB_ANY_CLASS;
+    if (next_rand() % 3 == 0) cls = (uint32_t)(next_rand() % 4);
+    char cbuf[16] = "*";
+    if (cls != HAMDB_ANY_CLASS) snprintf(cbuf, sizeof cbuf, "%u", cls);
+    if (k % 2 == 0) {
+      size_t kk = (size_t)(p % 12);
+      printf("knn ");
+      print_hex(q, nbytes);
+      printf(" %zu %s", kk, cbuf);
+      int rc = hamdb_snapshot_search(snap, q, nbytes, kk, cls, &res);
+      dump_hits_hex(rc, res);
+    } else {
+      uint32_t radius = (uint32_t)(p % (bits / 4 + 1));
+      printf("radius ");
+      print_hex(q, nbytes);
+      printf(" %u %s", radius, cbuf);
+      int rc = hamdb_snapshot_search_radius(snap, q, nbytes, radius, cls, &res);
+      dump_hits_hex(rc, res);
+    }
+  }
+  hamdb_snapshot_free(snap);
+  return 0;
+}
+
+/* verify's report, then the state of the file opened read-only. */
+static int dump(const char *path) {
+  hamdb_verify_report v;
+  hamdb_db *db = NULL;
+  if (hamdb_verify(path, &v) != HAMDB_OK ||
+      hamdb_db_open(path, HAMDB_OPEN_READ_ONLY, &db) != HAMDB_OK) {
+    fprintf(stderr, "%s: %s\n", path, hamdb_last_error_message());
+    return 1;
+  }
+  printf("verify txn=%" PRIu64 " segments=%" PRIu64 " items=%" PRIu64 " delta_batches=%" PRIu64
+         "\n",
+         v.txn, v.segments, v.items, v.delta_batches);
+  int rc = state_dump(db);
+  hamdb_db_free(db);
+  return rc;
 }
 
 static int ops(uint64_t seed, uint64_t steps, const char *path) {
@@ -133,9 +261,10 @@ static int ops(uint64_t seed, uint64_t steps, const char *path) {
   memset(code, 0, 4);
   int rc = hamdb_db_search_radius(db, code, 4, 32, HAMDB_ANY_CLASS, &res);
   dump_hits(rc, res);
+  rc = state_dump(db);
   hamdb_batch_free(batch);
   hamdb_db_free(db);
-  return 0;
+  return rc;
 }
 
 static uint8_t *read_all(const char *path, size_t *len) {
@@ -280,7 +409,10 @@ int main(int argc, char **argv) {
     return ops(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10), argv[4]);
   if (argc == 6 && strcmp(argv[1], "images") == 0)
     return images(argv[2], argv[3], atoi(argv[4]), argv[5]);
+  if (argc == 3 && strcmp(argv[1], "dump") == 0) return dump(argv[2]);
   if (argc == 3 && strcmp(argv[1], "bench") == 0) return bench(argv[2]);
-  fprintf(stderr, "usage: ops ops SEED STEPS PATH | ops images MODEL SAMPLES N PATH | ops bench PATH\n");
+  fprintf(stderr,
+          "usage: ops ops SEED STEPS PATH | ops images MODEL SAMPLES N PATH | ops dump PATH | "
+          "ops bench PATH\n");
   return 2;
 }

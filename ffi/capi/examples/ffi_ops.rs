@@ -6,6 +6,10 @@
 //!   ffi_ops images MODEL SAMPLES N PATH
 //!                                 the image calls: insert N sample images (and a missing
 //!                                 file), classify and search by image; canonical dump
+//!   ffi_ops dump PATH             the canonical state of any database file, opened read-only:
+//!                                 verify's report, stats, every live item by id (label, code
+//!                                 and payload in hex) and a fixed set of seeded searches; the C,
+//!                                 Go and Python programs print the same for the same file
 //!   ffi_ops bench PATH            time per call: search (k = 10) on 1,000 codes, and stats()
 use hamdb::{Code, CreateOptions, Database, Error, WriteBatch};
 use hamdb_capi::{status_of, HAMDB_NO_LABEL};
@@ -146,6 +150,105 @@ fn ops(seed: u64, steps: u64, path: &str) {
     .unwrap();
     write!(out, "all").unwrap();
     dump_hits(&mut out, db.snapshot().search_radius(&code(0), 32, None));
+    state(&mut out, &db);
+    print!("{out}");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `dump_hits` with payloads in hex (a file written elsewhere may hold any bytes).
+fn dump_hits_hex(out: &mut String, r: Result<hamdb::QueryResult, Error>) {
+    match r {
+        Ok(res) => {
+            write!(out, " ok").unwrap();
+            for h in res.hits {
+                let label = h.label.map_or("-".to_string(), |l| l.to_string());
+                write!(out, " {}:{}:{label}:{}", h.id, h.distance, hex(&h.payload)).unwrap();
+            }
+        }
+        Err(e) => write!(out, " err {}", status_of(&e)).unwrap(),
+    }
+    out.push('\n');
+}
+
+/// `n` bytes of code from the generator: each word's bytes, most significant first.
+fn seeded_code(rng: &mut Rng, n: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(n + 8);
+    while v.len() < n {
+        v.extend_from_slice(&rng.next().to_be_bytes());
+    }
+    v.truncate(n);
+    v
+}
+
+/// The canonical state of an open database: stats, every live item by id, seeded searches.
+/// No binding can iterate items, so every one does the same: a radius search that reaches
+/// every code (radius = bits) finds the ids, get() reads each; `live` must equal `items`.
+fn state(out: &mut String, db: &Database) {
+    let s = db.stats();
+    let bits = s.code_bits;
+    writeln!(
+        out,
+        "state bits={bits} txn={} items={} segments={} segment_items={} delta={} deleted={} file_bytes={}",
+        s.txn, s.items, s.segments, s.segment_items, s.delta_items, s.deleted_in_segments, s.file_bytes
+    )
+    .unwrap();
+    let snap = db.snapshot();
+    let zero = Code::from_bytes(&vec![0u8; bits / 8]).unwrap();
+    let mut ids: Vec<u64> = snap
+        .search_radius(&zero, bits as u32, None)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    ids.sort_unstable();
+    writeln!(out, "live {}", ids.len()).unwrap();
+    for id in ids {
+        let it = snap.get(id).unwrap().expect("a live id");
+        let label = it.label.map_or("-".to_string(), |l| l.to_string());
+        writeln!(
+            out,
+            "item {} {label} {} {}",
+            it.id,
+            hex(&it.code.to_bytes()),
+            hex(&it.payload)
+        )
+        .unwrap();
+    }
+    let mut rng = Rng(0xd0d0);
+    for n in 0..32 {
+        let q = seeded_code(&mut rng, bits / 8);
+        let p = rng.next();
+        let cls = if rng.next().is_multiple_of(3) {
+            Some((rng.next() % 4) as u32)
+        } else {
+            None
+        };
+        let cs = cls.map_or("*".into(), |c| c.to_string());
+        let qc = Code::from_bytes(&q).unwrap();
+        if n % 2 == 0 {
+            let k = (p % 12) as usize;
+            write!(out, "knn {} {k} {cs}", hex(&q)).unwrap();
+            dump_hits_hex(out, snap.search(&qc, k, cls));
+        } else {
+            let radius = (p % (bits as u64 / 4 + 1)) as u32;
+            write!(out, "radius {} {radius} {cs}", hex(&q)).unwrap();
+            dump_hits_hex(out, snap.search_radius(&qc, radius, cls));
+        }
+    }
+}
+
+/// verify's report, then the state of the file opened read-only.
+fn dump(path: &str) {
+    let v = Database::verify(path).unwrap();
+    let mut out = format!(
+        "verify txn={} segments={} items={} delta_batches={}\n",
+        v.txn, v.segments, v.items, v.delta_batches
+    );
+    state(&mut out, &Database::open_read_only(path).unwrap());
     print!("{out}");
 }
 
@@ -255,10 +358,11 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("ops") => ops(args[2].parse().unwrap(), args[3].parse().unwrap(), &args[4]),
         Some("images") => images(&args[2], &args[3], args[4].parse().unwrap(), &args[5]),
+        Some("dump") => dump(&args[2]),
         Some("bench") => bench(&args[2]),
         _ => {
             eprintln!(
-                "usage: ffi_ops ops SEED STEPS PATH | ffi_ops images MODEL SAMPLES N PATH | ffi_ops bench PATH"
+                "usage: ffi_ops ops SEED STEPS PATH | ffi_ops images MODEL SAMPLES N PATH | ffi_ops dump PATH | ffi_ops bench PATH"
             );
             std::process::exit(2);
         }

@@ -2,8 +2,9 @@
 // operation sequence of ffi/capi/examples/ffi_ops.rs through the Go binding and prints the same
 // canonical dump.
 //
-//	hamdb-ops SEED STEPS PATH
+//	hamdb-ops SEED STEPS PATH               (also `hamdb-ops ops SEED STEPS PATH`, as the others)
 //	hamdb-ops images MODEL SAMPLES N PATH   (the image calls, as `ffi_ops images`)
+//	hamdb-ops dump PATH                     (the canonical state of any file, as `ffi_ops dump`)
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -54,6 +56,109 @@ func dump(b *strings.Builder, hits []hamdb.Hit, err error) {
 		fmt.Fprintf(b, " %d:%d:%s:%s", h.ID, h.Distance, label, h.Payload)
 	}
 	b.WriteString("\n")
+}
+
+// dumpHex is dump with payloads in hex (a file written elsewhere may hold any bytes).
+func dumpHex(b *strings.Builder, hits []hamdb.Hit, err error) {
+	if err != nil {
+		fmt.Fprintf(b, " err %d\n", status(err))
+		return
+	}
+	b.WriteString(" ok")
+	for _, h := range hits {
+		fmt.Fprintf(b, " %d:%d:%s:%x", h.ID, h.Distance, labelString(h.Label), h.Payload)
+	}
+	b.WriteString("\n")
+}
+
+func labelString(l uint32) string {
+	if l == hamdb.NoLabel {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(l), 10)
+}
+
+// state prints the canonical state of an open database (see `state` in ffi_ops.rs): stats,
+// every live item by id (found by a radius search reaching every code, read with Get), and
+// seeded searches. Any failure panics: the diff must not see a partial dump as a state.
+func state(b *strings.Builder, db *hamdb.DB) {
+	s, err := db.Stats()
+	if err != nil {
+		panic(err)
+	}
+	bits := s.CodeBits
+	fmt.Fprintf(b, "state bits=%d txn=%d items=%d segments=%d segment_items=%d delta=%d deleted=%d file_bytes=%d\n",
+		bits, s.Txn, s.Items, s.Segments, s.SegmentItems, s.DeltaItems, s.DeletedInSegments, s.FileBytes)
+	snap, err := db.Snapshot()
+	if err != nil {
+		panic(err)
+	}
+	defer snap.Close()
+	all, err := snap.SearchRadius(make([]byte, bits/8), bits, hamdb.AnyClass)
+	if err != nil {
+		panic(err)
+	}
+	ids := make([]uint64, len(all))
+	for i, h := range all {
+		ids[i] = h.ID
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	fmt.Fprintf(b, "live %d\n", len(ids))
+	for _, id := range ids {
+		it, found, err := snap.Get(id)
+		if err != nil || !found {
+			panic(fmt.Sprintf("get %d: found %v, %v", id, found, err))
+		}
+		fmt.Fprintf(b, "item %d %s %x %x\n", it.ID, labelString(it.Label), it.Code, it.Payload)
+	}
+	r := &rng{0xd0d0}
+	for n := 0; n < 32; n++ {
+		q := make([]byte, 0, bits/8+8)
+		for len(q) < bits/8 {
+			v := r.next()
+			for j := 0; j < 8; j++ {
+				q = append(q, byte(v>>(56-8*j)))
+			}
+		}
+		q = q[:bits/8]
+		p := r.next()
+		cls := hamdb.AnyClass
+		cs := "*"
+		if r.next()%3 == 0 {
+			cls = uint32(r.next() % 4)
+			cs = strconv.FormatUint(uint64(cls), 10)
+		}
+		if n%2 == 0 {
+			k := int(p % 12)
+			fmt.Fprintf(b, "knn %x %d %s", q, k, cs)
+			hits, err := snap.Search(q, k, cls)
+			dumpHex(b, hits, err)
+		} else {
+			radius := int(p % uint64(bits/4+1))
+			fmt.Fprintf(b, "radius %x %d %s", q, radius, cs)
+			hits, err := snap.SearchRadius(q, radius, cls)
+			dumpHex(b, hits, err)
+		}
+	}
+}
+
+// dumpFile prints verify's report, then the state of the file opened read-only.
+func dumpFile(path string) {
+	v, err := hamdb.Verify(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	db, err := hamdb.Open(path, hamdb.ReadOnly)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer db.Close()
+	var out strings.Builder
+	fmt.Fprintf(&out, "verify txn=%d segments=%d items=%d delta_batches=%d\n", v.Txn, v.Segments, v.Items, v.DeltaBatches)
+	state(&out, db)
+	fmt.Print(out.String())
 }
 
 func images(model, samples string, n int, path string) {
@@ -121,8 +226,15 @@ func main() {
 		images(os.Args[2], os.Args[3], n, os.Args[5])
 		return
 	}
+	if len(os.Args) == 5 && os.Args[1] == "ops" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+	}
+	if len(os.Args) == 3 && os.Args[1] == "dump" {
+		dumpFile(os.Args[2])
+		return
+	}
 	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: hamdb-ops SEED STEPS PATH")
+		fmt.Fprintln(os.Stderr, "usage: hamdb-ops [ops] SEED STEPS PATH | hamdb-ops images MODEL SAMPLES N PATH | hamdb-ops dump PATH")
 		os.Exit(2)
 	}
 	seed, _ := strconv.ParseUint(os.Args[1], 10, 64)
@@ -209,6 +321,7 @@ func main() {
 	out.WriteString("all")
 	hits, err := db.SearchRadius(be32(0), 32, hamdb.AnyClass)
 	dump(&out, hits, err)
+	state(&out, db)
 	batch.Close()
 	fmt.Print(out.String())
 }
