@@ -171,11 +171,11 @@ test-diff: ffi-prefix python-install
 		for w in $(FFI_LANGS); do crossread $$w $$d/$$w.hamdb $$d/want-$$s.state; done; \
 		echo "seed $$s: Rust, C, Go and Python agree on $$(wc -l < $$d/rust-$$s.txt) lines; each one's file reads the same from all four ($$(grep -c '^item ' $$d/want-$$s.state) items)"; done
 	@set -e; $(FFI_DIFF_SH); d=$(FFI_BUILD)/diff; export ORT_DYLIB_PATH=$(FFI_ORT); \
-	for l in rust c go; do ops_of $$l images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/$$l-img.hamdb > $$d/$$l-img.txt; \
+	for l in $(FFI_LANGS); do ops_of $$l images $(FFI_MODEL) $(FFI_SAMPLES) 60 $$d/$$l-img.hamdb > $$d/$$l-img.txt; \
 		[ $$l = rust ] || same $$d/rust-img.txt $$d/$$l-img.txt "images: the dumps of rust and $$l"; done; \
-	echo "images: Rust, C and Go agree on $$(wc -l < $$d/rust-img.txt) lines (inserts, classes, codes, searches)"; \
+	echo "images: Rust, C, Go and Python agree on $$(wc -l < $$d/rust-img.txt) lines (inserts, classes, codes, searches)"; \
 	ops_of rust dump $$d/rust-img.hamdb | grep -v '^verify ' > $$d/want-img.state; \
-	for w in rust c go; do crossread $$w $$d/$$w-img.hamdb $$d/want-img.state; done; \
+	for w in $(FFI_LANGS); do crossread $$w $$d/$$w-img.hamdb $$d/want-img.state; done; \
 	echo "images: each one's database reads the same from Rust, C, Go and Python ($$(grep -c '^item ' $$d/want-img.state) items)"
 
 # Per-call overhead: the same search (k = 10, 1,000 codes) and stats call from Rust, C and Go.

@@ -143,3 +143,31 @@ pub(crate) fn is_2d_array(obj: &Bound<'_, PyAny>) -> bool {
         .map(|a| a.ndim() == 2)
         .unwrap_or(false)
 }
+
+/// An optional sequence of `n` payloads (bytes-like each).
+pub(crate) fn payload_column(
+    obj: Option<&Bound<'_, PyAny>>,
+    n: usize,
+) -> PyResult<Option<Vec<Vec<u8>>>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(n);
+    for (i, p) in obj.try_iter()?.enumerate() {
+        let p = p?;
+        let Ok(b) = p.downcast::<PyBytes>() else {
+            return Err(PyTypeError::new_err(format!(
+                "`payloads` must hold bytes, item {i} is {}",
+                p.get_type().name()?
+            )));
+        };
+        out.push(b.as_bytes().to_vec());
+    }
+    if out.len() != n {
+        return Err(PyValueError::new_err(format!(
+            "`payloads` has {} entries for {n} codes",
+            out.len()
+        )));
+    }
+    Ok(Some(out))
+}

@@ -68,6 +68,11 @@ impl WriteBatch {
         self.inner.delete(id);
     }
 
+    /// Remove every operation (a batch is not consumed by a commit).
+    fn clear(&mut self) {
+        self.inner = hamdb::WriteBatch::default();
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len()
     }

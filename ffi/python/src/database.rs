@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use hamdb::{CodeArray, CreateOptions, Import};
+use hamdb::{CodeArray, CompactionPolicy, CreateOptions, Import, OpenOptions};
 use numpy::{PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::args::{codes_arg, column};
+use crate::args::{codes_arg, column, payload_column};
 use crate::batch::WriteBatch;
 use crate::encoder::Encoder;
 use crate::errors::{closed, to_py};
@@ -80,28 +80,24 @@ impl Database {
         false
     }
 
-    /// Apply a WriteBatch atomically and durably (fsync before it returns).
+    /// Apply a WriteBatch atomically and durably (fsync before it returns). A failed automatic
+    /// flush or compaction after it does not raise: see `CommitInfo.maintenance_error`.
     fn commit(&self, py: Python<'_>, batch: &Bound<'_, WriteBatch>) -> PyResult<CommitInfo> {
         let db = self.db()?;
         let b = batch.borrow().inner.clone();
         let info = py.detach(|| db.commit(b)).map_err(to_py)?;
-        if let Some(e) = info.maintenance_error {
-            return Err(to_py(e));
-        }
-        Ok(CommitInfo {
-            txn: info.txn,
-            assigned_ids: info.assigned_ids,
-        })
+        CommitInfo::of(py, info)
     }
 
     /// Bulk-load codes as one new segment in one commit.
-    #[pyo3(signature = (codes, ids=None, labels=None))]
+    #[pyo3(signature = (codes, ids=None, labels=None, payloads=None))]
     fn import_codes(
         &self,
         py: Python<'_>,
         codes: &Bound<'_, PyAny>,
         ids: Option<&Bound<'_, PyAny>>,
         labels: Option<&Bound<'_, PyAny>>,
+        payloads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<CommitInfo> {
         let db = self.db()?;
         let len = db.code_len();
@@ -109,6 +105,7 @@ impl Database {
         let n = arr.shape()[0];
         let ids = column::<u64>(py, ids, "uint64", "ids", n)?;
         let labels = column::<u32>(py, labels, "uint32", "labels", n)?;
+        let payloads = payload_column(payloads, n)?;
         let ro = arr.readonly();
         let bytes = ro
             .as_slice()
@@ -121,14 +118,11 @@ impl Database {
                     codes: &codes,
                     ids: ids.as_deref(),
                     labels: labels.as_deref(),
-                    payloads: None,
+                    payloads: payloads.as_deref(),
                 })
             })
             .map_err(to_py)?;
-        Ok(CommitInfo {
-            txn: info.txn,
-            assigned_ids: info.assigned_ids,
-        })
+        CommitInfo::of(py, info)
     }
 
     /// k nearest neighbours (see the stub for the 1-D / 2-D forms).
@@ -273,37 +267,55 @@ impl Database {
     }
 }
 
+/// The open options the keyword arguments give.
+pub(crate) fn open_options(
+    read_only: bool,
+    auto_compact: bool,
+    flush_threshold: Option<usize>,
+) -> OpenOptions {
+    OpenOptions {
+        read_only,
+        flush_threshold,
+        compaction: (!auto_compact).then(CompactionPolicy::disabled),
+        ..OpenOptions::default()
+    }
+}
+
 /// Create a new database file for `bits`-bit codes.
 #[pyfunction]
-#[pyo3(signature = (path, bits, fingerprint=None))]
+#[pyo3(signature = (path, bits, fingerprint=None, *, auto_compact=true, flush_threshold=None))]
 pub(crate) fn create(
     py: Python<'_>,
     path: PathBuf,
     bits: usize,
     fingerprint: Option<&[u8]>,
+    auto_compact: bool,
+    flush_threshold: Option<usize>,
 ) -> PyResult<Database> {
     let options = CreateOptions {
         code_bits: bits,
         fingerprint: fingerprint.unwrap_or(&[]).to_vec(),
     };
+    let open = open_options(false, auto_compact, flush_threshold);
     let db = py
-        .detach(|| hamdb::Database::create(&path, options))
+        .detach(|| hamdb::Database::create_with(&path, options, open))
         .map_err(to_py)?;
     Ok(Database::wrap(db))
 }
 
 /// Open an existing database (read-only: no write lock, writes raise ReadOnlyError).
 #[pyfunction]
-#[pyo3(signature = (path, read_only=false))]
-pub(crate) fn open(py: Python<'_>, path: PathBuf, read_only: bool) -> PyResult<Database> {
+#[pyo3(signature = (path, read_only=false, *, auto_compact=true, flush_threshold=None))]
+pub(crate) fn open(
+    py: Python<'_>,
+    path: PathBuf,
+    read_only: bool,
+    auto_compact: bool,
+    flush_threshold: Option<usize>,
+) -> PyResult<Database> {
+    let options = open_options(read_only, auto_compact, flush_threshold);
     let db = py
-        .detach(|| {
-            if read_only {
-                hamdb::Database::open_read_only(&path)
-            } else {
-                hamdb::Database::open(&path)
-            }
-        })
+        .detach(|| hamdb::Database::open_with(&path, options))
         .map_err(to_py)?;
     Ok(Database::wrap(db))
 }

@@ -139,14 +139,18 @@ impl ImageQuery {
 /// Create a database for the codes of `encoder`'s model (it records the model, so later
 /// image calls refuse another model with EncoderMismatchError).
 #[pyfunction]
+#[pyo3(signature = (path, encoder, *, auto_compact=true, flush_threshold=None))]
 pub(crate) fn create_for_model(
     py: Python<'_>,
     path: PathBuf,
     encoder: &Bound<'_, Encoder>,
+    auto_compact: bool,
+    flush_threshold: Option<usize>,
 ) -> PyResult<Database> {
     let enc = encoder.get().inner.clone();
+    let open = crate::database::open_options(false, auto_compact, flush_threshold);
     let db = py
-        .detach(|| hamdb::image::create_for_model(&path, &enc))
+        .detach(|| hamdb::image::create_for_model_with(&path, &enc, open))
         .map_err(to_py)?;
     Ok(Database::wrap(db))
 }

@@ -99,13 +99,55 @@ pub(crate) struct CommitInfo {
     /// The ids given to `insert_auto` items (and to an import without ids), in order.
     #[pyo3(get)]
     pub(crate) assigned_ids: Vec<u64>,
+    /// None, or the error of the automatic flush or compaction this commit triggered: the
+    /// commit itself is durable, but the handle is poisoned (reopen to write again).
+    #[pyo3(get)]
+    pub(crate) maintenance_error: Option<Py<PyAny>>,
+}
+
+impl CommitInfo {
+    /// The Python value of a commit's outcome. A failed maintenance step does not undo the
+    /// commit, so it is not raised (a caller retrying a "failed" commit would apply it twice):
+    /// it is kept in `maintenance_error` and announced with a RuntimeWarning.
+    pub(crate) fn of(py: Python<'_>, info: hamdb::CommitInfo) -> PyResult<Self> {
+        let maintenance_error = match info.maintenance_error {
+            None => None,
+            Some(e) => {
+                let message = std::ffi::CString::new(format!(
+                    "commit {} is durable, but the maintenance it triggered failed and the \
+                     handle is poisoned (reopen to write again): {e}",
+                    info.txn
+                ))
+                .unwrap_or_default();
+                PyErr::warn(
+                    py,
+                    &py.get_type::<pyo3::exceptions::PyRuntimeWarning>(),
+                    &message,
+                    1,
+                )?;
+                Some(crate::errors::to_py(e).into_value(py).into_any())
+            }
+        };
+        Ok(Self {
+            txn: info.txn,
+            assigned_ids: info.assigned_ids,
+            maintenance_error,
+        })
+    }
 }
 
 #[pymethods]
 impl CommitInfo {
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let maint = match &self.maintenance_error {
+            None => String::new(),
+            Some(e) => format!(
+                ", maintenance_error={}",
+                e.bind(py).repr().map(|r| r.to_string()).unwrap_or_default()
+            ),
+        };
         format!(
-            "CommitInfo(txn={}, assigned_ids={:?})",
+            "CommitInfo(txn={}, assigned_ids={:?}{maint})",
             self.txn, self.assigned_ids
         )
     }

@@ -4,16 +4,16 @@
                                               ffi/capi/examples/ffi_ops.rs, call for call, and
                                               its canonical dump (byte-identical to Rust's, C's
                                               and Go's)
+    python hamdb_ops.py images MODEL SAMPLES N PATH
+                                              the image calls of ffi_ops.rs (insert files,
+                                              classify, search by image), same dump
     python hamdb_ops.py dump PATH             the canonical state of any database file (opened
                                               read-only): verify, stats, every live item, and a
                                               fixed set of seeded searches
 
-Where the Python API has no exact counterpart of a Rust call, this does the closest thing and
-says so next to it: ``Snapshot.search`` (one snapshot, one search) is ``Database.search``
-(which takes a fresh snapshot per call), a batch's reuse after a commit is a new WriteBatch
-(there is no ``clear``), and a commit's ``maint=`` is 0 whenever commit returns (the Python
-commit raises a maintenance error instead of reporting it, so a nonzero status would show as a
-failed commit and break the diff loudly).
+Every Rust call has its Python counterpart: a fresh snapshot searched once is
+``db.snapshot().search``, a batch's reuse after a commit is ``WriteBatch.clear()``, a commit's
+``maint=`` is the status of ``CommitInfo.maintenance_error`` (0 when None).
 """
 
 import os
@@ -121,16 +121,16 @@ def ops(seed, steps, path):
         elif r < 75:
             try:
                 info = db.commit(batch)
-                # Python raises a maintenance error rather than returning it: success means 0.
-                line = f"commit 0 txn={info.txn} maint=0" + "".join(
+                maint = 0 if info.maintenance_error is None else status(info.maintenance_error)
+                line = f"commit 0 txn={info.txn} maint={maint}" + "".join(
                     f" {i}" for i in info.assigned_ids
                 )
             except hamdb.Error as e:
                 line = f"commit {status(e)}"
             out.append(line)
             # The Rust API consumes a batch even when its commit fails; a Python batch is kept
-            # (committing it again repeats it) and has no clear(): start a new one.
-            batch = hamdb.WriteBatch()
+            # (committing it again repeats it): clear it.
+            batch.clear()
         elif r < 78:
             out.append(f"flush {void_status(db.flush)}")
         elif r < 80:
@@ -140,17 +140,18 @@ def ops(seed, steps, path):
             p = rng.next()
             cls = rng.next() % 4 if rng.next() % 3 == 0 else None
             cs = "*" if cls is None else str(cls)
-            # Rust searches a fresh snapshot once; Database.search takes a fresh one per call.
+            # As in Rust: a fresh snapshot, searched once.
             if r < 92:
                 k = p % 10
                 out.append(
-                    f"knn {q:08x} {k} {cs}" + hits_line(lambda: db.search(code32(q), k, cls))
+                    f"knn {q:08x} {k} {cs}"
+                    + hits_line(lambda: db.snapshot().search(code32(q), k, cls))
                 )
             else:
                 radius = p % 8
                 out.append(
                     f"radius {q:08x} {radius} {cs}"
-                    + hits_line(lambda: db.search_radius(code32(q), radius, cls))
+                    + hits_line(lambda: db.snapshot().search_radius(code32(q), radius, cls))
                 )
     out.append(f"final commit {void_status(lambda: db.commit(batch))}")
     s = db.stats()
@@ -231,13 +232,46 @@ def dump(path):
     return out
 
 
+def images(model, samples, n, path):
+    """ffi_ops.rs `images`: n sample files and one missing file inserted, then every third one
+    classified and searched by image (radius 3 or k = 5, with a class filter on odd ones)."""
+    if os.path.exists(path):
+        os.remove(path)
+    enc = hamdb.Encoder.load(model)
+    db = hamdb.create_for_model(path, enc)
+    paths = [f"{samples}/images/{i:05}.png" for i in range(n)] + [f"{samples}/images/missing.png"]
+    report = db.insert_images(enc, paths)
+    out = [f"inserted {report.inserted} txn {report.txn}"]
+    failed = {f.index: f for f in report.failures}
+    for i, id_ in enumerate(report.ids):
+        if id_ is None:
+            out.append(f"item {i} err {status(failed[i].error)}")
+        else:
+            out.append(f"item {i} ok {id_}")
+    bits = lambda p: struct.unpack(">I", struct.pack(">f", p))[0]  # noqa: E731 (f32 bits)
+    for q in range(0, n, 3):
+        img = open(paths[q], "rb").read()
+        code, label, prob = enc.encode(img)
+        out.append(f"classify {q} {code.hex()} {label} {bits(prob):08x}")
+        cls = label if q % 2 == 1 else None
+        reach = {"radius": 3} if q % 4 == 0 else {"k": 5}
+        r = db.search_image(enc, img, label=cls, **reach)
+        out.append(f"query {q} {r.label} {bits(r.probability):08x}" + hits_line(lambda: r.hits))
+    db.close()
+    return out
+
+
 def main(argv):
     if len(argv) == 5 and argv[1] == "ops":
         lines = ops(int(argv[2]), int(argv[3]), argv[4])
+    elif len(argv) == 6 and argv[1] == "images":
+        lines = images(argv[2], argv[3], int(argv[4]), argv[5])
     elif len(argv) == 3 and argv[1] == "dump":
         lines = dump(argv[2])
     else:
-        sys.stderr.write("usage: hamdb_ops.py ops SEED STEPS PATH | hamdb_ops.py dump PATH\n")
+        sys.stderr.write(
+            "usage: hamdb_ops.py ops SEED STEPS PATH | images MODEL SAMPLES N PATH | dump PATH\n"
+        )
         return 2
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0

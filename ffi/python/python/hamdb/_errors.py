@@ -8,7 +8,10 @@ from ._hamdb import STATUS as _S
 
 
 class Error(Exception):
-    """Base class of every hamdb error."""
+    """Base class of every hamdb error. ``status`` is the C status code of the class (the
+    ``HAMDB_*`` value of include/hamdb.h; ``hamdb.STATUS`` maps names to codes)."""
+
+    status: int = -1
 
 
 class UnsupportedCodeLengthError(Error, ValueError):
@@ -128,5 +131,9 @@ _BY_STATUS = {
     _S["CLOSED"]: ClosedError,
     _S["OTHER"]: OtherError,
 }
+
+for _code, _cls in _BY_STATUS.items():
+    _cls.status = _code
+del _code, _cls
 
 __all__ = [name for name, v in globals().items() if isinstance(v, type) and issubclass(v, Error)]

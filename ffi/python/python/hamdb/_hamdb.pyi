@@ -64,6 +64,11 @@ class CommitInfo:
     @property
     def assigned_ids(self) -> List[int]:
         """Ids given to ``insert_auto`` items (or to an import without ids), in order."""
+    @property
+    def maintenance_error(self) -> Optional[Error]:
+        """None, or the error of the automatic flush or compaction the commit triggered. The
+        commit is durable all the same (do not retry it: it would apply twice); the handle is
+        poisoned (PoisonedError) until the database is reopened. Also a RuntimeWarning."""
 
 class WriteBatch:
     """Inserts, upserts and deletes that ``Database.commit`` applies atomically, in order.
@@ -87,6 +92,8 @@ class WriteBatch:
         """Insert, or replace the item with this id."""
     def delete(self, id: int) -> None:
         """Delete by id (deleting an absent id is not an error)."""
+    def clear(self) -> None:
+        """Remove every operation (a commit does not consume a batch)."""
     def __len__(self) -> int:
         """The number of operations in the batch."""
 
@@ -282,6 +289,7 @@ class Database:
         codes: npt.NDArray[np.uint8],
         ids: Optional[npt.ArrayLike] = None,
         labels: Optional[npt.ArrayLike] = None,
+        payloads: Optional[Iterable[bytes]] = None,
     ) -> CommitInfo:
         """Bulk-load codes as one new segment in one commit (MIH tables built once).
 
@@ -290,8 +298,8 @@ class Database:
         another thread during the call). Another dtype raises TypeError; another number of
         dimensions or a non-C-contiguous array (a column slice, Fortran order) ValueError; another
         width CodeLengthError (a ValueError). ``ids`` (uint64, default: consecutive new ids) and
-        ``labels`` (uint32) have N entries each; an existing or repeated id raises
-        DuplicateIdError and imports nothing.
+        ``labels`` (uint32) and ``payloads`` (bytes) have N entries each; an existing or
+        repeated id raises DuplicateIdError and imports nothing.
         """
     @overload
     def search(self, code_or_codes: _Code, k: int, label: Optional[int] = None) -> List[Hit]: ...
@@ -370,18 +378,39 @@ class Database:
         """Counts: ``code_bits``, ``txn``, ``items``, ``segments``, ``segment_items``,
         ``delta_items``, ``deleted_in_segments``, ``file_bytes``, and ``fingerprint`` (bytes)."""
 
-def create(path: _Path, bits: int, fingerprint: Optional[bytes] = None) -> Database:
+def create(
+    path: _Path,
+    bits: int,
+    fingerprint: Optional[bytes] = None,
+    *,
+    auto_compact: bool = True,
+    flush_threshold: Optional[int] = None,
+) -> Database:
     """Create a new database for ``bits``-bit codes (a multiple of 8 in 8..=1024).
 
     ``fingerprint`` is opaque bytes naming the encoder (default empty). An existing file raises
-    IoError.
+    IoError. ``auto_compact=False``: commits never compact (only ``compact()`` does);
+    ``flush_threshold``: delta items that trigger a flush into a segment (default 65,536).
     """
 
-def open(path: _Path, read_only: bool = False) -> Database:
+def open(
+    path: _Path,
+    read_only: bool = False,
+    *,
+    auto_compact: bool = True,
+    flush_threshold: Optional[int] = None,
+) -> Database:
     """Open a database. A second writer raises LockedError; ``read_only=True`` takes no write
-    lock and writes raise ReadOnlyError (``refresh()`` follows another process's commits)."""
+    lock and writes raise ReadOnlyError (``refresh()`` follows another process's commits).
+    ``auto_compact`` and ``flush_threshold`` as for ``create``."""
 
-def create_for_model(path: _Path, encoder: Encoder) -> Database:
+def create_for_model(
+    path: _Path,
+    encoder: Encoder,
+    *,
+    auto_compact: bool = True,
+    flush_threshold: Optional[int] = None,
+) -> Database:
     """Create a database for ``encoder``'s codes; it records the model (class names, contract,
     fingerprint), so image calls with another model raise EncoderMismatchError."""
 
