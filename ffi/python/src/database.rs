@@ -126,31 +126,35 @@ impl Database {
     }
 
     /// k nearest neighbours (see the stub for the 1-D / 2-D forms).
-    #[pyo3(signature = (code_or_codes, k, label=None))]
+    #[pyo3(signature = (code_or_codes, k, label=None, *, threads=1))]
     fn search<'py>(
         &self,
         py: Python<'py>,
         code_or_codes: &Bound<'py, PyAny>,
         k: usize,
         label: Option<u32>,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
+        search::check_threads(threads)?;
         let db = self.db()?;
         let len = db.code_len();
-        search::knn(py, View::Latest(db), len, code_or_codes, k, label)
+        search::knn(py, View::Latest(db), len, code_or_codes, k, label, threads)
     }
 
     /// Every item within distance r (inclusive; see the stub for the 1-D / 2-D forms).
-    #[pyo3(signature = (code_or_codes, r, label=None))]
+    #[pyo3(signature = (code_or_codes, r, label=None, *, threads=1))]
     fn search_radius<'py>(
         &self,
         py: Python<'py>,
         code_or_codes: &Bound<'py, PyAny>,
         r: u32,
         label: Option<u32>,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
+        search::check_threads(threads)?;
         let db = self.db()?;
         let len = db.code_len();
-        search::radius(py, View::Latest(db), len, code_or_codes, r, label)
+        search::radius(py, View::Latest(db), len, code_or_codes, r, label, threads)
     }
 
     /// The live item with this id, or None.

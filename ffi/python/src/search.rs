@@ -17,6 +17,32 @@ use crate::results::{hit_list, Item};
 /// The id that pads a batch search's `ids` rows (2**64 - 1; `hamdb.NO_ID`).
 pub(crate) const NO_ID: u64 = u64::MAX;
 
+/// Most threads one batch search starts (`threads=` beyond it is refused).
+pub(crate) const MAX_SEARCH_THREADS: usize = 256;
+
+/// Queries per thread for `n` queries on `threads` threads (0 = one per core): at least 16
+/// queries each, so a small batch does not pay for threads it cannot use. `n` (or more)
+/// means one block, run on the calling thread.
+fn rows_per_thread(n: usize, threads: usize) -> usize {
+    let t = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |c| c.get()),
+        t => t,
+    }
+    .min(MAX_SEARCH_THREADS);
+    n.div_ceil(t).max(16)
+}
+
+/// `threads=` checked: 0..=MAX_SEARCH_THREADS.
+pub(crate) fn check_threads(threads: usize) -> PyResult<()> {
+    if threads <= MAX_SEARCH_THREADS {
+        return Ok(());
+    }
+    Err(to_py(hamdb::Error::InvalidParameter {
+        name: "threads",
+        reason: format!("{threads} is out of range 0..={MAX_SEARCH_THREADS} (0 = one per core)"),
+    }))
+}
+
 /// Which commit a search reads.
 #[derive(Clone)]
 pub(crate) enum View {
@@ -45,6 +71,7 @@ pub(crate) fn knn<'py>(
     query: &Bound<'py, PyAny>,
     k: usize,
     label: Option<u32>,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     if !is_2d_array(query) {
         let q = code_arg(query)?;
@@ -69,12 +96,33 @@ pub(crate) fn knn<'py>(
     let (ids, dists) = py
         .detach(move || -> hamdb::Result<_> {
             let snap = view.snapshot();
-            for (i, q) in bytes.chunks_exact(len.bytes()).enumerate() {
-                let res = snap.search(&Code::from_bytes(q)?, k, label)?;
-                for (j, h) in res.hits.iter().enumerate() {
-                    ids[i * k + j] = h.id;
-                    dists[i * k + j] = h.distance as i32;
+            let rows = rows_per_thread(n, threads);
+            let fill = |queries: &[u8], ids: &mut [u64], dists: &mut [i32]| {
+                for (i, q) in queries.chunks_exact(len.bytes()).enumerate() {
+                    let res = snap.search(&Code::from_bytes(q)?, k, label)?;
+                    for (j, h) in res.hits.iter().enumerate() {
+                        ids[i * k + j] = h.id;
+                        dists[i * k + j] = h.distance as i32;
+                    }
                 }
+                Ok(())
+            };
+            if k > 0 && rows < n {
+                // Each thread fills its own rows of the outputs: no locks, no merge.
+                std::thread::scope(|s| {
+                    let parts = bytes
+                        .chunks(rows * len.bytes())
+                        .zip(ids.chunks_mut(rows * k).zip(dists.chunks_mut(rows * k)));
+                    let handles: Vec<_> = parts
+                        .map(|(q, (i, d))| s.spawn(move || fill(q, i, d)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("a search thread panicked"))
+                        .collect::<hamdb::Result<Vec<()>>>()
+                })?;
+            } else {
+                fill(bytes, &mut ids, &mut dists)?;
             }
             Ok((ids, dists))
         })
@@ -97,6 +145,7 @@ pub(crate) fn radius<'py>(
     query: &Bound<'py, PyAny>,
     r: u32,
     label: Option<u32>,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     if !is_2d_array(query) {
         let q = code_arg(query)?;
@@ -110,19 +159,46 @@ pub(crate) fn radius<'py>(
     let bytes = ro
         .as_slice()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let n = arr.shape()[0];
     let (lims, ids, dists) = py
         .detach(|| -> hamdb::Result<_> {
             let snap = view.snapshot();
-            let mut lims = vec![0i64];
-            let mut ids = Vec::new();
-            let mut dists = Vec::new();
-            for q in bytes.chunks_exact(len.bytes()) {
-                let res = snap.search_radius(&Code::from_bytes(q)?, r, label)?;
-                for h in &res.hits {
-                    ids.push(h.id);
-                    dists.push(h.distance as i32);
+            // One CSR part per block of queries; parts are concatenated in query order.
+            let part = |queries: &[u8]| -> hamdb::Result<(Vec<i64>, Vec<u64>, Vec<i32>)> {
+                let (mut lims, mut ids, mut dists) = (Vec::new(), Vec::new(), Vec::new());
+                for q in queries.chunks_exact(len.bytes()) {
+                    let res = snap.search_radius(&Code::from_bytes(q)?, r, label)?;
+                    for h in &res.hits {
+                        ids.push(h.id);
+                        dists.push(h.distance as i32);
+                    }
+                    lims.push(ids.len() as i64);
                 }
-                lims.push(ids.len() as i64);
+                Ok((lims, ids, dists))
+            };
+            let rows = rows_per_thread(n, threads);
+            let parts = if rows < n {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = bytes
+                        .chunks(rows * len.bytes())
+                        .map(|q| s.spawn(move || part(q)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("a search thread panicked"))
+                        .collect::<hamdb::Result<Vec<_>>>()
+                })?
+            } else {
+                vec![part(bytes)?]
+            };
+            let mut lims = Vec::with_capacity(n + 1);
+            lims.push(0i64);
+            let (mut ids, mut dists) = (Vec::new(), Vec::new());
+            for (l, i, d) in parts {
+                let base = ids.len() as i64;
+                lims.extend(l.into_iter().map(|x| x + base));
+                ids.extend(i);
+                dists.extend(d);
             }
             Ok((lims, ids, dists))
         })

@@ -80,28 +80,32 @@ impl Snapshot {
     }
 
     /// k nearest neighbours in this commit (the forms of `Database.search`).
-    #[pyo3(signature = (code_or_codes, k, label=None))]
+    #[pyo3(signature = (code_or_codes, k, label=None, *, threads=1))]
     fn search<'py>(
         &self,
         py: Python<'py>,
         code_or_codes: &Bound<'py, PyAny>,
         k: usize,
         label: Option<u32>,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        search::knn(py, self.view()?, self.len, code_or_codes, k, label)
+        search::check_threads(threads)?;
+        search::knn(py, self.view()?, self.len, code_or_codes, k, label, threads)
     }
 
     /// Every item within distance r (inclusive) in this commit (the forms of
     /// `Database.search_radius`).
-    #[pyo3(signature = (code_or_codes, r, label=None))]
+    #[pyo3(signature = (code_or_codes, r, label=None, *, threads=1))]
     fn search_radius<'py>(
         &self,
         py: Python<'py>,
         code_or_codes: &Bound<'py, PyAny>,
         r: u32,
         label: Option<u32>,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        search::radius(py, self.view()?, self.len, code_or_codes, r, label)
+        search::check_threads(threads)?;
+        search::radius(py, self.view()?, self.len, code_or_codes, r, label, threads)
     }
 
     /// The item with this id as of this commit, or None.

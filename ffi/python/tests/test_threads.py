@@ -4,6 +4,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 
 import hamdb
 from conftest import brute_knn, hamming
@@ -97,3 +98,27 @@ def test_search_releases_the_gil(path, rng):
         t.join()
         assert done.is_set()
         assert ran_during_search
+
+
+def test_a_batch_search_on_several_threads_equals_one_thread(tmp_path):
+    """threads= splits a 2-D batch over threads; the answer is the same, row for row."""
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, 256, (20_000, 8), dtype=np.uint8)
+    queries = np.concatenate([codes[:300], rng.integers(0, 256, (701, 8), dtype=np.uint8)])
+    with hamdb.create(str(tmp_path / "t.hamdb"), 64) as db:
+        db.import_codes(codes, labels=np.arange(20_000) % 3)
+        want = db.search(queries, 7)
+        want_r = db.search_radius(queries, 20)
+        assert want_r[0][-1] > 300  # the radius reaches more than the exact copies
+        for threads in (0, 2, 3, 7, 256):
+            got = db.search(queries, 7, threads=threads)
+            assert all(np.array_equal(a, b) for a, b in zip(want, got)), threads
+            got_r = db.search_radius(queries, 20, threads=threads)
+            assert all(np.array_equal(a, b) for a, b in zip(want_r, got_r)), threads
+        lab = db.search(queries[:40], 3, label=2, threads=2)
+        assert np.array_equal(lab[0], db.search(queries[:40], 3, label=2)[0])
+        with db.snapshot() as snap:
+            assert np.array_equal(snap.search(queries, 7, threads=2)[0], want[0])
+        assert db.search(queries, 0, threads=2)[0].shape == (1001, 0)
+        with pytest.raises(hamdb.InvalidParameterError, match="threads"):
+            db.search(queries, 7, threads=257)

@@ -129,9 +129,14 @@ class Snapshot:
     def search(self, code_or_codes: _Code, k: int, label: Optional[int] = None) -> List[Hit]: ...
     @overload
     def search(
-        self, code_or_codes: npt.NDArray[np.uint8], k: int, label: Optional[int] = None
+        self,
+        code_or_codes: npt.NDArray[np.uint8],
+        k: int,
+        label: Optional[int] = None,
+        *,
+        threads: int = 1,
     ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
-    def search(self, code_or_codes, k, label=None):  # type: ignore[no-untyped-def]
+    def search(self, code_or_codes, k, label=None, *, threads=1):  # type: ignore[no-untyped-def]
         """``Database.search`` in this commit."""
     @overload
     def search_radius(
@@ -139,9 +144,14 @@ class Snapshot:
     ) -> List[Hit]: ...
     @overload
     def search_radius(
-        self, code_or_codes: npt.NDArray[np.uint8], r: int, label: Optional[int] = None
+        self,
+        code_or_codes: npt.NDArray[np.uint8],
+        r: int,
+        label: Optional[int] = None,
+        *,
+        threads: int = 1,
     ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
-    def search_radius(self, code_or_codes, r, label=None):  # type: ignore[no-untyped-def]
+    def search_radius(self, code_or_codes, r, label=None, *, threads=1):  # type: ignore[no-untyped-def]
         """``Database.search_radius`` in this commit."""
     def get(self, id: int) -> Optional[Item]:
         """The item with this id as of this commit, or None."""
@@ -305,16 +315,23 @@ class Database:
     def search(self, code_or_codes: _Code, k: int, label: Optional[int] = None) -> List[Hit]: ...
     @overload
     def search(
-        self, code_or_codes: npt.NDArray[np.uint8], k: int, label: Optional[int] = None
+        self,
+        code_or_codes: npt.NDArray[np.uint8],
+        k: int,
+        label: Optional[int] = None,
+        *,
+        threads: int = 1,
     ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
-    def search(self, code_or_codes, k, label=None):  # type: ignore[no-untyped-def]
+    def search(self, code_or_codes, k, label=None, *, threads=1):  # type: ignore[no-untyped-def]
         """The ``k`` nearest live items, exact, ascending by (distance, id).
 
         One code (bytes or a 1-D uint8 array) gives a list of ``Hit`` (with label and payload).
         A 2-D ``uint8 [n, bits/8]`` array (C-contiguous) of queries gives ``(ids, distances)``,
         arrays of shape ``[n, k]`` (``uint64`` / ``int32``) computed in one call on one snapshot;
         a row with fewer than ``k`` results is padded with id ``NO_ID`` (2**64 - 1) and distance
-        -1. ``label`` keeps only items with that label.
+        -1. ``label`` keeps only items with that label. ``threads`` splits a 2-D batch over
+        that many threads (0 = one per core; default 1, so threads of the caller's own do not
+        oversubscribe the cores); the answer is the same.
         """
     @overload
     def search_radius(
@@ -322,16 +339,21 @@ class Database:
     ) -> List[Hit]: ...
     @overload
     def search_radius(
-        self, code_or_codes: npt.NDArray[np.uint8], r: int, label: Optional[int] = None
+        self,
+        code_or_codes: npt.NDArray[np.uint8],
+        r: int,
+        label: Optional[int] = None,
+        *,
+        threads: int = 1,
     ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
-    def search_radius(self, code_or_codes, r, label=None):  # type: ignore[no-untyped-def]
+    def search_radius(self, code_or_codes, r, label=None, *, threads=1):  # type: ignore[no-untyped-def]
         """Every live item within distance ``r`` (inclusive: ``distance <= r``), ascending by
         (distance, id).
 
         One code gives a list of ``Hit``. A 2-D array of ``n`` queries gives ``(lims, ids,
         distances)`` in CSR form: query ``i``'s results are ``ids[lims[i]:lims[i+1]]`` and
         ``distances[lims[i]:lims[i+1]]``; ``lims`` is ``int64 [n+1]``, ``ids`` ``uint64``,
-        ``distances`` ``int32``.
+        ``distances`` ``int32``. ``threads`` as for ``search``.
         """
     def get(self, id: int) -> Optional[Item]:
         """The live item with this id, or None."""
