@@ -118,6 +118,8 @@ def test_padding_and_empty_cases(rng):
     flat, ours = pair(codes, 64)
     with ours:
         assert_same_knn(flat, ours, xq, 9)
+        assert_same_knn(flat, ours, xq[:1], 9)  # one query: the shim's own padding path
+        assert_same_knn(flat, ours, xq[:1], 5)
         D, I = ours.search(xq, 9)
         assert (D[:, 5:] == 2**31 - 1).all() and (I[:, 5:] == -1).all()
         none = np.zeros((0, 8), np.uint8)

@@ -256,7 +256,11 @@ class IndexBinaryHamdb:
         ids, dists = self._db.search(x, k)
         # hamdb pads with NO_ID = 2**64 - 1, which is -1 seen as int64: a view, no copy.
         I = ids.view(np.int64)
-        np.putmask(dists, dists < 0, _PAD_DISTANCE)
+        # hamdb pads distances with -1, FAISS with INT32_MAX. Padding ends a row, so a single
+        # query whose last distance is not -1 has none: skipping the mask there saves ~1.5 µs
+        # of a one-query call (bench-python measures the per-call cost).
+        if x.shape[0] != 1 or dists[0, -1] < 0:
+            np.putmask(dists, dists < 0, _PAD_DISTANCE)
         return dists, I
 
     def range_search(self, x, radius, *, params=None):
