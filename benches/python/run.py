@@ -153,7 +153,8 @@ def main():
         "n": n, "bits": BITS, "k": K, "queries": args.queries, "quick": args.quick,
         "cpu": report.cpu_model(), "python": platform.python_version(), "numpy": np.__version__,
         "faiss": faiss.__version__, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "command": "make bench-python" + (f" N={args.n}" if args.n else "") + (" QUICK=1" if args.quick else ""),
+        "command": "make bench-python" + (f" N={args.n}" if args.n else "") + (" QUICK=1" if args.quick else "")
+                   + (f' BENCH_PYTHON_ARGS="--dated {args.dated}"' if args.dated else ""),
         "rounds": rounds, "per_call": rows, "batch": batch_rows, "checks": checks,
     }
     md = report.markdown(result)
