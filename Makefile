@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_BENCH := .venv-bench
 
-.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-storage bench-ingest criterion fuzz-smoke soak-readers
+.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-storage bench-ingest criterion fuzz-smoke soak-readers
 
 all: build
 
@@ -91,6 +91,21 @@ bench-quick: $(VENV_BENCH)/.stamp
 bench-full: $(VENV_BENCH)/.stamp
 	$(CARGO) build --release --example compare
 	$(VENV_BENCH)/bin/python benches/compare/run.py --full --python $(VENV_BENCH)/bin/python
+
+# The Python package vs the Rust calls it wraps and vs FAISS (benches/python/run.py): per-call
+# cost of a 10-NN query, and a 1,000-query batch on N (default 10M) x 64-bit codes; QUICK=1 for
+# a smoke run (N = 100k). The package is built as a wheel by .venv's maturin (the same build as
+# test-python, in target/python) and installed into .venv-bench beside faiss-cpu. Writes
+# target/bench/python.json and .md; BENCH_PYTHON_ARGS="--dated docs/bench/python-DATE" also
+# writes a dated copy.
+bench-python: $(VENV)/.stamp $(VENV_BENCH)/.stamp
+	$(CARGO) build --release --example python_rust_side
+	rm -rf target/python/wheels
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/python" \
+		$(VENV)/bin/maturin build --quiet --release -m ffi/python/Cargo.toml -o target/python/wheels
+	$(VENV_BENCH)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
+		target/python/wheels/hamdb-*.whl
+	$(VENV_BENCH)/bin/python benches/python/run.py $${N:+--n $$N} $${QUICK:+--quick} $(BENCH_PYTHON_ARGS)
 
 # Storage benchmarks (bulk import, inserts, open + first query, delta, compaction, memory).
 bench-storage:
