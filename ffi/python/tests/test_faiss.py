@@ -66,6 +66,7 @@ def test_random_codes_knn_identical(rng, faiss_threads, use_heap, bits):
     xq = rng.integers(0, 256, (70, bits // 8), dtype=np.uint8)  # > FAISS's 32-query blocks
     flat, ours = pair(codes, bits)
     flat.use_heap = use_heap
+    ours.threads = faiss_threads  # hamdb's batch split over as many threads
     with ours:
         for k in (1, 10, 100):
             assert_same_knn(flat, ours, xq, k)
@@ -80,6 +81,7 @@ def test_tied_codes_knn_identical(rng, faiss_threads, use_heap, n, distinct, nby
     xq = np.vstack([base[:5], rng.integers(0, 256, (40, nbytes), dtype=np.uint8), codes[:5]])
     flat, ours = pair(codes, nbytes * 8)
     flat.use_heap = use_heap
+    ours.threads = faiss_threads
     with ours:
         for k in (1, 2, 7, 64, 1000, n, n + 13):
             assert_same_knn(flat, ours, xq, k)
@@ -93,6 +95,7 @@ def test_tied_codes_range_identical(rng, faiss_threads, n, distinct, nbytes):
     codes = base[rng.integers(0, distinct, n)]
     xq = np.vstack([base[:4], rng.integers(0, 256, (30, nbytes), dtype=np.uint8)])
     flat, ours = pair(codes, bits)
+    ours.threads = faiss_threads
     with ours:
         for radius in (-5, 0, 1, 2, 3, bits // 4, bits // 2, bits, bits + 1, 10**6):
             assert_same_range(flat, ours, xq, radius)

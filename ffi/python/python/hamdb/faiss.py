@@ -81,9 +81,14 @@ class IndexBinaryHamdb:
     searches from several threads run in parallel (hamdb releases the GIL).
     """
 
-    def __init__(self, d, path=None):
-        """An index of ``d``-bit codes, in memory (``path=None``) or on the file ``path``."""
+    def __init__(self, d, path=None, *, threads=1):
+        """An index of ``d``-bit codes, in memory (``path=None``) or on the file ``path``.
+
+        ``threads``: how many threads one batch search uses (0 = one per core). The default is
+        1, where FAISS's OpenMP default is every core: set it (or the attribute) to match FAISS.
+        """
         self._d = _check_d(d)
+        self.threads = operator.index(threads)
         self._tmpdir = None
         if path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="hamdb-faiss-")
@@ -253,7 +258,7 @@ class IndexBinaryHamdb:
         if k <= 0:
             raise ValueError(f"k must be > 0, got {k}")
         x = self._codes(x)
-        ids, dists = self._db.search(x, k)
+        ids, dists = self._db.search(x, k, threads=self.threads)
         # hamdb pads with NO_ID = 2**64 - 1, which is -1 seen as int64: a view, no copy.
         I = ids.view(np.int64)
         # hamdb pads distances with -1, FAISS with INT32_MAX. Padding ends a row, so a single
@@ -279,7 +284,7 @@ class IndexBinaryHamdb:
         if radius <= 0:
             return np.zeros(n + 1, np.uint64), np.empty(0, np.float32), np.empty(0, np.int64)
         # No distance exceeds d, so a larger radius is the same search (and fits hamdb's u32).
-        lims, ids, dists = self._db.search_radius(x, min(radius - 1, self._d))
+        lims, ids, dists = self._db.search_radius(x, min(radius - 1, self._d), threads=self.threads)
         # hamdb lists each query's hits by (distance, id); FAISS by id. Sort by (query, id).
         query = np.repeat(np.arange(n), np.diff(lims))
         order = np.lexsort((ids, query))
