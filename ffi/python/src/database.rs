@@ -126,7 +126,7 @@ impl Database {
     }
 
     /// k nearest neighbours (see the stub for the 1-D / 2-D forms).
-    #[pyo3(signature = (code_or_codes, k, label=None, *, threads=1))]
+    #[pyo3(signature = (code_or_codes, k, label=None, *, threads=1, with_labels=false))]
     fn search<'py>(
         &self,
         py: Python<'py>,
@@ -134,15 +134,16 @@ impl Database {
         k: usize,
         label: Option<u32>,
         threads: usize,
+        with_labels: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        search::check_threads(threads)?;
+        let batch = search::BatchOptions::new(threads, with_labels)?;
         let db = self.db()?;
         let len = db.code_len();
-        search::knn(py, View::Latest(db), len, code_or_codes, k, label, threads)
+        search::knn(py, View::Latest(db), len, code_or_codes, k, label, batch)
     }
 
     /// Every item within distance r (inclusive; see the stub for the 1-D / 2-D forms).
-    #[pyo3(signature = (code_or_codes, r, label=None, *, threads=1))]
+    #[pyo3(signature = (code_or_codes, r, label=None, *, threads=1, with_labels=false))]
     fn search_radius<'py>(
         &self,
         py: Python<'py>,
@@ -150,11 +151,12 @@ impl Database {
         r: u32,
         label: Option<u32>,
         threads: usize,
+        with_labels: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        search::check_threads(threads)?;
+        let batch = search::BatchOptions::new(threads, with_labels)?;
         let db = self.db()?;
         let len = db.code_len();
-        search::radius(py, View::Latest(db), len, code_or_codes, r, label, threads)
+        search::radius(py, View::Latest(db), len, code_or_codes, r, label, batch)
     }
 
     /// The live item with this id, or None.

@@ -16,6 +16,9 @@ use crate::results::{hit_list, Item};
 
 /// The id that pads a batch search's `ids` rows (2**64 - 1; `hamdb.NO_ID`).
 pub(crate) const NO_ID: u64 = u64::MAX;
+/// The label of an item without one, and of a padding slot, in a batch search's `labels`
+/// (2**32 - 1; `hamdb.NO_LABEL`, the C ABI's `HAMDB_NO_LABEL`).
+pub(crate) const NO_LABEL: u32 = u32::MAX;
 
 /// Most threads one batch search starts (`threads=` beyond it is refused).
 pub(crate) const MAX_SEARCH_THREADS: usize = 256;
@@ -32,8 +35,28 @@ fn rows_per_thread(n: usize, threads: usize) -> usize {
     n.div_ceil(t).max(16)
 }
 
+/// How a 2-D search runs and what it returns besides ids and distances.
+#[derive(Clone, Copy)]
+pub(crate) struct BatchOptions {
+    /// Threads for the batch (0 = one per core), at most [`MAX_SEARCH_THREADS`].
+    pub(crate) threads: usize,
+    /// Also return each hit's label (`NO_LABEL` for none and for padding).
+    pub(crate) with_labels: bool,
+}
+
+impl BatchOptions {
+    /// The keyword arguments, checked.
+    pub(crate) fn new(threads: usize, with_labels: bool) -> PyResult<Self> {
+        check_threads(threads)?;
+        Ok(Self {
+            threads,
+            with_labels,
+        })
+    }
+}
+
 /// `threads=` checked: 0..=MAX_SEARCH_THREADS.
-pub(crate) fn check_threads(threads: usize) -> PyResult<()> {
+fn check_threads(threads: usize) -> PyResult<()> {
     if threads <= MAX_SEARCH_THREADS {
         return Ok(());
     }
@@ -71,8 +94,12 @@ pub(crate) fn knn<'py>(
     query: &Bound<'py, PyAny>,
     k: usize,
     label: Option<u32>,
-    threads: usize,
+    batch: BatchOptions,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let BatchOptions {
+        threads,
+        with_labels,
+    } = batch;
     if !is_2d_array(query) {
         let q = code_arg(query)?;
         let res = py
@@ -93,28 +120,48 @@ pub(crate) fn knn<'py>(
     dists.try_reserve_exact(total).map_err(|_| too_big(n, k))?;
     ids.resize(total, NO_ID);
     dists.resize(total, -1);
-    let (ids, dists) = py
+    let mut labels = if with_labels {
+        let mut l = Vec::<u32>::new();
+        l.try_reserve_exact(total).map_err(|_| too_big(n, k))?;
+        l.resize(total, NO_LABEL);
+        Some(l)
+    } else {
+        None
+    };
+    let (ids, dists, labels) = py
         .detach(move || -> hamdb::Result<_> {
             let snap = view.snapshot();
             let rows = rows_per_thread(n, threads);
-            let fill = |queries: &[u8], ids: &mut [u64], dists: &mut [i32]| {
+            let fill = |queries: &[u8],
+                        ids: &mut [u64],
+                        dists: &mut [i32],
+                        mut labels: Option<&mut [u32]>| {
                 for (i, q) in queries.chunks_exact(len.bytes()).enumerate() {
                     let res = snap.search(&Code::from_bytes(q)?, k, label)?;
                     for (j, h) in res.hits.iter().enumerate() {
                         ids[i * k + j] = h.id;
                         dists[i * k + j] = h.distance as i32;
+                        if let Some(l) = labels.as_deref_mut() {
+                            l[i * k + j] = h.label.unwrap_or(NO_LABEL);
+                        }
                     }
                 }
                 Ok(())
             };
             if k > 0 && rows < n {
                 // Each thread fills its own rows of the outputs: no locks, no merge.
+                let parts = n.div_ceil(rows);
+                let label_parts: Vec<Option<&mut [u32]>> = match labels.as_mut() {
+                    Some(l) => l.chunks_mut(rows * k).map(Some).collect(),
+                    None => (0..parts).map(|_| None).collect(),
+                };
                 std::thread::scope(|s| {
-                    let parts = bytes
+                    let handles: Vec<_> = bytes
                         .chunks(rows * len.bytes())
-                        .zip(ids.chunks_mut(rows * k).zip(dists.chunks_mut(rows * k)));
-                    let handles: Vec<_> = parts
-                        .map(|(q, (i, d))| s.spawn(move || fill(q, i, d)))
+                        .zip(ids.chunks_mut(rows * k))
+                        .zip(dists.chunks_mut(rows * k))
+                        .zip(label_parts)
+                        .map(|(((q, i), d), l)| s.spawn(move || fill(q, i, d, l)))
                         .collect();
                     handles
                         .into_iter()
@@ -122,9 +169,9 @@ pub(crate) fn knn<'py>(
                         .collect::<hamdb::Result<Vec<()>>>()
                 })?;
             } else {
-                fill(bytes, &mut ids, &mut dists)?;
+                fill(bytes, &mut ids, &mut dists, labels.as_deref_mut())?;
             }
-            Ok((ids, dists))
+            Ok((ids, dists, labels))
         })
         .map_err(to_py)?;
     let ids = Array2::from_shape_vec((n, k), ids)
@@ -133,7 +180,15 @@ pub(crate) fn knn<'py>(
     let dists = Array2::from_shape_vec((n, k), dists)
         .expect("n * k")
         .into_pyarray(py);
-    Ok((ids, dists).into_pyobject(py)?.into_any())
+    match labels {
+        None => Ok((ids, dists).into_pyobject(py)?.into_any()),
+        Some(l) => {
+            let l = Array2::from_shape_vec((n, k), l)
+                .expect("n * k")
+                .into_pyarray(py);
+            Ok((ids, dists, l).into_pyobject(py)?.into_any())
+        }
+    }
 }
 
 /// Every item within distance `r` (inclusive) of one code (a list of `Hit`) or of each row of
@@ -145,8 +200,12 @@ pub(crate) fn radius<'py>(
     query: &Bound<'py, PyAny>,
     r: u32,
     label: Option<u32>,
-    threads: usize,
+    batch: BatchOptions,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let BatchOptions {
+        threads,
+        with_labels,
+    } = batch;
     if !is_2d_array(query) {
         let q = code_arg(query)?;
         let res = py
@@ -160,21 +219,26 @@ pub(crate) fn radius<'py>(
         .as_slice()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let n = arr.shape()[0];
-    let (lims, ids, dists) = py
+    let (lims, ids, dists, labels) = py
         .detach(|| -> hamdb::Result<_> {
             let snap = view.snapshot();
             // One CSR part per block of queries; parts are concatenated in query order.
-            let part = |queries: &[u8]| -> hamdb::Result<(Vec<i64>, Vec<u64>, Vec<i32>)> {
-                let (mut lims, mut ids, mut dists) = (Vec::new(), Vec::new(), Vec::new());
+            type Part = (Vec<i64>, Vec<u64>, Vec<i32>, Vec<u32>);
+            let part = |queries: &[u8]| -> hamdb::Result<Part> {
+                let (mut lims, mut ids, mut dists, mut labels) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 for q in queries.chunks_exact(len.bytes()) {
                     let res = snap.search_radius(&Code::from_bytes(q)?, r, label)?;
                     for h in &res.hits {
                         ids.push(h.id);
                         dists.push(h.distance as i32);
+                        if with_labels {
+                            labels.push(h.label.unwrap_or(NO_LABEL));
+                        }
                     }
                     lims.push(ids.len() as i64);
                 }
-                Ok((lims, ids, dists))
+                Ok((lims, ids, dists, labels))
             };
             let rows = rows_per_thread(n, threads);
             let parts = if rows < n {
@@ -193,23 +257,29 @@ pub(crate) fn radius<'py>(
             };
             let mut lims = Vec::with_capacity(n + 1);
             lims.push(0i64);
-            let (mut ids, mut dists) = (Vec::new(), Vec::new());
-            for (l, i, d) in parts {
+            let (mut ids, mut dists, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+            for (l, i, d, lab) in parts {
                 let base = ids.len() as i64;
                 lims.extend(l.into_iter().map(|x| x + base));
                 ids.extend(i);
                 dists.extend(d);
+                labels.extend(lab);
             }
-            Ok((lims, ids, dists))
+            Ok((lims, ids, dists, labels))
         })
         .map_err(to_py)?;
-    Ok((
+    let (lims, ids, dists) = (
         lims.into_pyarray(py),
         ids.into_pyarray(py),
         dists.into_pyarray(py),
-    )
-        .into_pyobject(py)?
-        .into_any())
+    );
+    if with_labels {
+        Ok((lims, ids, dists, labels.into_pyarray(py))
+            .into_pyobject(py)?
+            .into_any())
+    } else {
+        Ok((lims, ids, dists).into_pyobject(py)?.into_any())
+    }
 }
 
 /// The live item with this id, or None.

@@ -80,7 +80,7 @@ impl Snapshot {
     }
 
     /// k nearest neighbours in this commit (the forms of `Database.search`).
-    #[pyo3(signature = (code_or_codes, k, label=None, *, threads=1))]
+    #[pyo3(signature = (code_or_codes, k, label=None, *, threads=1, with_labels=false))]
     fn search<'py>(
         &self,
         py: Python<'py>,
@@ -88,14 +88,15 @@ impl Snapshot {
         k: usize,
         label: Option<u32>,
         threads: usize,
+        with_labels: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        search::check_threads(threads)?;
-        search::knn(py, self.view()?, self.len, code_or_codes, k, label, threads)
+        let batch = search::BatchOptions::new(threads, with_labels)?;
+        search::knn(py, self.view()?, self.len, code_or_codes, k, label, batch)
     }
 
     /// Every item within distance r (inclusive) in this commit (the forms of
     /// `Database.search_radius`).
-    #[pyo3(signature = (code_or_codes, r, label=None, *, threads=1))]
+    #[pyo3(signature = (code_or_codes, r, label=None, *, threads=1, with_labels=false))]
     fn search_radius<'py>(
         &self,
         py: Python<'py>,
@@ -103,9 +104,10 @@ impl Snapshot {
         r: u32,
         label: Option<u32>,
         threads: usize,
+        with_labels: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        search::check_threads(threads)?;
-        search::radius(py, self.view()?, self.len, code_or_codes, r, label, threads)
+        let batch = search::BatchOptions::new(threads, with_labels)?;
+        search::radius(py, self.view()?, self.len, code_or_codes, r, label, batch)
     }
 
     /// The item with this id as of this commit, or None.

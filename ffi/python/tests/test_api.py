@@ -204,3 +204,34 @@ def test_batch_search_huge_k_is_memory_error(path):
     with hamdb.create(path, 8) as db:
         with pytest.raises(MemoryError):
             db.search(np.zeros((4, 1), np.uint8), 2**62)
+
+
+def test_batch_searches_return_labels_on_request(path, rng):
+    codes = rng.integers(0, 256, (3000, 8), dtype=np.uint8)
+    labels = (np.arange(3000) % 5).astype(np.uint32)
+    with hamdb.create(path, 64) as db:
+        db.import_codes(codes, labels=labels)
+        b = hamdb.WriteBatch()
+        b.insert(10_000, codes[0])  # no label
+        db.commit(b)
+        q = np.vstack([codes[:40], rng.integers(0, 256, (5, 8), dtype=np.uint8)])
+        for threads in (1, 2):
+            ids, dists, labs = db.search(q, 4, with_labels=True, threads=threads)
+            assert labs.dtype == np.uint32 and labs.shape == ids.shape
+            want = [[db.get(int(i)).label for i in row] for row in ids]
+            got = [[None if x == hamdb.NO_LABEL else int(x) for x in row] for row in labs]
+            assert got == want
+            assert labs[0].tolist().count(hamdb.NO_LABEL) == 1  # item 10_000 ties item 0
+            i2, d2 = db.search(q, 4, threads=threads)
+            assert np.array_equal(i2, ids) and np.array_equal(d2, dists)
+            lims, ri, rd, rl = db.search_radius(q, 6, with_labels=True, threads=threads)
+            assert rl.dtype == np.uint32 and len(rl) == len(ri) == lims[-1]
+            assert [db.get(int(i)).label for i in ri] == [
+                None if x == hamdb.NO_LABEL else int(x) for x in rl
+            ]
+        # padding: more slots than items carrying a label
+        ids, dists, labs = db.search(q[:1], 4, label=3, with_labels=True)
+        assert set(labs[0].tolist()) == {3}
+        small = db.search(q[:1], 5000, with_labels=True)[2]
+        assert (small[0, 3001:] == hamdb.NO_LABEL).all()
+    assert hamdb.NO_LABEL == 2**32 - 1

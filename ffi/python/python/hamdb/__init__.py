@@ -18,6 +18,7 @@ from ._errors import *  # noqa: F401,F403
 from ._errors import __all__ as _error_names
 from ._hamdb import (
     NO_ID,
+    NO_LABEL,
     STATUS,
     CommitInfo,
     Database,
@@ -37,6 +38,7 @@ from ._hamdb import (
 
 __all__ = [
     "NO_ID",
+    "NO_LABEL",
     "STATUS",
     "CommitInfo",
     "Database",

@@ -11,6 +11,9 @@ from ._errors import Error
 
 #: The id that pads the rows of a 2-D ``search`` result: ``2**64 - 1``.
 NO_ID: int
+#: The label of an item without one (and of a padding slot) in ``with_labels`` arrays:
+#: ``2**32 - 1`` (the C ABI's ``HAMDB_NO_LABEL``).
+NO_LABEL: int
 #: The C status codes by name (``hamdb._errors`` maps each to an exception class).
 STATUS: Dict[str, int]
 
@@ -135,8 +138,12 @@ class Snapshot:
         label: Optional[int] = None,
         *,
         threads: int = 1,
-    ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
-    def search(self, code_or_codes, k, label=None, *, threads=1):  # type: ignore[no-untyped-def]
+        with_labels: bool = False,
+    ) -> Union[
+        Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]],
+        Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32], npt.NDArray[np.uint32]],
+    ]: ...
+    def search(self, code_or_codes, k, label=None, *, threads=1, with_labels=False):  # type: ignore[no-untyped-def]
         """``Database.search`` in this commit."""
     @overload
     def search_radius(
@@ -150,8 +157,14 @@ class Snapshot:
         label: Optional[int] = None,
         *,
         threads: int = 1,
-    ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
-    def search_radius(self, code_or_codes, r, label=None, *, threads=1):  # type: ignore[no-untyped-def]
+        with_labels: bool = False,
+    ) -> Union[
+        Tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32]],
+        Tuple[
+            npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32], npt.NDArray[np.uint32]
+        ],
+    ]: ...
+    def search_radius(self, code_or_codes, r, label=None, *, threads=1, with_labels=False):  # type: ignore[no-untyped-def]
         """``Database.search_radius`` in this commit."""
     def get(self, id: int) -> Optional[Item]:
         """The item with this id as of this commit, or None."""
@@ -321,8 +334,12 @@ class Database:
         label: Optional[int] = None,
         *,
         threads: int = 1,
-    ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
-    def search(self, code_or_codes, k, label=None, *, threads=1):  # type: ignore[no-untyped-def]
+        with_labels: bool = False,
+    ) -> Union[
+        Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]],
+        Tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32], npt.NDArray[np.uint32]],
+    ]: ...
+    def search(self, code_or_codes, k, label=None, *, threads=1, with_labels=False):  # type: ignore[no-untyped-def]
         """The ``k`` nearest live items, exact, ascending by (distance, id).
 
         One code (bytes or a 1-D uint8 array) gives a list of ``Hit`` (with label and payload).
@@ -331,7 +348,8 @@ class Database:
         a row with fewer than ``k`` results is padded with id ``NO_ID`` (2**64 - 1) and distance
         -1. ``label`` keeps only items with that label. ``threads`` splits a 2-D batch over
         that many threads (0 = one per core; default 1, so threads of the caller's own do not
-        oversubscribe the cores); the answer is the same.
+        oversubscribe the cores); the answer is the same. ``with_labels=True`` adds a third
+        array, each hit's label (``uint32 [n, k]``, ``NO_LABEL`` for none and for padding).
         """
     @overload
     def search_radius(
@@ -345,15 +363,22 @@ class Database:
         label: Optional[int] = None,
         *,
         threads: int = 1,
-    ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32]]: ...
-    def search_radius(self, code_or_codes, r, label=None, *, threads=1):  # type: ignore[no-untyped-def]
+        with_labels: bool = False,
+    ) -> Union[
+        Tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32]],
+        Tuple[
+            npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int32], npt.NDArray[np.uint32]
+        ],
+    ]: ...
+    def search_radius(self, code_or_codes, r, label=None, *, threads=1, with_labels=False):  # type: ignore[no-untyped-def]
         """Every live item within distance ``r`` (inclusive: ``distance <= r``), ascending by
         (distance, id).
 
         One code gives a list of ``Hit``. A 2-D array of ``n`` queries gives ``(lims, ids,
         distances)`` in CSR form: query ``i``'s results are ``ids[lims[i]:lims[i+1]]`` and
         ``distances[lims[i]:lims[i+1]]``; ``lims`` is ``int64 [n+1]``, ``ids`` ``uint64``,
-        ``distances`` ``int32``. ``threads`` as for ``search``.
+        ``distances`` ``int32``. ``threads`` as for ``search``; ``with_labels=True`` adds a
+        fourth array, each hit's label (``uint32``, ``NO_LABEL`` for none).
         """
     def get(self, id: int) -> Optional[Item]:
         """The live item with this id, or None."""
