@@ -33,17 +33,39 @@ fn default_runtime(py: Python<'_>) -> PyResult<Option<PathBuf>> {
     py.import("hamdb._runtime")?.call_method0("find")?.extract()
 }
 
-/// Encode many sources, `ENCODE_BATCH` per forward pass; the first failure names its image.
+/// Encode many sources, `ENCODE_BATCH` per forward pass, each batch decoded on up to one
+/// thread per core (decoding, not inference, dominates small models); the first failure in
+/// input order names its image.
 fn encode_all(
     enc: &hamdb::Encoder,
     sources: &[ImageSource],
 ) -> Result<Vec<hamdb::Encoded>, (Option<usize>, hamdb::Error)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut out = Vec::with_capacity(sources.len());
     for (c, chunk) in sources.chunks(ENCODE_BATCH).enumerate() {
+        let per = chunk.len().div_ceil(threads).max(1);
+        let decoded: Vec<hamdb::Result<Vec<f32>>> = if per < chunk.len() {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .chunks(per)
+                    .map(|part| {
+                        s.spawn(move || part.iter().map(|src| src.preprocess(enc)).collect())
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h: std::thread::ScopedJoinHandle<'_, Vec<_>>| {
+                        // `preprocess` catches decoder panics; a panic here is hamdb's bug.
+                        h.join().expect("a decode thread panicked")
+                    })
+                    .collect()
+            })
+        } else {
+            chunk.iter().map(|src| src.preprocess(enc)).collect()
+        };
         let mut rows = Vec::with_capacity(chunk.len());
-        for (j, src) in chunk.iter().enumerate() {
-            let i = c * ENCODE_BATCH + j;
-            rows.push(src.preprocess(enc).map_err(|e| (Some(i), e))?);
+        for (j, row) in decoded.into_iter().enumerate() {
+            rows.push(row.map_err(|e| (Some(c * ENCODE_BATCH + j), e))?);
         }
         let flat: Vec<f32> = rows.concat();
         out.extend(enc.encode_rows(&flat, rows.len()).map_err(|e| (None, e))?);
