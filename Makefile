@@ -73,6 +73,8 @@ lint:
 	CARGO_TARGET_DIR="$(CURDIR)/target/python" $(CARGO) clippy --manifest-path ffi/python/Cargo.toml --all-targets -- -D warnings
 	@# The library alone, as a Rust user without the CLI builds it.
 	$(CARGO) clippy -p hamdb --no-default-features --lib -- -D warnings
+	@# The C ABI crate as the Python package links it (the status list only).
+	$(CARGO) clippy -p hamdb-capi --no-default-features --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt

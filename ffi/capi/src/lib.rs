@@ -22,24 +22,40 @@
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// Feature `abi` (default) builds the C entry points. Without it the crate is only the status
+// list (`status_of` and the `HAMDB_*` codes) and the constants, which the Python package links:
+// so its module exports no `hamdb_*` symbol of its own.
+#[cfg(feature = "abi")]
 mod batch;
+#[cfg(feature = "abi")]
 mod boundary;
 mod constants;
+#[cfg(feature = "abi")]
 mod db;
+#[cfg(feature = "abi")]
 mod encoder;
+#[cfg(feature = "abi")]
 mod results;
+#[cfg(feature = "abi")]
 mod snapshot;
 mod status;
 
+#[cfg(feature = "abi")]
 pub use batch::*;
 pub use constants::*;
+#[cfg(feature = "abi")]
 pub use db::*;
+#[cfg(feature = "abi")]
 pub use encoder::*;
+#[cfg(feature = "abi")]
 pub use results::*;
+#[cfg(feature = "abi")]
 pub use snapshot::*;
 pub use status::*;
 
+#[cfg(feature = "abi")]
 use boundary::{guard_value, static_str};
+#[cfg(feature = "abi")]
 use std::ffi::{c_char, c_int, CStr};
 
 /// Major version of the library (semantic versioning; the shared library's soname carries the
@@ -56,6 +72,7 @@ pub const HAMDB_VERSION_PATCH: u32 = 0;
 pub const HAMDB_ABI_VERSION: u32 = 1;
 
 /// The library version, e.g. "0.2.0". A static string: never free it.
+#[cfg(feature = "abi")]
 #[no_mangle]
 pub extern "C" fn hamdb_version() -> *const c_char {
     // The workspace's version (Cargo.toml), NUL-terminated at compile time.
@@ -68,6 +85,7 @@ pub extern "C" fn hamdb_version() -> *const c_char {
 }
 
 /// The library's ABI version (compare with `HAMDB_ABI_VERSION` at startup).
+#[cfg(feature = "abi")]
 #[no_mangle]
 pub extern "C" fn hamdb_abi_version() -> u32 {
     HAMDB_ABI_VERSION
@@ -75,6 +93,7 @@ pub extern "C" fn hamdb_abi_version() -> u32 {
 
 /// A static description of a status code ("unknown status code" for values not in the list).
 /// Never NULL; never free it.
+#[cfg(feature = "abi")]
 #[no_mangle]
 pub extern "C" fn hamdb_status_string(status: c_int) -> *const c_char {
     guard_value(c"".as_ptr(), || status::describe(status))
@@ -82,6 +101,7 @@ pub extern "C" fn hamdb_status_string(status: c_int) -> *const c_char {
 
 /// The name of a status code's constant, e.g. "HAMDB_LOCKED" ("HAMDB_UNKNOWN" for values not in
 /// the list). Never NULL; never free it.
+#[cfg(feature = "abi")]
 #[no_mangle]
 pub extern "C" fn hamdb_status_name(status: c_int) -> *const c_char {
     guard_value(c"".as_ptr(), || status::name(status))
@@ -92,10 +112,11 @@ pub extern "C" fn hamdb_status_name(status: c_int) -> *const c_char {
 /// thread; copy it to keep it. Successful calls leave it unchanged. Never NULL.
 ///
 /// Hosts that move work between OS threads (Go) must read it on the thread of the failing call.
+#[cfg(feature = "abi")]
 #[no_mangle]
 pub extern "C" fn hamdb_last_error_message() -> *const c_char {
     guard_value(c"".as_ptr(), boundary::last_error)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "abi"))]
 mod tests;

@@ -3,7 +3,9 @@
 //! 100 and up the ABI's own.
 
 use hamdb::Error;
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::c_int;
+#[cfg(feature = "abi")]
+use std::ffi::{c_char, CStr};
 
 /// Success.
 pub const HAMDB_OK: c_int = 0;
@@ -96,6 +98,7 @@ pub fn status_of(e: &Error) -> c_int {
 }
 
 /// Every status code with its name and description, in ABI order (tests and docs use it).
+#[cfg(feature = "abi")]
 pub(crate) const STATUSES: &[(c_int, &CStr, &CStr)] = &[
     (HAMDB_OK, c"HAMDB_OK", c"ok"),
     (
@@ -199,6 +202,7 @@ pub(crate) const STATUSES: &[(c_int, &CStr, &CStr)] = &[
     (HAMDB_OTHER, c"HAMDB_OTHER", c"other error"),
 ];
 
+#[cfg(feature = "abi")]
 pub(crate) fn describe(status: c_int) -> *const c_char {
     STATUSES
         .iter()
@@ -206,6 +210,7 @@ pub(crate) fn describe(status: c_int) -> *const c_char {
         .map_or(c"unknown status code".as_ptr(), |s| s.2.as_ptr())
 }
 
+#[cfg(feature = "abi")]
 pub(crate) fn name(status: c_int) -> *const c_char {
     STATUSES
         .iter()
