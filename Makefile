@@ -6,8 +6,9 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 VENV_BENCH := .venv-bench
+VENV_RAY := .venv-ray
 
-.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-storage bench-ingest criterion fuzz-smoke soak-readers
+.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-storage bench-ingest criterion fuzz-smoke soak-readers test-ray
 
 all: build
 
@@ -30,6 +31,13 @@ $(VENV)/.stamp: models/requirements-ci.txt
 $(VENV_BENCH)/.stamp: benches/compare/requirements.txt
 	$(PYTHON) -m venv $(VENV_BENCH)
 	$(VENV_BENCH)/bin/pip install -q --disable-pip-version-check -r benches/compare/requirements.txt
+	touch $@
+
+# Ray's own environment (the scale-out layer, issue 14): one install of the pinned Ray wheel
+# (about 80 MB), kept apart from .venv so `make test` needs no Ray.
+$(VENV_RAY)/.stamp: ffi/python/requirements-ray.txt
+	$(PYTHON) -m venv $(VENV_RAY)
+	$(VENV_RAY)/bin/pip install -q --disable-pip-version-check -r ffi/python/requirements-ray.txt
 	touch $@
 
 # Every test: Rust unit, property and integration tests of every crate of the workspace
@@ -64,6 +72,13 @@ python-install: $(VENV)/.stamp
 test-python: python-install
 	$(CARGO) build --release --bin hamdb
 	HAMDB_CLI="$(CURDIR)/target/release/hamdb" $(VENV)/bin/python -m pytest -q ffi/python/tests
+
+# A three-node Ray cluster on this machine, every listener on 127.0.0.1 (docs/SCALE.md, "Running
+# Ray on loopback"): starts it, places and kills actors, checks the sockets, tears it down and
+# checks nothing is left. Not yet part of `make test`. Needs no build of the package: the helper
+# (hamdb/_ray_local.py) is pure Python and the test loads it by path.
+test-ray: $(VENV_RAY)/.stamp
+	$(VENV_RAY)/bin/python -m pytest -q ffi/python/tests/ray
 
 lint:
 	$(CARGO) fmt --check

@@ -53,3 +53,10 @@ def enc48():
     import hamdb
 
     return hamdb.Encoder.load(model_path(48))
+
+
+# tests/ray needs Ray (.venv-ray, `make test-ray`); `make test-python` runs in .venv, without it.
+# (origin None: only tests/ray itself, found as a namespace package on pytest's sys.path.)
+_ray_spec = __import__("importlib.util").util.find_spec("ray")
+if _ray_spec is None or _ray_spec.origin is None:
+    collect_ignore = ["ray"]
