@@ -1,7 +1,7 @@
 //! `Database`: an open hamdb file, and the module functions `create`, `open`, `verify`.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use hamdb::{CodeArray, CompactionPolicy, CreateOptions, Import, OpenOptions};
 use numpy::{PyArrayMethods, PyUntypedArrayMethods};
@@ -12,7 +12,8 @@ use pyo3::types::{PyBytes, PyDict};
 use crate::args::{codes_arg, column, payload_column};
 use crate::batch::WriteBatch;
 use crate::encoder::Encoder;
-use crate::errors::{closed, to_py};
+use crate::errors::to_py;
+use crate::handle::Handle;
 use crate::images::{self, ImageQuery, IngestReport};
 use crate::results::{CommitInfo, Item};
 use crate::search::{self, View};
@@ -21,23 +22,18 @@ use crate::snapshot::Snapshot;
 /// An open hamdb database file. Use `hamdb.create` or `hamdb.open`.
 #[pyclass(frozen, module = "hamdb")]
 pub(crate) struct Database {
-    /// None once closed. Each call clones the Arc, so `close` during another thread's search
-    /// waits for nothing: the file is released when the last call finishes.
-    inner: Mutex<Option<Arc<hamdb::Database>>>,
+    /// The file (and its write lock), released when the last call holding it finishes.
+    inner: Handle<hamdb::Database>,
 }
 
 impl Database {
     pub(crate) fn db(&self) -> PyResult<Arc<hamdb::Database>> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| closed("database"))
+        self.inner.get()
     }
 
     pub(crate) fn wrap(db: hamdb::Database) -> Self {
         Self {
-            inner: Mutex::new(Some(Arc::new(db))),
+            inner: Handle::new(Arc::new(db), "database"),
         }
     }
 }
@@ -59,15 +55,12 @@ impl Database {
     /// Whether `close` has been called.
     #[getter]
     fn closed(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_none()
+        self.inner.is_closed()
     }
 
     /// Close the database (idempotent). Later calls raise ClosedError.
     fn close(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.inner.close();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

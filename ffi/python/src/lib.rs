@@ -8,7 +8,8 @@
 //!   dtype, shape and C order, and handed to hamdb as a byte slice (no Python-side copy);
 //! - an error becomes the exception class of its C status (errors.rs).
 //!
-//! One job per file: args (arguments from Python), errors, results (Hit, Item, CommitInfo),
+//! One job per file: args (arguments from Python), errors, handle (what close() drops),
+//! results (Hit, Item, CommitInfo),
 //! batch (WriteBatch), database (Database, create/open/verify), snapshot, search (the
 //! searches Database and Snapshot share), encoder (Encoder), sources (images from Python),
 //! images (create_for_model, insert_images, search_image).
@@ -18,6 +19,7 @@ mod batch;
 mod database;
 mod encoder;
 mod errors;
+mod handle;
 mod images;
 mod results;
 mod search;

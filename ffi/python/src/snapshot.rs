@@ -1,11 +1,11 @@
 //! `Snapshot`: one commit of a database, immutable; every search on it sees that commit.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use hamdb::CodeLen;
 use pyo3::prelude::*;
 
-use crate::errors::closed;
+use crate::handle::Handle;
 use crate::results::Item;
 use crate::search::{self, View};
 
@@ -15,25 +15,20 @@ use crate::search::{self, View};
 /// database is closed.
 #[pyclass(frozen, module = "hamdb")]
 pub(crate) struct Snapshot {
-    /// None once closed.
-    inner: Mutex<Option<Arc<hamdb::Snapshot>>>,
+    inner: Handle<hamdb::Snapshot>,
     len: CodeLen,
 }
 
 impl Snapshot {
     pub(crate) fn new(snap: Arc<hamdb::Snapshot>, len: CodeLen) -> Self {
         Self {
-            inner: Mutex::new(Some(snap)),
+            inner: Handle::new(snap, "snapshot"),
             len,
         }
     }
 
     fn snap(&self) -> PyResult<Arc<hamdb::Snapshot>> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| closed("snapshot"))
+        self.inner.get()
     }
 
     fn view(&self) -> PyResult<View> {
@@ -58,15 +53,12 @@ impl Snapshot {
     /// Whether `close` has been called.
     #[getter]
     fn closed(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_none()
+        self.inner.is_closed()
     }
 
     /// Release the commit's data (idempotent). Later calls raise ClosedError.
     fn close(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.inner.close();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
