@@ -9,10 +9,10 @@
 //! - an error becomes the exception class of its C status (errors.rs).
 //!
 //! One job per file: args (arguments from Python), errors, handle (what close() drops),
-//! results (Hit, Item, CommitInfo),
-//! batch (WriteBatch), database (Database, create/open/verify), snapshot, search (the
-//! searches Database and Snapshot share), encoder (Encoder), sources (images from Python),
-//! images (create_for_model, insert_images, search_image).
+//! results (Hit, Item, CommitInfo), batch (WriteBatch), database (Database,
+//! create/open/verify), snapshot, search (the searches Database and Snapshot share), encoder
+//! (Encoder), sources (images from Python), images (create_for_model, insert_images,
+//! search_image).
 
 mod args;
 mod batch;
