@@ -254,11 +254,22 @@ def test_sigkill_keeps_acknowledged_commits(cluster, tmp_path):
 
 def test_shard_down(cluster, tmp_path):
     rng = np.random.default_rng(5)
-    p = Pair(tmp_path, shards=3, timeout_s=10.0)
+    p = Pair(tmp_path, shards=3, timeout_s=3.0)
     try:
         codes, ids = random_codes(rng, 900), np.arange(900, dtype=np.uint64)
         p.import_codes(codes, ids, rng.integers(0, 5, 900))
         queries = random_codes(rng, 10)
+        # a shard that does not answer in time (its process stopped): unavailable, then back
+        pid1 = ray.get(p.coll.actors[1].pid.remote(), timeout=30)
+        os.kill(pid1, signal.SIGSTOP)
+        try:
+            with pytest.raises(hr.ShardUnavailableError, match=r"shard 1 did not answer search within 3s"):
+                p.coll.search(queries, 10)
+        finally:
+            os.kill(pid1, signal.SIGCONT)
+        p.coll.timeout_s = 30.0
+        assert_same(p.coll, p.ref, queries)
+
         ray.kill(p.coll.actors[2], no_restart=True)  # down for good
         with pytest.raises(hr.ShardUnavailableError, match=r"shard\(s\) \[2\] unavailable") as e:
             p.coll.search(queries, 10)

@@ -131,3 +131,10 @@ def test_errors_pickle():
               hr.ManifestError("z", "/p"), hr.CommitError("w", {0: 3}, {1: RuntimeError("r")})):
         e2 = pickle.loads(pickle.dumps(e))
         assert type(e2) is type(e) and str(e2) == str(e) and e2.__dict__.keys() == e.__dict__.keys()
+
+
+def test_import_hamdb_does_not_import_ray():
+    import subprocess
+    import sys
+    code = "import sys, hamdb; assert 'ray' not in sys.modules and 'hamdb.ray' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
