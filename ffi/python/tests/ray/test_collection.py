@@ -323,3 +323,49 @@ def test_closed_and_bad_input(cluster, tmp_path):
     # reopen from the manifest: the same (empty) state, new actors
     with hr.Collection.open(str(tmp_path / "coll")) as c:
         assert len(c) == 0 and c.shards == 2 and c.bits == BITS
+
+
+def test_sigkill_during_commit_is_all_or_nothing(cluster, tmp_path):
+    """SIGKILL a shard while its commit may be in flight: after the restart the shard holds
+    either none or all of that commit, and all of it whenever commit() acknowledged it."""
+    import threading
+
+    rng = np.random.default_rng(9)
+    p = Pair(tmp_path, shards=2)
+    try:
+        actor = p.coll.actors[1]
+        cand = np.arange(100_000, 200_000, dtype=np.uint64)
+        mine = cand[hr.shard_of(cand, 2) == 1]  # ids of shard 1 only
+        m, base, seen = 3000, 0, []
+        for round_, delay in enumerate((0.0, 0.03, 0.3)):
+            ids = mine[round_ * m:(round_ + 1) * m]
+            p.coll.insert(ids, random_codes(rng, m))
+            outcome = {}
+
+            def run():
+                try:
+                    outcome["vec"] = p.coll.commit()
+                except hr.CommitError as e:
+                    outcome["err"] = e
+
+            pid = ray.get(actor.pid.remote(), timeout=30)
+            t = threading.Thread(target=run)
+            t.start()
+            time.sleep(delay)
+            os.kill(pid, signal.SIGKILL)
+            t.join(60)
+            assert not t.is_alive()
+            _wait_restarted(actor, pid)
+            items = ray.get(actor.stats.remote(), timeout=30)["items"]
+            if "vec" in outcome:  # acknowledged: every item is there
+                assert items == base + m
+            else:  # not acknowledged: all or nothing
+                assert outcome["err"].failed.keys() == {1}
+                assert items in (base, base + m)
+                p.coll.clear()
+            seen.append(f"{'acknowledged' if 'vec' in outcome else 'failed'}: {items - base} of {m} new")
+            base = items
+        print(f"\nSIGKILL during commit (delays 0, 0.03, 0.3 s): {seen}")
+        assert ray.get(actor.txn.remote(), timeout=30) >= 1
+    finally:
+        p.close()
