@@ -317,6 +317,10 @@ def test_closed_and_bad_input(cluster, tmp_path):
     with pytest.raises(hr.CommitError) as e:
         p.coll.commit()
     assert isinstance(next(iter(e.value.failed.values())), hamdb.DuplicateIdError)
+    # a second collection on the same files: its shards cannot take the write locks
+    with pytest.raises(hr.ShardUnavailableError, match="LockedError") as e:
+        hr.Collection.open(str(tmp_path / "coll"), timeout_s=30)
+    print(f"\nsecond open: {e.value}")
     p.close()
     with pytest.raises(hamdb.ClosedError):
         p.coll.search(np.zeros((1, 8), np.uint8), 1)

@@ -24,6 +24,7 @@ machine, or a shared filesystem).
 from __future__ import annotations
 
 import os
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -111,7 +112,12 @@ class Collection:
             if node_resources:
                 opts = {"resources": {node_resources[i % len(node_resources)]: 0.001}}
             actors.append(ShardActor.options(**opts).remote(os.path.abspath(path), i))
-        c = cls(directory, m, actors, timeout_s)
+        try:
+            c = cls(directory, m, actors, timeout_s)
+        except BaseException:
+            for a in actors:  # the shards that did start must not stay up holding their files
+                ray.kill(a, no_restart=True)
+            raise
         try:
             c._check_shards()
         except BaseException:
@@ -394,7 +400,8 @@ def _unavailable(down: List[int], failed: Dict[int, BaseException]) -> ShardUnav
 def _first_line(e: BaseException) -> str:
     """Ray's first line, plus its last (an actor that died in ``__init__`` ends with the
     exception that killed it, e.g. LockedError), each cut to 300 characters."""
-    lines = [x for x in str(e).strip().splitlines() if x.strip()]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # Ray colours its tracebacks
+    lines = [x for x in text.strip().splitlines() if x.strip()]
     if not lines:
         return ""
     out = lines[0][:300]
