@@ -325,8 +325,12 @@ def test_closed_and_bad_input(cluster, tmp_path):
     with pytest.raises(hamdb.ClosedError):
         p.coll.search(np.zeros((1, 8), np.uint8), 1)
     # reopen from the manifest: the same (empty) state, new actors
-    with hr.Collection.open(str(tmp_path / "coll")) as c:
+    with hr.Collection.open(str(tmp_path / "coll"), max_restarts=0) as c:
         assert len(c) == 0 and c.shards == 2 and c.bits == BITS
+        pid = ray.get(c.actors[0].pid.remote(), timeout=30)
+        os.kill(pid, signal.SIGKILL)  # no restarts asked for: shard 0 stays down
+        with pytest.raises(hr.ShardUnavailableError, match=r"\[0\]"):
+            c.search(np.zeros((1, 8), np.uint8), 1)
 
 
 def test_sigkill_during_commit_is_all_or_nothing(cluster, tmp_path):

@@ -73,11 +73,12 @@ class Collection:
         node_resources: Optional[Sequence[str]] = None,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_restarts: int = -1,
     ) -> "Collection":
         """Create a collection of ``shards`` empty shard files and its manifest in ``directory``
         (made if missing), start its actors and return it. The shard files are created first and
         the manifest last, so a failed create leaves no collection (but may leave shard files:
-        remove the directory before trying again). ``node_resources``: see ``open``."""
+        remove the directory before trying again). The other arguments: see ``open``."""
         m = mf.Manifest.new(bits, shards, fingerprint or b"")
         os.makedirs(directory, exist_ok=True)
         if os.path.exists(mf.path_in(directory)):
@@ -85,7 +86,7 @@ class Collection:
         for p in mf.shard_paths(directory, m):
             hamdb.create(p, bits, m.fingerprint).close()
         mf.write(directory, m)
-        return cls._start(directory, m, node_resources, timeout_s)
+        return cls._start(directory, m, node_resources, timeout_s, max_restarts)
 
     @classmethod
     def open(
@@ -94,23 +95,26 @@ class Collection:
         node_resources: Optional[Sequence[str]] = None,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_restarts: int = -1,
     ) -> "Collection":
         """Open the collection in ``directory`` (ManifestError if it has no valid manifest, or a
         shard file disagrees with it) and start one writer actor per shard.
 
         ``node_resources``: names of custom Ray resources, one per node (e.g. ``["node0",
         "node1", "node2"]``); shard i asks for a sliver (0.001) of ``node_resources[i % len]``,
-        which places it on that node. None: Ray places the actors."""
+        which places it on that node. None: Ray places the actors. ``timeout_s``: how long a
+        call waits for a shard (then ShardUnavailableError). ``max_restarts``: how often Ray
+        restarts a shard actor whose process died (-1: always; each restart reopens the file)."""
         m = mf.read(directory)
-        return cls._start(directory, m, node_resources, timeout_s)
+        return cls._start(directory, m, node_resources, timeout_s, max_restarts)
 
     @classmethod
-    def _start(cls, directory, m, node_resources, timeout_s) -> "Collection":
+    def _start(cls, directory, m, node_resources, timeout_s, max_restarts) -> "Collection":
         actors = []
         for i, path in enumerate(mf.shard_paths(directory, m)):
-            opts = {}
+            opts: dict = {"max_restarts": max_restarts}
             if node_resources:
-                opts = {"resources": {node_resources[i % len(node_resources)]: 0.001}}
+                opts["resources"] = {node_resources[i % len(node_resources)]: 0.001}
             actors.append(ShardActor.options(**opts).remote(os.path.abspath(path), i))
         try:
             c = cls(directory, m, actors, timeout_s)
