@@ -8,7 +8,7 @@ VENV := .venv
 VENV_BENCH := .venv-bench
 VENV_RAY := .venv-ray
 
-.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-storage bench-ingest criterion fuzz-smoke soak-readers test-ray
+.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-storage bench-ingest criterion fuzz-smoke soak-readers test-ray python-wheel
 
 all: build
 
@@ -73,11 +73,22 @@ test-python: python-install
 	$(CARGO) build --release --bin hamdb
 	HAMDB_CLI="$(CURDIR)/target/release/hamdb" $(VENV)/bin/python -m pytest -q ffi/python/tests
 
-# A three-node Ray cluster on this machine, every listener on 127.0.0.1 (docs/SCALE.md, "Running
-# Ray on loopback"): starts it, places and kills actors, checks the sockets, tears it down and
-# checks nothing is left. Not yet part of `make test`. Needs no build of the package: the helper
-# (hamdb/_ray_local.py) is pure Python and the test loads it by path.
-test-ray: $(VENV_RAY)/.stamp
+# The package's wheel, built by maturin from .venv (as python-install builds it, in target/python),
+# for the environments that install it without building: .venv-bench (bench-python), .venv-ray
+# (test-ray).
+python-wheel: $(VENV)/.stamp
+	rm -rf target/python/wheels
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/python" \
+		$(VENV)/bin/maturin build --quiet --release -m ffi/python/Cargo.toml -o target/python/wheels
+
+# The scale-out layer (hamdb.ray, docs/SCALE.md) on three-node Ray clusters on this machine, every
+# listener on 127.0.0.1 ("Running Ray on loopback"): the cluster helper's own test, then sharded
+# collections (fan-out search against one database, pinning, SIGKILL of a shard, a shard down).
+# The package's wheel goes into .venv-ray without its dependencies (.venv-ray pins them). Not
+# yet part of `make test`.
+test-ray: python-wheel $(VENV_RAY)/.stamp
+	$(VENV_RAY)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
+		target/python/wheels/hamdb-*.whl
 	$(VENV_RAY)/bin/python -m pytest -q ffi/python/tests/ray
 
 lint:
@@ -115,11 +126,8 @@ bench-full: $(VENV_BENCH)/.stamp
 # test-python, in target/python) and installed into .venv-bench beside faiss-cpu. Writes
 # target/bench/python.json and .md; BENCH_PYTHON_ARGS="--dated docs/bench/python-DATE" also
 # writes a dated copy.
-bench-python: $(VENV)/.stamp $(VENV_BENCH)/.stamp
+bench-python: python-wheel $(VENV_BENCH)/.stamp
 	$(CARGO) build --release --example python_rust_side
-	rm -rf target/python/wheels
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/python" \
-		$(VENV)/bin/maturin build --quiet --release -m ffi/python/Cargo.toml -o target/python/wheels
 	$(VENV_BENCH)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
 		target/python/wheels/hamdb-*.whl
 	$(VENV_BENCH)/bin/python benches/python/run.py $${N:+--n $$N} $${QUICK:+--quick} $(BENCH_PYTHON_ARGS)

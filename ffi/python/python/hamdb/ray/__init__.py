@@ -1,0 +1,39 @@
+"""hamdb on Ray: sharded collections with exact fan-out search (docs/SCALE.md).
+
+    import hamdb.ray as hr
+    with hr.Collection.create("coll", bits=64, shards=4) as c:
+        c.insert(ids, codes)
+        vec = c.commit()                       # one txn a shard
+        ids, dists = c.search(queries, k=10)   # exact, as one database would answer
+        old = c.search(queries, k=10, at=vec)  # pinned to that commit vector
+
+Needs Ray (``pip install 'hamdb[ray]'``, Ray pinned) and a connected cluster (``ray.init``);
+``import hamdb`` itself never imports Ray. Built so far: collections (manifest.py), routing
+(routing.py), shard actors (actor.py), search, pinning and failures (collection.py). Not yet:
+read-only replicas, ``search_image``, Ray Data ingestion, ``make bench-ray``.
+"""
+
+try:
+    import ray as _ray  # noqa: F401  (absolute: the top-level Ray package, not this one)
+except ImportError as e:  # pragma: no cover - the message is the point
+    raise ImportError("hamdb.ray needs Ray: pip install 'hamdb[ray]' (ray==2.60.0)") from e
+
+from .actor import KEEP_COMMITS, Shard, ShardActor
+from .collection import DEFAULT_TIMEOUT_S, Collection
+from .errors import CommitError, CommitNotHeldError, ManifestError, ShardUnavailableError
+from .routing import RULE, shard_of, splitmix64
+
+__all__ = [
+    "Collection",
+    "CommitError",
+    "CommitNotHeldError",
+    "DEFAULT_TIMEOUT_S",
+    "KEEP_COMMITS",
+    "ManifestError",
+    "RULE",
+    "Shard",
+    "ShardActor",
+    "ShardUnavailableError",
+    "shard_of",
+    "splitmix64",
+]

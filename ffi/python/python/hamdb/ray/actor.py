@@ -1,0 +1,151 @@
+"""The shard actor: one Ray actor per shard holds the shard's database open as its writer.
+
+``Shard`` is the plain class (usable, and tested, without Ray); ``ShardActor`` is it as a Ray
+actor class, whose options ``Collection`` sets per shard (placement resources, restarts).
+
+Invariants:
+- The actor is the only writer of its file (hamdb's write lock makes a second one fail with
+  LockedError). Ray runs one method at a time on it (max_concurrency 1), so every call sees
+  the state every earlier call left: a search after ``apply`` returned sees that commit
+  (read-your-writes), and commits are serialised.
+- Every acknowledged write is a durable hamdb commit before the method returns. A restarted
+  actor (Ray reruns ``__init__`` after its process died, max_restarts) reopens the file and so
+  serves exactly the committed state: nothing acknowledged is lost, nothing unacknowledged
+  half-applied (a hamdb commit is atomic).
+- Writes are never retried by Ray (max_task_retries=0): a retried insert batch could apply
+  twice; the caller sees the failure instead.
+- ``pins`` keeps a Snapshot of each of the last ``keep`` commits this process made (plus the
+  state it opened), keyed by txn, so a search pinned to one of them answers from exactly that
+  commit; an older commit, or one from before a restart, is refused (CommitNotHeldError).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import ray
+
+import hamdb
+
+from .errors import CommitNotHeldError
+
+#: Commits a shard keeps pinnable (each holds its segments alive until it drops out).
+KEEP_COMMITS = 16
+
+# One group of buffered operations: (kind, ids uint64 [m], codes uint8 [m, bytes] or None,
+# labels uint32 [m] or None, payloads list of m bytes or None). kind: "insert", "upsert",
+# "delete" (codes, labels, payloads None). Groups apply in order, inside one WriteBatch.
+Op = Tuple[str, np.ndarray, Optional[np.ndarray], Optional[np.ndarray], Optional[List[bytes]]]
+
+
+class Shard:
+    """One shard's database, opened as the writer, with its last commits pinned."""
+
+    def __init__(self, path: str, shard: int, keep: int = KEEP_COMMITS):
+        self.path, self.shard, self.keep = path, shard, keep
+        self.db = hamdb.open(path)
+        self.pins: "OrderedDict[int, hamdb.Snapshot]" = OrderedDict()
+        self._pin(self.db.stats()["txn"])
+
+    def _pin(self, txn: int) -> None:
+        """Hold the current state as commit ``txn``; drop the oldest past ``keep``."""
+        if txn in self.pins:  # an empty commit: the state did not change
+            return
+        self.pins[txn] = self.db.snapshot()
+        while len(self.pins) > self.keep:
+            _, old = self.pins.popitem(last=False)
+            old.close()
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def apply(self, ops: Sequence[Op]) -> int:
+        """Apply every group of ``ops`` in one WriteBatch, one atomic durable commit; its txn."""
+        batch = hamdb.WriteBatch()
+        for kind, ids, codes, labels, payloads in ops:
+            if kind == "delete":
+                for i in ids.tolist():
+                    batch.delete(i)
+                continue
+            add = batch.insert if kind == "insert" else batch.upsert
+            for j, i in enumerate(ids.tolist()):
+                label = None if labels is None else int(labels[j])
+                payload = None if payloads is None else payloads[j]
+                add(i, codes[j], label, payload)
+        txn = self.db.commit(batch).txn
+        self._pin(txn)
+        return txn
+
+    def import_codes(self, codes, ids, labels=None, payloads=None) -> int:
+        """``Database.import_codes`` (one new segment, one commit); its txn."""
+        txn = self.db.import_codes(codes, ids, labels, payloads).txn
+        self._pin(txn)
+        return txn
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def _source(self, at_txn: Optional[int]):
+        """The database (latest commit) or the snapshot of commit ``at_txn``.
+
+        A commit vector names, for a shard that had nothing to commit, the txn it already had,
+        so the state "at t" is that of the newest pinned commit <= t; it is exact only if that
+        commit is held and t is not past the latest one."""
+        if at_txn is None:
+            return self.db
+        held = list(self.pins)
+        oldest, latest = held[0], held[-1]
+        if at_txn > latest:
+            why = "has not reached it yet"
+        elif at_txn < oldest:
+            why = f"no longer holds it (it holds commits {oldest}..{latest}; older ones are " \
+                  f"released, and a restarted shard holds only what it reopened)"
+        else:
+            return self.pins[max(t for t in held if t <= at_txn)]
+        raise CommitNotHeldError(
+            f"shard {self.shard} ({self.path}): commit {at_txn} not held: the shard {why}",
+            self.shard, at_txn, oldest, latest,
+        )
+
+    def search(self, codes, k: int, label=None, at_txn=None, with_labels=False):
+        """``Database.search`` of a 2-D batch (one thread: actors share the node's cores)."""
+        return self._source(at_txn).search(codes, k, label, threads=1, with_labels=with_labels)
+
+    def search_radius(self, codes, r: int, label=None, at_txn=None, with_labels=False):
+        """``Database.search_radius`` of a 2-D batch."""
+        return self._source(at_txn).search_radius(codes, r, label, threads=1, with_labels=with_labels)
+
+    def txn(self) -> int:
+        """The latest commit's txn."""
+        return next(reversed(self.pins))
+
+    def held(self) -> List[int]:
+        """The txns of the commits a search can be pinned to, oldest first."""
+        return list(self.pins)
+
+    def stats(self) -> Dict[str, object]:
+        """``Database.stats()`` plus ``shard``, ``path``, ``pid``, ``node`` (Ray node id, or None)."""
+        s = dict(self.db.stats())
+        s.update(shard=self.shard, path=self.path, pid=os.getpid(), held=self.held())
+        ctx = ray.get_runtime_context() if ray.is_initialized() else None
+        s["node"] = ctx.get_node_id() if ctx is not None else None
+        return s
+
+    def pid(self) -> int:
+        """This process's id (tests SIGKILL it)."""
+        return os.getpid()
+
+    def close(self) -> None:
+        """Release the pins and close the database (the actor is killed next)."""
+        for snap in self.pins.values():
+            snap.close()
+        self.pins.clear()
+        self.db.close()
+
+
+#: ``Shard`` as a Ray actor. Restarted without limit after its process dies (a restart reopens
+#: the file); an exception in ``__init__`` (a missing or corrupt file) is not a process death
+#: and ends it for good. ``num_cpus=0``: it holds no CPU between calls, so any number of shards
+#: fit on a node; ``Collection`` adds a per-node resource to place it.
+ShardActor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(Shard)
