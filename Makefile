@@ -42,9 +42,10 @@ $(VENV_RAY)/.stamp: ffi/python/requirements-ray.txt
 
 # Every test: Rust unit, property and integration tests of every crate of the workspace
 # (release build: the property tests run thousands of searches), the encoder model tests with
-# ONNX Runtime, then the C ABI and its bindings. The one-time setup (system packages, pinned
+# ONNX Runtime, the Python package, the C ABI and its bindings, then the Ray layer on a local
+# three-node cluster. The one-time setup (system packages, pinned
 # tools) runs first, once; no test target installs anything itself.
-test: setup test-rust test-models test-python test-ffi
+test: setup test-rust test-models test-python test-ffi test-ray
 
 # The image tests load ONNX Runtime from .venv's onnxruntime package (found automatically).
 test-rust: $(VENV)/.stamp
@@ -84,8 +85,8 @@ python-wheel: $(VENV)/.stamp
 # The scale-out layer (hamdb.ray, docs/SCALE.md) on three-node Ray clusters on this machine, every
 # listener on 127.0.0.1 ("Running Ray on loopback"): the cluster helper's own test, then sharded
 # collections (fan-out search against one database, pinning, SIGKILL of a shard, a shard down).
-# The package's wheel goes into .venv-ray without its dependencies (.venv-ray pins them). Not
-# yet part of `make test`.
+# The package's wheel goes into .venv-ray without its dependencies (.venv-ray pins them; Ray's
+# wheel, about 80 MB, is installed once by the .venv-ray stamp).
 test-ray: python-wheel $(VENV_RAY)/.stamp
 	$(VENV_RAY)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
 		target/python/wheels/hamdb-*.whl
