@@ -8,7 +8,7 @@ VENV := .venv
 VENV_BENCH := .venv-bench
 VENV_RAY := .venv-ray
 
-.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-storage bench-ingest criterion fuzz-smoke soak-readers test-ray python-wheel
+.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-ray bench-storage bench-ingest criterion fuzz-smoke soak-readers test-ray python-wheel
 
 all: build
 
@@ -132,6 +132,12 @@ bench-python: python-wheel $(VENV_BENCH)/.stamp
 	$(VENV_BENCH)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
 		target/python/wheels/hamdb-*.whl
 	$(VENV_BENCH)/bin/python benches/python/run.py $${N:+--n $$N} $${QUICK:+--quick} $(BENCH_PYTHON_ARGS)
+
+# The Ray layer's fan-out cost (1, 2, 4, 8 shards) against one local database; benches/ray/run.py.
+bench-ray: python-wheel $(VENV_RAY)/.stamp
+	$(VENV_RAY)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
+		target/python/wheels/hamdb-*.whl
+	$(VENV_RAY)/bin/python benches/ray/run.py $(BENCH_RAY_ARGS)
 
 # Storage benchmarks (bulk import, inserts, open + first query, delta, compaction, memory).
 bench-storage:

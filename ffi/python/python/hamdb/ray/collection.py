@@ -45,6 +45,11 @@ DEFAULT_TIMEOUT_S = 30.0
 CommitVector = Tuple[int, ...]
 
 
+#: Query batches up to this size are sent inline with each shard's call, larger ones via one
+#: ``ray.put`` (Ray itself inlines arguments under 100 KiB).
+_INLINE_QUERY_BYTES = 64 * 1024
+
+
 class Collection:
     """A sharded collection (``Collection.create`` / ``Collection.open``); a context manager.
 
@@ -285,7 +290,9 @@ class Collection:
         self._check_open()
         if at is not None and len(at) != self.shards:
             raise ValueError(f"commit vector has {len(at)} entries, the collection {self.shards} shards")
-        qref = ray.put(q)  # one copy in the object store, shared by every shard's call
+        # A large batch goes into the object store once, shared by every shard's call; a small
+        # one travels inline with each call (a put costs more than copying a few KB).
+        qref = ray.put(q) if q.nbytes > _INLINE_QUERY_BYTES else q
         calls = [(s, (qref, arg, label, None if at is None else int(at[s]), with_labels))
                  for s in range(self.shards)]
         results, failed = self._gather_outcomes(method, calls)
