@@ -377,3 +377,40 @@ def test_sigkill_during_commit_is_all_or_nothing(cluster, tmp_path):
         assert ray.get(actor.txn.remote(), timeout=30) >= 1
     finally:
         p.close()
+
+
+def test_search_image_equals_one_database(cluster, tmp_path):
+    """search_image encodes once at the driver and searches every shard: the same neighbours
+    (ids, distances, stored labels) and prediction as one database bound to the same model."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+    model = os.path.join(root, "models", "reference", "ssdh-fmnist-48.onnx")
+    images = sorted(os.path.join(root, "samples", "fashion-mnist", "images", f)
+                    for f in os.listdir(os.path.join(root, "samples", "fashion-mnist", "images")))
+    enc = hamdb.Encoder.load(model)
+    codes, labels, _ = enc.encode(images[:600])
+    ids = np.arange(600, dtype=np.uint64) * 7  # spread over the shards
+    ref = hamdb.create_for_model(str(tmp_path / "ref.hamdb"), enc)
+    ref.import_codes(codes, ids=ids, labels=labels)
+    with hr.Collection.create_for_model(str(tmp_path / "img"), enc, 3,
+                                        node_resources=[f"node{i}" for i in range(NODES)]) as c:
+        c.import_codes(codes, ids, labels)
+        for q in (images[3], images[650], open(images[10], "rb").read()):
+            want = ref.search_image(enc, q, k=25)
+            got = c.search_image(enc, q, k=25)
+            assert got.code == want.code and got.label == want.label
+            assert got.class_name == want.class_name and got.probability == want.probability
+            assert got.ids.tolist() == [h.id for h in want.hits]
+            assert got.distances.tolist() == [h.distance for h in want.hits]
+            assert got.labels.tolist() == [h.label for h in want.hits]
+            want_r = ref.search_image(enc, q, radius=4, label=int(want.label))
+            got_r = c.search_image(enc, q, radius=4, label=int(want.label))
+            assert got_r.ids.tolist() == [h.id for h in want_r.hits] and got_r.missing == []
+        with pytest.raises(ValueError, match="not both"):
+            c.search_image(enc, images[0], k=3, radius=2)
+        enc16 = hamdb.Encoder.load(model.replace("-48", "-16"))
+        with pytest.raises(hamdb.EncoderMismatchError):
+            c.search_image(enc16, images[0])
+    with hr.Collection.create(str(tmp_path / "plain"), 48, 2) as plain:
+        with pytest.raises(hamdb.NoEncoderError):
+            plain.search_image(enc, images[0])
+    ref.close()

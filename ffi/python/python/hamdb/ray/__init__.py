@@ -9,8 +9,8 @@
 
 Needs Ray (``pip install 'hamdb[ray]'``, Ray pinned) and a connected cluster (``ray.init``);
 ``import hamdb`` itself never imports Ray. Built so far: collections (manifest.py), routing
-(routing.py), shard actors (actor.py), search, pinning and failures (collection.py). Not yet:
-read-only replicas, ``search_image``, Ray Data ingestion, ``make bench-ray``.
+(routing.py), shard actors (actor.py), search, ``search_image``, pinning and failures
+(collection.py). Not yet: read-only replicas, Ray Data ingestion.
 """
 
 try:
@@ -19,12 +19,13 @@ except ImportError as e:  # pragma: no cover - the message is the point
     raise ImportError("hamdb.ray needs Ray: pip install 'hamdb[ray]' (ray==2.60.0)") from e
 
 from .actor import KEEP_COMMITS, Shard, ShardActor
-from .collection import DEFAULT_TIMEOUT_S, Collection
+from .collection import DEFAULT_TIMEOUT_S, Collection, ImageSearch
 from .errors import CommitError, CommitNotHeldError, ManifestError, ShardUnavailableError
 from .routing import RULE, shard_of, splitmix64
 
 __all__ = [
     "Collection",
+    "ImageSearch",
     "CommitError",
     "CommitNotHeldError",
     "DEFAULT_TIMEOUT_S",

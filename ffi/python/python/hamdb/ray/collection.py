@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -43,6 +44,23 @@ from .routing import as_ids, shard_of
 DEFAULT_TIMEOUT_S = 30.0
 
 CommitVector = Tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ImageSearch:
+    """``Collection.search_image``'s answer: the query image's code, predicted label, class
+    name and probability, and its neighbours over every shard (ascending by (distance, id);
+    ``labels``: each item's stored label, ``hamdb.NO_LABEL`` for none); ``missing``: shards that
+    did not answer (only with ``partial=True``)."""
+
+    code: bytes
+    label: int
+    class_name: str
+    probability: float
+    ids: np.ndarray
+    distances: np.ndarray
+    labels: np.ndarray
+    missing: List[int]
 
 
 #: Query batches up to this size are sent inline with each shard's call, larger ones via one
@@ -85,11 +103,35 @@ class Collection:
         the manifest last, so a failed create leaves no collection (but may leave shard files:
         remove the directory before trying again). The other arguments: see ``open``."""
         m = mf.Manifest.new(bits, shards, fingerprint or b"")
+        return cls._create(directory, m, lambda p: hamdb.create(p, bits, m.fingerprint),
+                           node_resources, timeout_s, max_restarts)
+
+    @classmethod
+    def create_for_model(
+        cls,
+        directory: str,
+        encoder,
+        shards: int,
+        node_resources: Optional[Sequence[str]] = None,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_restarts: int = -1,
+    ) -> "Collection":
+        """``create`` for the codes of ``encoder``'s model (a ``hamdb.Encoder``): every shard
+        file records the model (``hamdb.create_for_model``) and the manifest its fingerprint,
+        so ``search_image`` refuses another model with EncoderMismatchError."""
+        bits = encoder.bits + (-encoder.bits) % 8
+        m = mf.Manifest.new(bits, shards, encoder.fingerprint)
+        return cls._create(directory, m, lambda p: hamdb.create_for_model(p, encoder),
+                           node_resources, timeout_s, max_restarts)
+
+    @classmethod
+    def _create(cls, directory, m, make_shard, node_resources, timeout_s, max_restarts):
         os.makedirs(directory, exist_ok=True)
         if os.path.exists(mf.path_in(directory)):
             raise ManifestError(f"{mf.path_in(directory)} exists: use Collection.open", mf.path_in(directory))
         for p in mf.shard_paths(directory, m):
-            hamdb.create(p, bits, m.fingerprint).close()
+            make_shard(p).close()
         mf.write(directory, m)
         return cls._start(directory, m, node_resources, timeout_s, max_restarts)
 
@@ -285,6 +327,39 @@ class Collection:
         parts, missing = self._fan_out("search_radius", q, r, label, at, partial, with_labels)
         out = merge.merge_radius(parts, len(q), with_labels)
         return (out, missing) if partial else out
+
+    def search_image(self, encoder, image, k: Optional[int] = None, label=None,
+                     radius: Optional[int] = None, at: Optional[Sequence[int]] = None,
+                     partial: bool = False) -> "ImageSearch":
+        """Encode ``image`` once, at the driver (one forward pass: its code and predicted class),
+        then search every shard by the code: the ``k`` nearest (default 10) or everything within
+        ``radius`` (inclusive), only items of ``label`` if given; ``at`` and ``partial`` as for
+        ``search``. ``encoder`` must be the collection's model (EncoderMismatchError; a
+        collection created without one: NoEncoderError)."""
+        if k is not None and radius is not None:
+            raise ValueError("give k (nearest neighbours) or radius, not both")
+        if not self.manifest.fingerprint:
+            raise hamdb.NoEncoderError(
+                "the collection was created without a model (Collection.create_for_model makes one)")
+        if encoder.fingerprint != self.manifest.fingerprint:
+            raise hamdb.EncoderMismatchError(
+                f"the collection's model has fingerprint {self.manifest.fingerprint.hex()[:12]}..., "
+                f"this encoder's is {encoder.fingerprint.hex()[:12]}...")
+        code, predicted, probability = encoder.encode(image)
+        q = np.frombuffer(code, dtype=np.uint8)[None, :]
+        if radius is None:
+            got = self.search(q, 10 if k is None else k, label, at, partial, with_labels=True)
+        else:
+            got = self.search_radius(q, radius, label, at, partial, with_labels=True)
+        (res, missing) = got if partial else (got, [])
+        if radius is None:
+            ids, dists, labels = (a[0] for a in res)
+            keep = ids != hamdb.NO_ID
+            ids, dists, labels = ids[keep], dists[keep], labels[keep]
+        else:
+            _, ids, dists, labels = res
+        return ImageSearch(code, int(predicted), encoder.classes[predicted], float(probability),
+                           ids, dists, labels, list(missing))
 
     def _fan_out(self, method, q, arg, label, at, partial, with_labels):
         self._check_open()
