@@ -2,8 +2,10 @@
 //! unified classification and retrieval); the code then searches the database like any code.
 
 use super::binding::ModelBinding;
+use super::ingest::ImageSource;
 use crate::code::Code;
-use crate::error::Result;
+use crate::encoder::Encoded;
+use crate::error::{Error, Result};
 use crate::storage::QueryResult;
 
 /// The answer to an image query.
@@ -48,6 +50,35 @@ impl ModelBinding<'_> {
         class: Option<u32>,
     ) -> Result<ImageQueryResult> {
         let e = self.encoder().encode_image(image)?;
+        self.search_encoded(e, reach, class)
+    }
+
+    /// [`ModelBinding::search_image_reach`] for any [`ImageSource`] (a path, bytes, or a
+    /// caller's decoded pixels).
+    pub fn search_source(
+        &self,
+        source: &ImageSource,
+        reach: Reach,
+        class: Option<u32>,
+    ) -> Result<ImageQueryResult> {
+        let row = source.preprocess(self.encoder())?;
+        let e = self
+            .encoder()
+            .encode_rows(&row, 1)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Inference {
+                reason: "the model returned no row".into(),
+            })?;
+        self.search_encoded(e, reach, class)
+    }
+
+    fn search_encoded(
+        &self,
+        e: Encoded,
+        reach: Reach,
+        class: Option<u32>,
+    ) -> Result<ImageQueryResult> {
         let snap = self.database().snapshot();
         let result = match reach {
             Reach::Nearest(k) => snap.search(&e.code, k, class)?,

@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::errors::{status_error, to_py};
+use crate::parallel::in_threads;
 use crate::sources::source_of;
 
 /// Images per forward pass in `encode` (ingestion has its own batch size).
@@ -45,21 +46,14 @@ fn encode_all(
     for (c, chunk) in sources.chunks(ENCODE_BATCH).enumerate() {
         let per = chunk.len().div_ceil(threads).max(1);
         let decoded: Vec<hamdb::Result<Vec<f32>>> = if per < chunk.len() {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = chunk
+            in_threads(
+                chunk
                     .chunks(per)
-                    .map(|part| {
-                        s.spawn(move || part.iter().map(|src| src.preprocess(enc)).collect())
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h: std::thread::ScopedJoinHandle<'_, Vec<_>>| {
-                        // `preprocess` catches decoder panics; a panic here is hamdb's bug.
-                        h.join().expect("a decode thread panicked")
-                    })
-                    .collect()
-            })
+                    .map(|part| move || part.iter().map(|src| src.preprocess(enc)).collect()),
+            )
+            .into_iter()
+            .flat_map(|rows: Vec<_>| rows)
+            .collect()
         } else {
             chunk.iter().map(|src| src.preprocess(enc)).collect()
         };

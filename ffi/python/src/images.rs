@@ -310,36 +310,20 @@ pub(crate) fn search_image(
     };
     let src = source_of(image)?;
     let enc = encoder.get().inner.clone();
-    let (e, class_name, result) = py
-        .detach(|| -> hamdb::Result<_> {
-            let binding = ModelBinding::new(&db, &enc)?;
-            let row = src.preprocess(&enc)?;
-            let e = enc
-                .encode_rows(&row, 1)?
-                .into_iter()
-                .next()
-                .ok_or_else(|| hamdb::Error::Inference {
-                    reason: "the model returned no row".into(),
-                })?;
-            let snap = db.snapshot();
-            let result = match reach {
-                Reach::Nearest(k) => snap.search(&e.code, k, label)?,
-                Reach::Radius(r) => snap.search_radius(&e.code, r, label)?,
-            };
-            let class_name = binding.record().class_name(e.class).to_owned();
-            Ok((e, class_name, result))
-        })
+    let q = py
+        .detach(|| ModelBinding::new(&db, &enc)?.search_source(&src, reach, label))
         .map_err(to_py)?;
-    let hits = result
+    let hits = q
+        .result
         .hits
         .into_iter()
         .map(|h| Py::new(py, hit(py, h)?))
         .collect::<PyResult<_>>()?;
     Ok(ImageQuery {
-        code: PyBytes::new(py, &e.code.to_bytes()).unbind(),
-        label: e.class,
-        class_name,
-        probability: e.probability,
+        code: PyBytes::new(py, &q.code.to_bytes()).unbind(),
+        label: q.class,
+        class_name: q.class_name,
+        probability: q.probability,
         hits,
     })
 }

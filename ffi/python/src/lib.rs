@@ -12,7 +12,7 @@
 //! results (Hit, Item, CommitInfo), batch (WriteBatch), database (Database,
 //! create/open/verify), snapshot, search (the searches Database and Snapshot share), encoder
 //! (Encoder), sources (images from Python), images (create_for_model, insert_images,
-//! search_image).
+//! search_image), parallel (scoped threads for batches).
 
 mod args;
 mod batch;
@@ -21,6 +21,7 @@ mod encoder;
 mod errors;
 mod handle;
 mod images;
+mod parallel;
 mod results;
 mod search;
 mod snapshot;

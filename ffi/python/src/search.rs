@@ -12,6 +12,7 @@ use pyo3::types::PyBytes;
 
 use crate::args::{code_arg, codes_arg, is_2d_array, too_big};
 use crate::errors::to_py;
+use crate::parallel::in_threads;
 use crate::results::{hit_list, Item};
 
 /// The id that pads a batch search's `ids` rows (2**64 - 1; `hamdb.NO_ID`).
@@ -155,19 +156,17 @@ pub(crate) fn knn<'py>(
                     Some(l) => l.chunks_mut(rows * k).map(Some).collect(),
                     None => (0..parts).map(|_| None).collect(),
                 };
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = bytes
+                let fill = &fill;
+                in_threads(
+                    bytes
                         .chunks(rows * len.bytes())
                         .zip(ids.chunks_mut(rows * k))
                         .zip(dists.chunks_mut(rows * k))
                         .zip(label_parts)
-                        .map(|(((q, i), d), l)| s.spawn(move || fill(q, i, d, l)))
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().expect("a search thread panicked"))
-                        .collect::<hamdb::Result<Vec<()>>>()
-                })?;
+                        .map(|(((q, i), d), l)| move || fill(q, i, d, l)),
+                )
+                .into_iter()
+                .collect::<hamdb::Result<Vec<()>>>()?;
             } else {
                 fill(bytes, &mut ids, &mut dists, labels.as_deref_mut())?;
             }
@@ -242,16 +241,10 @@ pub(crate) fn radius<'py>(
             };
             let rows = rows_per_thread(n, threads);
             let parts = if rows < n {
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = bytes
-                        .chunks(rows * len.bytes())
-                        .map(|q| s.spawn(move || part(q)))
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().expect("a search thread panicked"))
-                        .collect::<hamdb::Result<Vec<_>>>()
-                })?
+                let part = &part;
+                in_threads(bytes.chunks(rows * len.bytes()).map(|q| move || part(q)))
+                    .into_iter()
+                    .collect::<hamdb::Result<Vec<_>>>()?
             } else {
                 vec![part(bytes)?]
             };
