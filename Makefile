@@ -138,6 +138,7 @@ bench-ray: python-wheel $(VENV_RAY)/.stamp
 	$(VENV_RAY)/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall \
 		target/python/wheels/hamdb-*.whl
 	$(VENV_RAY)/bin/python benches/ray/run.py $(BENCH_RAY_ARGS)
+	$(VENV_RAY)/bin/python benches/ray/ingest.py $(BENCH_RAY_INGEST_ARGS)
 
 # Storage benchmarks (bulk import, inserts, open + first query, delta, compaction, memory).
 bench-storage:

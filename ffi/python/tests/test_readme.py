@@ -9,7 +9,7 @@ from conftest import ROOT
 
 def test_readme_python_examples_run(tmp_path, monkeypatch):
     text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Using hamdb from Python") : text.index("## Embedding from C")]
+    section = text[text.index("## Using hamdb from Python") : text.index("## Scaling out on Ray")]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) >= 3, "the Python section lost its examples"
     for name in ("models", "samples"):

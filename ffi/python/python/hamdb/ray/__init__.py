@@ -10,7 +10,7 @@
 Needs Ray (``pip install 'hamdb[ray]'``, Ray pinned) and a connected cluster (``ray.init``);
 ``import hamdb`` itself never imports Ray. Built so far: collections (manifest.py), routing
 (routing.py), shard actors (actor.py), search, ``search_image``, pinning and failures
-(collection.py). Not yet: read-only replicas, Ray Data ingestion.
+(collection.py), distributed ingestion with Ray Data (ingest.py). Not yet: read-only replicas.
 """
 
 try:
@@ -18,14 +18,19 @@ try:
 except ImportError as e:  # pragma: no cover - the message is the point
     raise ImportError("hamdb.ray needs Ray: pip install 'hamdb[ray]' (ray==2.60.0)") from e
 
+from .._ray_local import local_cluster
 from .actor import KEEP_COMMITS, Shard, ShardActor
-from .collection import DEFAULT_TIMEOUT_S, Collection, ImageSearch
+from .collection import DEFAULT_TIMEOUT_S, Collection, ImageSearch, Item
 from .errors import CommitError, CommitNotHeldError, ManifestError, ShardUnavailableError
+from .ingest import IngestFailure, IngestReport, ingest_images, source_id, source_key
 from .routing import RULE, shard_of, splitmix64
 
 __all__ = [
     "Collection",
     "ImageSearch",
+    "IngestFailure",
+    "IngestReport",
+    "Item",
     "CommitError",
     "CommitNotHeldError",
     "DEFAULT_TIMEOUT_S",
@@ -36,5 +41,9 @@ __all__ = [
     "ShardActor",
     "ShardUnavailableError",
     "shard_of",
+    "source_id",
+    "source_key",
     "splitmix64",
+    "ingest_images",
+    "local_cluster",
 ]

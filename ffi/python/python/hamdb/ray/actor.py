@@ -84,6 +84,43 @@ class Shard:
         self._pin(txn)
         return txn
 
+    def ingest(self, ids, codes, labels, keys: Sequence[bytes]) -> Dict[str, object]:
+        """Store encoded images idempotently, in one atomic durable commit (ingest.py).
+
+        Item j is (``ids[j]``, ``codes[j]``, ``labels[j]``) with payload ``keys[j]``, the source
+        key its id was hashed from. An id not stored yet is inserted; one stored with the same
+        key is left alone if its code and label are the same (a rerun) and replaced if not (the
+        file changed); one stored with another key is a hash collision and is refused, never
+        overwritten. Returns ``{"txn", "written", "unchanged", "collisions": [(j, other key)]}``.
+        Running it twice on the same input writes nothing the second time, so the driver may
+        retry a call whose outcome it does not know (the actor died mid-call)."""
+        batch = hamdb.WriteBatch()
+        written = unchanged = 0
+        collisions: List[Tuple[int, bytes]] = []
+        seen: Dict[int, bytes] = {}  # ids earlier in this call: not yet visible to get()
+        for j, i in enumerate(ids.tolist()):
+            key = bytes(keys[j])
+            if i in seen:
+                if seen[i] == key:
+                    unchanged += 1
+                else:
+                    collisions.append((j, seen[i]))
+                continue
+            code, label = codes[j], int(labels[j])
+            old = self.db.get(i)
+            if old is not None and old.payload != key:
+                collisions.append((j, old.payload))
+                continue
+            seen[i] = key
+            if old is not None and old.code == code.tobytes() and old.label == label:
+                unchanged += 1
+                continue
+            batch.upsert(i, code, label, key)
+            written += 1
+        txn = self.db.commit(batch).txn if written else self.txn()
+        self._pin(txn)
+        return {"txn": txn, "written": written, "unchanged": unchanged, "collisions": collisions}
+
     # --- reads ----------------------------------------------------------------------------
 
     def _source(self, at_txn: Optional[int]):
@@ -115,6 +152,14 @@ class Shard:
     def search_radius(self, codes, r: int, label=None, at_txn=None, with_labels=False):
         """``Database.search_radius`` of a 2-D batch."""
         return self._source(at_txn).search_radius(codes, r, label, threads=1, with_labels=with_labels)
+
+    def get(self, ids) -> List[Optional[Tuple[bytes, Optional[int], bytes]]]:
+        """``(code, label, payload)`` of each id's item at the latest commit, None if absent."""
+        out = []
+        for i in ids.tolist():
+            it = self.db.get(i)
+            out.append(None if it is None else (it.code, it.label, it.payload))
+        return out
 
     def txn(self) -> int:
         """The latest commit's txn."""

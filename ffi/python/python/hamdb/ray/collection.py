@@ -63,6 +63,17 @@ class ImageSearch:
     missing: List[int]
 
 
+@dataclass(frozen=True)
+class Item:
+    """A stored item, as ``Collection.get`` returns it: its id, code bytes, label (None for
+    none) and payload."""
+
+    id: int
+    code: bytes
+    label: Optional[int]
+    payload: bytes
+
+
 #: Query batches up to this size are sent inline with each shard's call, larger ones via one
 #: ``ray.put`` (Ray itself inlines arguments under 100 KiB).
 _INLINE_QUERY_BYTES = 64 * 1024
@@ -417,6 +428,32 @@ class Collection:
                 failed[s] = ShardUnavailableError(f"shard {s} is unavailable ({type(e).__name__}: "
                                                   f"{_first_line(e)})", s)
         return results, failed
+
+    # --- items ----------------------------------------------------------------------------
+
+    def get(self, ids):
+        """The item with id ``ids`` (an int: an ``Item`` or None), or of each id (an array or
+        sequence: a list of ``Item`` or None, in input order), from each shard's latest commit;
+        one call per shard holding any of them."""
+        self._check_open()
+        one = isinstance(ids, (int, np.integer))
+        arr = as_ids([ids] if one else ids)
+        out: List[Optional[Item]] = [None] * len(arr)
+        parts = list(self._route(arr))
+        got = self._gather("get", [(s, (arr[sel],)) for s, sel in parts])
+        for s, sel in parts:
+            for j, row in zip(sel.tolist(), got[s]):
+                if row is not None:
+                    out[j] = Item(int(arr[j]), row[0], row[1], row[2])
+        return out[0] if one else out
+
+    def ingest_images(self, sources, model, **options):
+        """Encode images on Ray Data workers and store them, idempotently (``hamdb.ray.ingest``:
+        ids hashed from each source's key, per-item report, retries through shard restarts).
+        See ``ingest.ingest_images`` for the options."""
+        from .ingest import ingest_images
+
+        return ingest_images(self, sources, model, **options)
 
     # --- the rest -------------------------------------------------------------------------
 
