@@ -101,7 +101,7 @@ def main():
         "commit_every": args.commit_every,
         "ray": ray.__version__,
         "python": platform.python_version(),
-        "command": "make bench-ray" + (f' BENCH_RAY_ARGS="--dated {args.dated}"' if args.dated else ""),
+        "command": "make bench-ray" + (f' BENCH_RAY_INGEST_ARGS="--dated {args.dated}"' if args.dated else ""),
         "images_per_s": rate,
         "samples_s": samples,
     }
