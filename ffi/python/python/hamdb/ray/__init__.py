@@ -10,7 +10,7 @@
 Needs Ray (``pip install 'hamdb[ray]'``, Ray pinned) and a connected cluster (``ray.init``);
 ``import hamdb`` itself never imports Ray. Built so far: collections (manifest.py), routing
 (routing.py), shard actors (actor.py), search, ``search_image``, pinning and failures
-(collection.py). Not yet: read-only replicas, Ray Data ingestion.
+(collection.py), read-only replicas per shard (replica.py). Not yet: Ray Data ingestion.
 """
 
 try:
@@ -19,8 +19,10 @@ except ImportError as e:  # pragma: no cover - the message is the point
     raise ImportError("hamdb.ray needs Ray: pip install 'hamdb[ray]' (ray==2.60.0)") from e
 
 from .actor import KEEP_COMMITS, Shard, ShardActor
-from .collection import DEFAULT_TIMEOUT_S, Collection, ImageSearch
-from .errors import CommitError, CommitNotHeldError, ManifestError, ShardUnavailableError
+from .collection import DEFAULT_TIMEOUT_S, SPLIT_MIN_ROWS, Collection, ImageSearch
+from .errors import (CommitError, CommitNotHeldError, ManifestError, ReplicaRefusedError,
+                     ShardUnavailableError)
+from .replica import Replica, ReplicaActor
 from .routing import RULE, shard_of, splitmix64
 
 __all__ = [
@@ -32,6 +34,10 @@ __all__ = [
     "KEEP_COMMITS",
     "ManifestError",
     "RULE",
+    "Replica",
+    "ReplicaActor",
+    "ReplicaRefusedError",
+    "SPLIT_MIN_ROWS",
     "Shard",
     "ShardActor",
     "ShardUnavailableError",
