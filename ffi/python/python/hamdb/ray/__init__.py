@@ -10,7 +10,8 @@
 Needs Ray (``pip install 'hamdb[ray]'``, Ray pinned) and a connected cluster (``ray.init``);
 ``import hamdb`` itself never imports Ray. Built so far: collections (manifest.py), routing
 (routing.py), shard actors (actor.py), search, ``search_image``, pinning and failures
-(collection.py), distributed ingestion with Ray Data (ingest.py). Not yet: read-only replicas.
+(collection.py), read-only replicas per shard (replica.py), distributed ingestion with Ray
+Data (ingest.py).
 """
 
 try:
@@ -20,9 +21,11 @@ except ImportError as e:  # pragma: no cover - the message is the point
 
 from .._ray_local import local_cluster
 from .actor import KEEP_COMMITS, Shard, ShardActor
-from .collection import DEFAULT_TIMEOUT_S, Collection, ImageSearch, Item
-from .errors import CommitError, CommitNotHeldError, ManifestError, ShardUnavailableError
+from .collection import DEFAULT_TIMEOUT_S, SPLIT_MIN_ROWS, Collection, ImageSearch, Item
+from .errors import (CommitError, CommitNotHeldError, ManifestError, ReplicaRefusedError,
+                     ShardUnavailableError)
 from .ingest import IngestFailure, IngestReport, ingest_images, source_id, source_key
+from .replica import Replica, ReplicaActor
 from .routing import RULE, shard_of, splitmix64
 
 __all__ = [
@@ -37,6 +40,10 @@ __all__ = [
     "KEEP_COMMITS",
     "ManifestError",
     "RULE",
+    "Replica",
+    "ReplicaActor",
+    "ReplicaRefusedError",
+    "SPLIT_MIN_ROWS",
     "Shard",
     "ShardActor",
     "ShardUnavailableError",

@@ -12,10 +12,15 @@ the *commit vector*, one txn a shard; ``search(..., at=vector)`` answers from ex
 commits (each shard keeps its last ``actor.KEEP_COMMITS``). Without ``at`` each shard answers
 from its latest commit, which after ``commit()`` returned includes it (read-your-writes).
 
-Searches send the whole query batch to every shard in one call and merge exactly on
-(distance, id) (merge.py). A shard that is dead, unreachable or slower than ``timeout_s``
-makes the search raise ``ShardUnavailableError`` naming it, or, with ``partial=True``, the
-answer of the other shards comes back with the list of missing ones.
+Searches send the query batch to every shard and merge exactly on (distance, id)
+(merge.py). A shard may have read-only replicas (replica.py; ``replicas=``): its *serving set*
+is the writer plus them. A batch of at least ``SPLIT_MIN_ROWS`` rows per member is split by
+rows over the serving set (parts answered in parallel, stacked back in row order before the
+merge); a smaller one goes to one member, round-robin. A part a replica cannot answer (down,
+too slow, or refusing: behind the driver's last commit, or not holding a pinned commit
+exactly) is asked again of the writer, then of the other replicas. A shard none of whose
+members answers makes the search raise ``ShardUnavailableError`` naming it, or, with
+``partial=True``, the answer of the other shards comes back with the list of missing ones.
 
 The directory must be reachable at the same path from every node that hosts a shard (on one
 machine, or a shared filesystem).
@@ -38,12 +43,17 @@ from . import manifest as mf
 from . import merge
 from .actor import Op, ShardActor
 from .errors import CommitError, ManifestError, ShardUnavailableError
+from .replica import ReplicaActor
 from .routing import as_ids, shard_of
 
 #: Seconds a call waits for a shard before calling it unavailable (``Collection(timeout_s=)``).
 DEFAULT_TIMEOUT_S = 30.0
 
 CommitVector = Tuple[int, ...]
+
+#: A query batch is split over a shard's serving set (writer + replicas) only with at least this
+#: many rows per part: below it a part's Ray round trip (about 1-2 ms) costs more than its search.
+SPLIT_MIN_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -85,11 +95,16 @@ class Collection:
     One driver process owns the collection's actors and write buffers; it is not thread-safe.
     """
 
-    def __init__(self, directory: str, m: mf.Manifest, actors: list, timeout_s: float):
+    def __init__(self, directory: str, m: mf.Manifest, actors: list, timeout_s: float,
+                 replicas: Optional[List[list]] = None):
         self.directory = directory
         self.manifest = m
         self.timeout_s = timeout_s
         self._actors = actors
+        # _replicas[s][j - 1] is shard s's replica j; member 0 of a shard is its writer.
+        self._replicas: List[list] = replicas if replicas is not None else [[] for _ in actors]
+        self._next = [0] * len(actors)  # round-robin: the member a shard's next small batch goes to
+        self.fallbacks = 0  # parts of searches a member failed or refused, asked of another
         self._pending: List[List[Op]] = [[] for _ in actors]
         self._closed = False
         txns = self._gather("txn", [(s, ()) for s in range(len(actors))])
@@ -108,6 +123,7 @@ class Collection:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_restarts: int = -1,
+        replicas: int = 0,
     ) -> "Collection":
         """Create a collection of ``shards`` empty shard files and its manifest in ``directory``
         (made if missing), start its actors and return it. The shard files are created first and
@@ -115,7 +131,7 @@ class Collection:
         remove the directory before trying again). The other arguments: see ``open``."""
         m = mf.Manifest.new(bits, shards, fingerprint or b"")
         return cls._create(directory, m, lambda p: hamdb.create(p, bits, m.fingerprint),
-                           node_resources, timeout_s, max_restarts)
+                           node_resources, timeout_s, max_restarts, replicas)
 
     @classmethod
     def create_for_model(
@@ -127,6 +143,7 @@ class Collection:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_restarts: int = -1,
+        replicas: int = 0,
     ) -> "Collection":
         """``create`` for the codes of ``encoder``'s model (a ``hamdb.Encoder``): every shard
         file records the model (``hamdb.create_for_model``) and the manifest its fingerprint,
@@ -134,17 +151,17 @@ class Collection:
         bits = encoder.bits + (-encoder.bits) % 8
         m = mf.Manifest.new(bits, shards, encoder.fingerprint)
         return cls._create(directory, m, lambda p: hamdb.create_for_model(p, encoder),
-                           node_resources, timeout_s, max_restarts)
+                           node_resources, timeout_s, max_restarts, replicas)
 
     @classmethod
-    def _create(cls, directory, m, make_shard, node_resources, timeout_s, max_restarts):
+    def _create(cls, directory, m, make_shard, node_resources, timeout_s, max_restarts, replicas):
         os.makedirs(directory, exist_ok=True)
         if os.path.exists(mf.path_in(directory)):
             raise ManifestError(f"{mf.path_in(directory)} exists: use Collection.open", mf.path_in(directory))
         for p in mf.shard_paths(directory, m):
             make_shard(p).close()
         mf.write(directory, m)
-        return cls._start(directory, m, node_resources, timeout_s, max_restarts)
+        return cls._start(directory, m, node_resources, timeout_s, max_restarts, replicas)
 
     @classmethod
     def open(
@@ -154,6 +171,7 @@ class Collection:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_restarts: int = -1,
+        replicas: int = 0,
     ) -> "Collection":
         """Open the collection in ``directory`` (ManifestError if it has no valid manifest, or a
         shard file disagrees with it) and start one writer actor per shard.
@@ -162,22 +180,39 @@ class Collection:
         "node1", "node2"]``); shard i asks for a sliver (0.001) of ``node_resources[i % len]``,
         which places it on that node. None: Ray places the actors. ``timeout_s``: how long a
         call waits for a shard (then ShardUnavailableError). ``max_restarts``: how often Ray
-        restarts a shard actor whose process died (-1: always; each restart reopens the file)."""
+        restarts a shard actor whose process died (-1: always; each restart reopens the file).
+
+        ``replicas``: read-only replica actors per shard besides its writer (replica.py), which
+        share its searches (docs/SCALE.md, "Replicas"). With ``node_resources``, replica j
+        (1, 2, ...) of shard i asks for 0.001 of ``node_resources[(i + j) % len]``, so with
+        several nodes it runs on another node than its writer. They restart like the writers
+        (``max_restarts``), each restart reopening the file read-only."""
         m = mf.read(directory)
-        return cls._start(directory, m, node_resources, timeout_s, max_restarts)
+        return cls._start(directory, m, node_resources, timeout_s, max_restarts, replicas)
 
     @classmethod
-    def _start(cls, directory, m, node_resources, timeout_s, max_restarts) -> "Collection":
-        actors = []
-        for i, path in enumerate(mf.shard_paths(directory, m)):
-            opts: dict = {"max_restarts": max_restarts}
+    def _start(cls, directory, m, node_resources, timeout_s, max_restarts, replicas=0) -> "Collection":
+        if replicas < 0:
+            raise ValueError(f"replicas must be >= 0, not {replicas}")
+
+        def opts(node: int) -> dict:
+            o: dict = {"max_restarts": max_restarts}
             if node_resources:
-                opts["resources"] = {node_resources[i % len(node_resources)]: 0.001}
-            actors.append(ShardActor.options(**opts).remote(os.path.abspath(path), i))
+                o["resources"] = {node_resources[node % len(node_resources)]: 0.001}
+            return o
+
+        actors, reps = [], []
+        for i, path in enumerate(mf.shard_paths(directory, m)):
+            path = os.path.abspath(path)
+            actors.append(ShardActor.options(**opts(i)).remote(path, i))
+            # replica j of shard i on node (i + j) mod nodes: never its writer's node while
+            # there are more nodes than replicas per shard
+            reps.append([ReplicaActor.options(**opts(i + j)).remote(path, i, j)
+                         for j in range(1, replicas + 1)])
         try:
-            c = cls(directory, m, actors, timeout_s)
+            c = cls(directory, m, actors, timeout_s, reps)
         except BaseException:
-            for a in actors:  # the shards that did start must not stay up holding their files
+            for a in actors + [r for rs in reps for r in rs]:  # nothing stays up holding files
                 ray.kill(a, no_restart=True)
             raise
         try:
@@ -195,6 +230,13 @@ class Collection:
                     f"shard {s} ({st['path']}) has {st['code_bits']} bits, fingerprint "
                     f"{st['fingerprint'].hex()!r}; the manifest says {self.bits} bits, "
                     f"{self.manifest.fingerprint.hex()!r}", mf.path_in(self.directory))
+        # every replica opened its file (one that could not died in its constructor)
+        calls = {(s, j): (r, "txn", ()) for s, rs in enumerate(self._replicas)
+                 for j, r in enumerate(rs, 1)}
+        _, failed = self._outcomes(calls)
+        if failed:
+            (s, j), e = min(failed.items())
+            raise ShardUnavailableError(f"shard {s} replica {j} did not start: {e}", s)
 
     # --- properties -----------------------------------------------------------------------
 
@@ -208,8 +250,18 @@ class Collection:
 
     @property
     def actors(self) -> list:
-        """The shard actors, index = shard (for tests and placement checks)."""
+        """The shard (writer) actors, index = shard (for tests and placement checks)."""
         return list(self._actors)
+
+    @property
+    def replicas(self) -> int:
+        """Read-only replicas per shard (besides its writer)."""
+        return len(self._replicas[0]) if self._replicas else 0
+
+    @property
+    def replica_actors(self) -> List[list]:
+        """``replica_actors[s][j - 1]``: shard s's replica j (for tests and placement checks)."""
+        return [list(rs) for rs in self._replicas]
 
     def commit_vector(self) -> CommitVector:
         """The commit vector of the last commit (or of the open)."""
@@ -300,7 +352,7 @@ class Collection:
     def _commit_calls(self, method, calls, keep_pending=False) -> CommitVector:
         results, failed = self._gather_outcomes(method, calls)
         for s, txn in results.items():
-            self._vector[s] = txn
+            self._committed(s, txn)
             if not keep_pending:
                 self._pending[s] = []
         if failed:
@@ -310,6 +362,16 @@ class Collection:
                 f"committed on shard(s) {sorted(results)} with txns {results} (a commit across "
                 f"shards is not atomic)", results, failed)
         return tuple(self._vector)
+
+    def _committed(self, s: int, txn: int) -> None:
+        """Shard ``s`` acknowledged commit ``txn``: it enters the vector (so every later search
+        reads at least it, read-your-writes) and the shard's replicas are asked to refresh,
+        without waiting: a search then needs no refresh of its own. Ray runs a caller's calls
+        to one actor in order, so a search sent after this finds the refresh done; correctness
+        does not rest on it (min_txn does)."""
+        self._vector[s] = txn
+        for r in self._replicas[s]:
+            r.refresh.remote()
 
     # --- search ---------------------------------------------------------------------------
 
@@ -373,22 +435,83 @@ class Collection:
                            ids, dists, labels, list(missing))
 
     def _fan_out(self, method, q, arg, label, at, partial, with_labels):
+        """Every shard's exact answer to the whole batch ``q`` (a list, ascending by shard) and
+        the sorted list of shards none of whose members answered.
+
+        Each shard's rows are cut into ``parts`` consecutive ranges (one unless the batch has
+        ``SPLIT_MIN_ROWS`` rows per member), each sent to a member of the shard's serving set;
+        a part a member fails or refuses goes to the next candidate (the writer first: it saw
+        every commit) until one answers or none is left. A shard's answer is used only when all
+        its parts came back: never a silent partial answer."""
         self._check_open()
         if at is not None and len(at) != self.shards:
             raise ValueError(f"commit vector has {len(at)} entries, the collection {self.shards} shards")
-        # A large batch goes into the object store once, shared by every shard's call; a small
-        # one travels inline with each call (a put costs more than copying a few KB).
-        qref = ray.put(q) if q.nbytes > _INLINE_QUERY_BYTES else q
-        calls = [(s, (qref, arg, label, None if at is None else int(at[s]), with_labels))
-                 for s in range(self.shards)]
-        results, failed = self._gather_outcomes(method, calls)
-        down = sorted(s for s, e in failed.items() if isinstance(e, ShardUnavailableError))
-        other = [e for s, e in sorted(failed.items()) if not isinstance(e, ShardUnavailableError)]
-        if other:
-            raise other[0]
-        if down and not partial:
-            raise _unavailable(down, failed)
-        return [results[s] for s in sorted(results)], down
+        n, members = len(q), 1 + self.replicas
+        parts = max(1, min(members, n // SPLIT_MIN_ROWS))
+        bounds = [n * p // parts for p in range(parts + 1)]
+        # A large part goes into the object store once, shared by every shard's call for it; a
+        # small one travels inline with each call (a put costs more than copying a few KB).
+        chunks = [q[bounds[p]:bounds[p + 1]] for p in range(parts)]
+        refs = [ray.put(c) if c.nbytes > _INLINE_QUERY_BYTES else c for c in chunks]
+        todo: Dict[Tuple[int, int], int] = {}  # (shard, part) -> member asked
+        for s in range(self.shards):
+            first = self._next[s]
+            self._next[s] = (first + parts) % members
+            for p in range(parts):
+                todo[(s, p)] = (first + p) % members
+        tried: Dict[Tuple[int, int], set] = {key: set() for key in todo}
+        down: Dict[int, set] = {s: set() for s in range(self.shards)}  # members found unavailable
+        why: Dict[int, List[BaseException]] = {s: [] for s in range(self.shards)}
+        answers: Dict[Tuple[int, int], object] = {}
+        lost: Dict[int, BaseException] = {}  # shard -> ShardUnavailableError (no member left)
+        errors: Dict[int, BaseException] = {}  # shard -> an error a member raised (propagated)
+        while todo:
+            calls = {}
+            for (s, p), mem in todo.items():
+                a = None if at is None else int(at[s])
+                args = (refs[p], arg, label, a, with_labels)
+                if mem:  # a replica: it must have reached the driver's last commit
+                    args += (self._vector[s],)
+                calls[(s, p)] = (self._member(s, mem), method, args)
+            results, failed = self._outcomes(calls)
+            answers.update(results)
+            retry: Dict[Tuple[int, int], int] = {}
+            for (s, p), e in failed.items():
+                mem = todo[(s, p)]
+                tried[(s, p)].add(mem)
+                if isinstance(e, ShardUnavailableError):
+                    down[s].add(mem)
+                    why[s].append(e)
+                elif mem == 0:
+                    errors.setdefault(s, e)  # the writer's own answer (e.g. CommitNotHeldError)
+                    continue
+                # else a replica refused (ReplicaRefusedError) or raised: the writer decides
+                nxt = self._candidate(s, mem, tried[(s, p)] | down[s])
+                if nxt is None:
+                    lost[s] = _joined(s, why[s])
+                else:
+                    retry[(s, p)] = nxt
+                    self.fallbacks += 1
+            todo = {key: m for key, m in retry.items() if key[0] not in lost and key[0] not in errors}
+        if errors:
+            raise errors[min(errors)]
+        missing = sorted(lost)
+        if missing and not partial:
+            raise _unavailable(missing, lost)
+        stack = merge.stack_knn if method == "search" else merge.stack_radius
+        return [stack([answers[(s, p)] for p in range(parts)])
+                for s in range(self.shards) if s not in lost], missing
+
+    def _member(self, s: int, member: int):
+        """Member ``member`` of shard ``s``'s serving set: 0 the writer, j >= 1 replica j."""
+        return self._actors[s] if member == 0 else self._replicas[s][member - 1]
+
+    def _candidate(self, s: int, failed_member: int, exclude: set) -> Optional[int]:
+        """The member to ask after ``failed_member``: the writer (it saw every commit, so it
+        never refuses), then the replicas after ``failed_member`` in turn; None if all are out."""
+        members = 1 + len(self._replicas[s])
+        order = [0] + [(failed_member + i) % members for i in range(1, members)]
+        return next((m for m in order if m not in exclude), None)
 
     # --- calls to the actors --------------------------------------------------------------
 
@@ -408,25 +531,35 @@ class Collection:
         ``timeout_s`` in total, and split the outcomes: results, and exceptions by shard (an
         actor that died, is unreachable or did not answer in time: ShardUnavailableError; an
         error the shard raised: that exception, unwrapped from Ray's)."""
-        refs = {s: getattr(self._actors[s], method).remote(*args) for s, args in calls}
+        return self._outcomes({s: (self._actors[s], method, args) for s, args in calls})
+
+    def _outcomes(self, calls: dict) -> Tuple[dict, dict]:
+        """``_gather_outcomes`` for any actors: ``calls`` maps a key, a shard ``s`` (its writer)
+        or ``(s, j)`` (a member: j = 0 the writer, >= 1 replica j; or a part of a batch, see
+        ``_fan_out``), to ``(actor, method, args)``; results and exceptions by key."""
+        refs = {key: getattr(actor, method).remote(*args) for key, (actor, method, args) in calls.items()}
         if not refs:
             return {}, {}
         ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.timeout_s)
         ready_set = set(ready)
-        results: Dict[int, object] = {}
-        failed: Dict[int, BaseException] = {}
-        for s, ref in refs.items():
+        results: dict = {}
+        failed: dict = {}
+        for key, ref in refs.items():
+            s = key if isinstance(key, int) else key[0]
+            who = f"shard {s}" if calls[key][0] is self._actors[s] else \
+                f"shard {s} replica {self._replicas[s].index(calls[key][0]) + 1}"
+            method = calls[key][1]
             if ref not in ready_set:
-                failed[s] = ShardUnavailableError(
-                    f"shard {s} did not answer {method} within {self.timeout_s:g}s", s)
+                failed[key] = ShardUnavailableError(
+                    f"{who} did not answer {method} within {self.timeout_s:g}s", s)
                 continue
             try:
-                results[s] = ray.get(ref, timeout=self.timeout_s)
+                results[key] = ray.get(ref, timeout=self.timeout_s)
             except RayTaskError as e:  # the shard raised: hand on its own exception
-                failed[s] = e.cause if isinstance(e.cause, BaseException) else e
+                failed[key] = e.cause if isinstance(e.cause, BaseException) else e
             except (RayActorError, GetTimeoutError) as e:
-                failed[s] = ShardUnavailableError(f"shard {s} is unavailable ({type(e).__name__}: "
-                                                  f"{_first_line(e)})", s)
+                failed[key] = ShardUnavailableError(f"{who} is unavailable ({type(e).__name__}: "
+                                                    f"{_first_line(e)})", s)
         return results, failed
 
     # --- items ----------------------------------------------------------------------------
@@ -459,11 +592,20 @@ class Collection:
 
     def stats(self) -> Dict[str, object]:
         """``items`` (live, all shards), ``commit`` (the vector), ``shards`` (each shard's
-        ``Database.stats()`` plus shard, path, pid, node, held commits)."""
+        ``Database.stats()`` plus shard, path, pid, node, held commits, and ``replicas``: its
+        replicas' ``Replica.stats()``, or ``{"replica": j, "error": ...}`` for one that did not
+        answer), ``replicas`` (per shard), ``fallbacks`` (search parts asked again of another
+        member since the open)."""
         per = self._gather("stats", [(s, ()) for s in range(self.shards)])
         shards = [per[s] for s in range(self.shards)]
+        got, failed = self._outcomes({(s, j): (r, "stats", ()) for s, rs in enumerate(self._replicas)
+                                      for j, r in enumerate(rs, 1)})
+        for s, st in enumerate(shards):
+            st["replicas"] = [got[(s, j)] if (s, j) in got else
+                              {"replica": j, "error": str(failed[(s, j)])}
+                              for j in range(1, len(self._replicas[s]) + 1)]
         return {"items": sum(int(s["items"]) for s in shards), "commit": self.commit_vector(),
-                "shards": shards}
+                "shards": shards, "replicas": self.replicas, "fallbacks": self.fallbacks}
 
     def __len__(self) -> int:
         """Live items over every shard (their latest commits)."""
@@ -492,16 +634,17 @@ class Collection:
             raise hamdb.ClosedError("the collection is closed")
 
     def close(self) -> None:
-        """Close every shard's database and kill its actor (idempotent). Buffered operations
-        not committed are dropped."""
+        """Close every shard's database and kill its actor and replicas (idempotent). Buffered
+        operations not committed are dropped."""
         if self._closed:
             return
         self._closed = True
-        refs = [a.close.remote() for a in self._actors]
+        every = self._actors + [r for rs in self._replicas for r in rs]
+        refs = [a.close.remote() for a in every]
         try:
             ray.wait(refs, num_returns=len(refs), timeout=min(self.timeout_s, 10.0))
         finally:
-            for a in self._actors:
+            for a in every:
                 ray.kill(a, no_restart=True)
 
     def __enter__(self) -> "Collection":
@@ -518,6 +661,11 @@ class Collection:
 def _unavailable(down: List[int], failed: Dict[int, BaseException]) -> ShardUnavailableError:
     why = "; ".join(str(failed[s]) for s in down)
     return ShardUnavailableError(f"shard(s) {down} unavailable: {why}", down[0], down)
+
+
+def _joined(s: int, errors: List[BaseException]) -> ShardUnavailableError:
+    """One ShardUnavailableError for shard ``s`` saying why each member did not answer."""
+    return ShardUnavailableError("; ".join(str(e) for e in errors) or f"shard {s}: no member answered", s)
 
 
 def _first_line(e: BaseException) -> str:

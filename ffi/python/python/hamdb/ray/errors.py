@@ -63,3 +63,18 @@ class CommitError(Error):
 
     def __reduce__(self):
         return (type(self), (self.args[0], self.committed, self.failed))
+
+
+class ReplicaRefusedError(Error):
+    """A read-only replica that cannot answer a search exactly: it has not reached the commit
+    the driver last acknowledged (``min_txn``), or does not hold the state of exactly the
+    pinned commit. The driver then asks the shard's writer; callers of ``Collection`` never see
+    it. ``shard``, ``replica`` (1, 2, ...), ``txn`` (the commit asked for), ``held`` (the txns
+    the replica holds)."""
+
+    def __init__(self, message: str, shard: int, replica: int, txn: int, held: List[int]):
+        super().__init__(message)
+        self.shard, self.replica, self.txn, self.held = shard, replica, txn, list(held)
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.shard, self.replica, self.txn, self.held))

@@ -298,7 +298,7 @@ def _commit(collection, buffers: _Buffers, report: IngestReport, retry_s: float,
         results, failed = collection._gather_outcomes("ingest", calls)
         for s, out in results.items():
             committed[s] = out["txn"]
-            collection._vector[s] = out["txn"]
+            collection._committed(s, out["txn"])
             report.written += out["written"]
             report.unchanged += out["unchanged"]
             ids, _, _, keys = dict(calls)[s]

@@ -61,3 +61,26 @@ def merge_radius(parts: Sequence[tuple], n: int, with_labels: bool = False) -> t
         out += (labels[order].astype(np.uint32),)
     return out
 
+
+
+def stack_knn(parts: Sequence[tuple]) -> tuple:
+    """Join one shard's answers to consecutive row ranges of a batch (in row order) into its
+    answer to the whole batch: ``(ids, dists[, labels])`` stacked on rows."""
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate([p[j] for p in parts], axis=0) for j in range(len(parts[0])))
+
+
+def stack_radius(parts: Sequence[tuple]) -> tuple:
+    """``stack_knn`` for CSR answers ``(lims, ids, dists[, labels])``: each part's ``lims`` is
+    shifted by the hits before it."""
+    if len(parts) == 1:
+        return parts[0]
+    lims = [np.zeros(1, dtype=np.int64)]
+    base = 0
+    for p in parts:
+        pl = np.asarray(p[0], dtype=np.int64)
+        lims.append(pl[1:] + base)
+        base += int(pl[-1])
+    cols = tuple(np.concatenate([p[j] for p in parts]) for j in range(1, len(parts[0])))
+    return (np.concatenate(lims),) + cols
