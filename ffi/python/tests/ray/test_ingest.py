@@ -66,9 +66,23 @@ def expected(encoder, paths):
     return {hr.source_key(p): (codes[j].tobytes(), int(labels[j])) for j, p in enumerate(paths)}
 
 
-def make(tmp_path, encoder, name="coll", shards=SHARDS):
+def make(tmp_path, encoder, name="coll", shards=SHARDS, replicas=0):
     return hr.Collection.create_for_model(str(tmp_path / name), encoder, shards,
-                                          node_resources=[f"node{i}" for i in range(NODES)])
+                                          node_resources=[f"node{i}" for i in range(NODES)],
+                                          replicas=replicas)
+
+
+def pid_of(actor, wait_s=60.0):
+    """The actor's process id, waiting while it restarts (calls fail with
+    ActorUnavailableError until its new process is up)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return ray.get(actor.pid.remote(), timeout=30)
+        except ray.exceptions.RayActorError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def assert_stored_exactly(coll, keys, expected):
@@ -144,11 +158,17 @@ def test_ingest_stores_every_image_reports_each_failure_and_a_rerun_writes_nothi
 
 
 def test_dataset_sources_bytes_paths_and_keys(cluster, tmp_path, encoder, paths, expected):
-    with make(tmp_path, encoder, shards=2) as coll:
+    with make(tmp_path, encoder, shards=2, replicas=1) as coll:
         ds = ray.data.read_binary_files(paths[:40], include_paths=True)
         rep = coll.ingest_images(ds, MODEL, workers=1)
         assert (rep.written, rep.failures) == (40, [])
         assert_stored_exactly(coll, [hr.source_key(p) for p in paths[:40]], expected)
+        # Searches through the replicas see what the ingestion committed (read-your-writes):
+        # an image finds itself at distance 0, for every query of a batch split over members.
+        codes = np.stack([np.frombuffer(expected[hr.source_key(p)][0], np.uint8)
+                          for p in paths[:40]] * 4)
+        ids, dists = coll.search(codes, 1)
+        assert (dists[:, 0] == 0).all()
 
         named = ray.data.from_items([{"key": f"img-{j}", "bytes": open(p, "rb").read()}
                                      for j, p in enumerate(paths[40:60])])
@@ -230,7 +250,7 @@ def test_sigkill_of_a_shard_mid_ingestion_loses_no_acknowledged_commit(
                                  on_commit=on_commit, retry_s=90)
         t.join()
         assert acked_before_kill[0] > 0
-        assert ray.get(coll.actors[victim].pid.remote()) != old_pid  # it really restarted
+        assert pid_of(coll.actors[victim]) != old_pid  # it really restarted
         assert (rep.written, rep.failures) == (len(paths), [])
         keys = [hr.source_key(p) for p in paths]
         assert_stored_exactly(coll, keys, expected)
