@@ -59,9 +59,12 @@ def main():
     ap.add_argument("--shards", default="1,2,4,8")
     ap.add_argument("--singles", type=int, default=200, help="single queries per round")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--replicas", default="0", help="read-only replicas per shard, a list: 0,1")
     ap.add_argument("--dated", default=None)
     args = ap.parse_args()
     shard_counts = [int(s) for s in args.shards.split(",")]
+    replica_counts = [int(r) for r in args.replicas.split(",")]
+    configs = [(s, rp) for s in shard_counts for rp in replica_counts]
     rng = np.random.default_rng(1)
     codes = rng.integers(0, 256, (args.n, 8), dtype=np.uint8)
     ids = np.arange(args.n, dtype=np.uint64)
@@ -73,10 +76,11 @@ def main():
         local = hamdb.create(os.path.join(work, "local.hamdb"), 64)
         local.import_codes(codes, ids=ids)
         want_i, want_d = local.search(queries, K)
-        for s in shard_counts:
+        for s, rp in configs:
             t = time.perf_counter()
             coll = hr.Collection.create(
-                os.path.join(work, f"c{s}"), 64, s, node_resources=["node0", "node1", "node2"]
+                os.path.join(work, f"c{s}-{rp}"), 64, s, node_resources=["node0", "node1", "node2"],
+                replicas=rp,
             )
             coll.import_codes(codes, ids)
             build = time.perf_counter() - t
@@ -84,7 +88,7 @@ def main():
             assert np.array_equal(got_i, want_i) and np.array_equal(got_d, want_d), s
             singles = queries[: args.singles]
             one = lambda db: [db.search(singles[i : i + 1], K) for i in range(len(singles))]  # noqa: E731
-            res = {"shards": s, "build_s": build, "rounds": []}
+            res = {"shards": s, "replicas": rp, "build_s": build, "rounds": []}
             for _ in range(args.rounds):
                 # Interleaved: each round times both systems, so a busy spell slows both alike.
                 r = {}
@@ -101,7 +105,7 @@ def main():
             rows.append(res)
             coll.close()
             print(
-                f"shards={s}: single {res['coll_single_us']:.0f} us vs local "
+                f"shards={s} replicas={rp}: single {res['coll_single_us']:.0f} us vs local "
                 f"{res['local_single_us']:.0f} us; batch {res['coll_batch_ms']:.1f} ms vs local "
                 f"{res['local_batch_ms']:.1f} ms",
                 flush=True,
@@ -115,7 +119,7 @@ def main():
         "k": K,
         "ray": __import__("ray").__version__,
         "python": platform.python_version(),
-        "command": "make bench-ray" + (f' BENCH_RAY_ARGS="--dated {args.dated}"' if args.dated else ""),
+        "command": "make bench-ray" + (f' BENCH_RAY_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else ""),
         "rows": rows,
     }
     lines = [
@@ -127,13 +131,13 @@ def main():
         "searched in-process (`Database.search`, 2-D, one thread). Medians of "
         f"{args.rounds} interleaved rounds; every answer checked equal to the local one.",
         "",
-        "| shards | single query (us) | local single (us) | overhead per query (us) "
+        "| shards | replicas | single query (us) | local single (us) | overhead per query (us) "
         "| 1,000-query batch (ms) | local batch (ms) | batch ratio | import (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['shards']} | {r['coll_single_us']:.0f} | {r['local_single_us']:.0f} | "
+            f"| {r['shards']} | {r['replicas']} | {r['coll_single_us']:.0f} | {r['local_single_us']:.0f} | "
             f"{r['coll_single_us'] - r['local_single_us']:.0f} | {r['coll_batch_ms']:.1f} | "
             f"{r['local_batch_ms']:.1f} | {r['coll_batch_ms'] / r['local_batch_ms']:.2f}x | "
             f"{r['build_s']:.1f} |"
