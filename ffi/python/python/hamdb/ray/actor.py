@@ -47,6 +47,8 @@ class Shard:
     def __init__(self, path: str, shard: int, keep: int = KEEP_COMMITS):
         self.path, self.shard, self.keep = path, shard, keep
         self.db = hamdb.open(path)
+        self.maintenance_errors: List[str] = []  # failed automatic flushes/compactions healed
+        self._reopen = False  # the handle was poisoned and closed; reopen before the next use
         self.pins: "OrderedDict[int, hamdb.Snapshot]" = OrderedDict()
         self._pin(self.db.stats()["txn"])
 
@@ -54,12 +56,36 @@ class Shard:
         """Hold the current state as commit ``txn``; drop the oldest past ``keep``."""
         if txn in self.pins:  # an empty commit: the state did not change
             return
-        self.pins[txn] = self.db.snapshot()
+        self.pins[txn] = self._handle().snapshot()
         while len(self.pins) > self.keep:
             _, old = self.pins.popitem(last=False)
             old.close()
 
     # --- writes ---------------------------------------------------------------------------
+    def _committed(self, info) -> int:
+        """The txn of a durable commit. If the automatic flush or compaction it triggered
+        failed (``CommitInfo.maintenance_error``: a full disk, say), the commit stands but the
+        handle is poisoned and would refuse every later write (PoisonedError) until reopened:
+        reopen it now, so the shard heals by itself once the cause is gone. The pins are
+        snapshots, which outlive the handle. If the reopen fails, the next call tries again
+        (``_handle``) and reports that error until it succeeds; this commit is acknowledged."""
+        if info.maintenance_error is not None:
+            self.maintenance_errors.append(f"txn {info.txn}: {info.maintenance_error}")
+            self.db.close()
+            self._reopen = True
+            try:
+                self._handle()
+            except hamdb.Error:
+                pass
+        return info.txn
+
+    def _handle(self) -> "hamdb.Database":
+        """The open database, reopened first if a poisoned handle was closed."""
+        if self._reopen:
+            self.db = hamdb.open(self.path)
+            self._reopen = False
+        return self.db
+
 
     def apply(self, ops: Sequence[Op]) -> int:
         """Apply every group of ``ops`` in one WriteBatch, one atomic durable commit; its txn."""
@@ -74,13 +100,13 @@ class Shard:
                 label = None if labels is None else int(labels[j])
                 payload = None if payloads is None else payloads[j]
                 add(i, codes[j], label, payload)
-        txn = self.db.commit(batch).txn
+        txn = self._committed(self._handle().commit(batch))
         self._pin(txn)
         return txn
 
     def import_codes(self, codes, ids, labels=None, payloads=None) -> int:
         """``Database.import_codes`` (one new segment, one commit); its txn."""
-        txn = self.db.import_codes(codes, ids, labels, payloads).txn
+        txn = self._committed(self._handle().import_codes(codes, ids, labels, payloads))
         self._pin(txn)
         return txn
 
@@ -107,7 +133,7 @@ class Shard:
                     collisions.append((j, seen[i]))
                 continue
             code, label = codes[j], int(labels[j])
-            old = self.db.get(i)
+            old = self._handle().get(i)
             if old is not None and old.payload != key:
                 collisions.append((j, old.payload))
                 continue
@@ -117,7 +143,7 @@ class Shard:
                 continue
             batch.upsert(i, code, label, key)
             written += 1
-        txn = self.db.commit(batch).txn if written else self.txn()
+        txn = self._committed(self._handle().commit(batch)) if written else self.txn()
         self._pin(txn)
         return {"txn": txn, "written": written, "unchanged": unchanged, "collisions": collisions}
 
@@ -130,7 +156,7 @@ class Shard:
         so the state "at t" is that of the newest pinned commit <= t; it is exact only if that
         commit is held and t is not past the latest one."""
         if at_txn is None:
-            return self.db
+            return self._handle()
         held = list(self.pins)
         oldest, latest = held[0], held[-1]
         if at_txn > latest:
@@ -157,7 +183,7 @@ class Shard:
         """``(code, label, payload)`` of each id's item at the latest commit, None if absent."""
         out = []
         for i in ids.tolist():
-            it = self.db.get(i)
+            it = self._handle().get(i)
             out.append(None if it is None else (it.code, it.label, it.payload))
         return out
 
@@ -171,8 +197,9 @@ class Shard:
 
     def stats(self) -> Dict[str, object]:
         """``Database.stats()`` plus ``shard``, ``path``, ``pid``, ``node`` (Ray node id, or None)."""
-        s = dict(self.db.stats())
-        s.update(shard=self.shard, path=self.path, pid=os.getpid(), held=self.held())
+        s = dict(self._handle().stats())
+        s.update(shard=self.shard, path=self.path, pid=os.getpid(), held=self.held(),
+                 maintenance_errors=list(self.maintenance_errors))
         ctx = ray.get_runtime_context() if ray.is_initialized() else None
         s["node"] = ctx.get_node_id() if ctx is not None else None
         return s
