@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,22 +27,12 @@ import time
 import hamdb
 import hamdb.ray as hr
 from hamdb._ray_local import local_cluster
+from run import cpu_model  # benches/ray/run.py: a script's directory is on sys.path
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 MODEL = os.path.join(ROOT, "models", "reference", "ssdh-fmnist-48.onnx")
 IMAGES = os.path.join(ROOT, "samples", "fashion-mnist", "images")
 SHARDS = 4
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():

@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray")
 
 import hamdb  # noqa: E402
 import hamdb.ray as hr  # noqa: E402
-from hamdb._ray_local import local_cluster  # noqa: E402
+from conftest import wait_restarted  # noqa: E402
 
 NODES = 3
 SHARDS = 4
@@ -25,22 +25,8 @@ BITS = 64
 TEST_BUDGET_S = 120  # each test; a hang fails it instead of the whole run
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with local_cluster(nodes=NODES) as lc:
-        yield lc
 
 
-@pytest.fixture(autouse=True)
-def budget():
-    def boom(*_):
-        raise TimeoutError(f"test over {TEST_BUDGET_S}s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(TEST_BUDGET_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 class Pair:
@@ -206,17 +192,6 @@ def test_pin_released_and_not_reached(cluster, tmp_path):
         p.close()
 
 
-def _wait_restarted(actor, old_pid, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            pid = ray.get(actor.pid.remote(), timeout=10)
-            if pid != old_pid:
-                return pid
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError("shard actor did not restart")
 
 
 def test_sigkill_keeps_acknowledged_commits(cluster, tmp_path):
@@ -235,7 +210,7 @@ def test_sigkill_keeps_acknowledged_commits(cluster, tmp_path):
         pids = ray.get([a.pid.remote() for a in actors], timeout=30)
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
-        new = [_wait_restarted(a, pid) for a, pid in zip(actors, pids)]
+        new = [wait_restarted(a, pid) for a, pid in zip(actors, pids)]
         assert set(new).isdisjoint(pids)
         # the restarted shards reopened their files: every acknowledged commit is there
         assert tuple(ray.get([a.txn.remote() for a in actors], timeout=30)) == vecs[-1]
@@ -363,7 +338,7 @@ def test_sigkill_during_commit_is_all_or_nothing(cluster, tmp_path):
             os.kill(pid, signal.SIGKILL)
             t.join(60)
             assert not t.is_alive()
-            _wait_restarted(actor, pid)
+            wait_restarted(actor, pid)
             items = ray.get(actor.stats.remote(), timeout=30)["items"]
             if "vec" in outcome:  # acknowledged: every item is there
                 assert items == base + m

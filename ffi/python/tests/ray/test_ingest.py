@@ -18,7 +18,6 @@ ray = pytest.importorskip("ray")
 
 import hamdb  # noqa: E402
 import hamdb.ray as hr  # noqa: E402
-from hamdb._ray_local import local_cluster  # noqa: E402
 from hamdb.ray.actor import Shard  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -30,23 +29,8 @@ SHARDS = 4
 TEST_BUDGET_S = 150
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with local_cluster(nodes=NODES) as lc:
-        ray.data.DataContext.get_current().enable_progress_bars = False
-        yield lc
 
 
-@pytest.fixture(autouse=True)
-def budget():
-    def boom(*_):
-        raise TimeoutError(f"test over {TEST_BUDGET_S}s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(TEST_BUDGET_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="module")

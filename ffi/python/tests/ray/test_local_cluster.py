@@ -19,6 +19,8 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from conftest import wait_restarted  # noqa: E402
+
 _HELPER = Path(__file__).resolve().parents[2] / "python" / "hamdb" / "_ray_local.py"
 _spec = importlib.util.spec_from_file_location("hamdb_ray_local", _HELPER)
 rl = importlib.util.module_from_spec(_spec)
@@ -54,17 +56,6 @@ class Probe:
         return x
 
 
-def _wait_restarted(actor, old_pid, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            pid = ray.get(actor.pid.remote(), timeout=10)
-            if pid != old_pid:
-                return pid
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError("actor did not restart")
 
 
 def _round_trip_us(actor, arg, n):
@@ -113,7 +104,7 @@ def test_loopback_cluster_lifecycle():
             old_pid = ray.get(victim.pid.remote())
             t = time.monotonic()
             os.kill(old_pid, signal.SIGKILL)
-            new_pid = _wait_restarted(victim, old_pid)
+            new_pid = wait_restarted(victim, old_pid)
             print(f"restart after SIGKILL {time.monotonic() - t:.2f}s (pid {old_pid} -> {new_pid})")
             assert ray.get(victim.node.remote()) == lc.node_ids[2]
             assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE

@@ -18,7 +18,7 @@ ray = pytest.importorskip("ray")
 
 import hamdb  # noqa: E402
 import hamdb.ray as hr  # noqa: E402
-from hamdb._ray_local import local_cluster  # noqa: E402
+from conftest import wait_restarted  # noqa: E402
 from test_collection import Pair, assert_same, clustered_codes, random_codes  # noqa: E402
 
 NODES = 3
@@ -26,22 +26,8 @@ BITS = 64
 TEST_BUDGET_S = 90  # each test; a hang fails it instead of the whole run
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with local_cluster(nodes=NODES) as lc:
-        yield lc
 
 
-@pytest.fixture(autouse=True)
-def budget():
-    def boom(*_):
-        raise TimeoutError(f"test over {TEST_BUDGET_S}s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(TEST_BUDGET_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 class RPair(Pair):
@@ -186,17 +172,6 @@ def test_replicas_equal_to_one_database(cluster, tmp_path):
         p.close()
 
 
-def _wait_replica_restarted(actor, old_pid, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            pid = ray.get(actor.pid.remote(), timeout=10)
-            if pid != old_pid:
-                return pid
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError("replica did not restart")
 
 
 def test_replica_killed_writer_down(cluster, tmp_path):
@@ -221,7 +196,7 @@ def test_replica_killed_writer_down(cluster, tmp_path):
         os.kill(pid, signal.SIGKILL)
         for _ in range(3):  # parts sent to it fail (or wait for its restart): still exact
             assert_big_same(p.coll, p.ref, queries)
-        new_pid = _wait_replica_restarted(rep, pid)
+        new_pid = wait_restarted(rep, pid)
         st = ray.get(rep.stats.remote(), timeout=30)
         assert st["txn"] >= p.coll.commit_vector()[1] and len(st["held"]) == 1  # reopened
         before = ray.get(rep.stats.remote(), timeout=30)["searches"]
