@@ -266,6 +266,12 @@ pub(crate) fn insert_images(
                     stop.set(e);
                 }
             }
+            // A Ctrl-C that arrived in the last wait (up to 100 ms before the end) is raised
+            // here, with the report, not left to fire after this call has returned (where it
+            // would escape the caller's handler for this call).
+            if let Err(e) = Python::attach(|py| py.check_signals()) {
+                stop.set(e);
+            }
             worker.join()
         })
     });

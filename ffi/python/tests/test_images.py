@@ -259,7 +259,7 @@ def test_an_exception_from_the_caller_stops_the_ingestion_keeping_what_was_commi
 def test_ctrl_c_stops_the_ingestion_and_keeps_what_was_committed(enc48, tmp_path):
     if threading.current_thread() is not threading.main_thread():
         pytest.fail("signals reach the main thread only; run this test on it")
-    files = sample_files() * 4
+    files = sample_files() * 8  # long enough that stopping early shows, however fast
     path = str(tmp_path / "c.hamdb")
     db = hamdb.create_for_model(path, enc48)
     sent = []
