@@ -269,8 +269,14 @@ def test_ctrl_c_stops_the_ingestion_and_keeps_what_was_committed(enc48, tmp_path
             sent.append(done)
             os.kill(os.getpid(), signal.SIGINT)
 
-    with pytest.raises(KeyboardInterrupt) as e:
-        db.insert_images(enc48, files, progress=interrupt, batch_size=32, commit_every=100)
+    # Python installs its KeyboardInterrupt handler only if SIGINT was not ignored at start,
+    # and a shell ignores it for commands run in the background (`make test &`): install it.
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt) as e:
+            db.insert_images(enc48, files, progress=interrupt, batch_size=32, commit_every=100)
+    finally:
+        signal.signal(signal.SIGINT, old)
     rep = e.value.report
     assert sent and 200 <= rep.inserted < len(files), rep.inserted
     db.close()
