@@ -51,7 +51,9 @@ pub enum Error {
     NotADatabase { reason: String },
 
     /// A database written by a format version this build does not read.
-    #[error("unsupported database format version {found} (this build reads version {supported})")]
+    #[error(
+        "unsupported database format version {found} (this build reads versions 2 to {supported})"
+    )]
     UnsupportedFormatVersion { found: u32, supported: u32 },
 
     /// The file is damaged: a checksum, offset, length or invariant does not hold.

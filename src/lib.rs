@@ -19,6 +19,7 @@ pub mod npy;
 mod prefetch;
 pub mod slab;
 pub mod storage;
+mod threads;
 mod topk;
 
 pub use code::{Code, CodeArray, CodeLen};
@@ -35,5 +36,6 @@ pub use index::{
 };
 pub use storage::{
     CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
-    QueryResult, Snapshot, VerifyReport, WriteBatch, MAX_DELTA_BATCHES, NO_ID,
+    QueryResult, SearchManyOptions, Snapshot, VerifyReport, WriteBatch, MAX_DELTA_BATCHES, NO_ID,
 };
+pub use threads::MAX_THREADS;

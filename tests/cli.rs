@@ -1109,6 +1109,7 @@ fn verify_and_stats_check_the_model_record() {
         hamdb::CreateOptions {
             code_bits: 48,
             fingerprint: b"fp".to_vec(),
+            expected_radius: None,
         },
         b"not a model record".to_vec(),
         hamdb::OpenOptions::default(),

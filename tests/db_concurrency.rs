@@ -21,6 +21,7 @@ fn readers_always_see_one_commits_state() {
         CreateOptions {
             code_bits: 32,
             fingerprint: vec![],
+            expected_radius: None,
         },
         opts,
     )

@@ -80,6 +80,7 @@ fn sigkill_at_random_moments_keeps_every_acknowledged_commit() {
             CreateOptions {
                 code_bits: 64,
                 fingerprint: vec![],
+                expected_radius: None,
             },
         )
         .unwrap(),

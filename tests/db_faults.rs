@@ -129,6 +129,7 @@ fn every_injected_failure_leaves_the_last_commit() {
             CreateOptions {
                 code_bits: 64,
                 fingerprint: vec![],
+                expected_radius: None,
             },
             opts.clone(),
         );

@@ -125,7 +125,8 @@ fn bad_writes_are_typed_errors_and_change_nothing() {
             &path,
             CreateOptions {
                 code_bits: 64,
-                fingerprint: vec![]
+                fingerprint: vec![],
+                expected_radius: None,
             }
         ),
         Err(Error::Io { .. })
@@ -135,7 +136,8 @@ fn bad_writes_are_typed_errors_and_change_nothing() {
             dir.join("x.hamdb"),
             CreateOptions {
                 code_bits: 12,
-                fingerprint: vec![]
+                fingerprint: vec![],
+                expected_radius: None,
             }
         ),
         Err(Error::UnsupportedCodeLength { .. })
@@ -356,6 +358,7 @@ fn commits_compact_automatically_past_the_policy_thresholds() {
         CreateOptions {
             code_bits: 64,
             fingerprint: vec![],
+            expected_radius: None,
         },
         opts,
     )
@@ -440,6 +443,7 @@ fn an_insert_delete_workload_flushes_without_compaction() {
         CreateOptions {
             code_bits: 64,
             fingerprint: vec![],
+            expected_radius: None,
         },
         opts.clone(),
     )

@@ -14,6 +14,7 @@ fn fresh(tag: &str) -> Database {
         CreateOptions {
             code_bits: 64,
             fingerprint: vec![],
+            expected_radius: None,
         },
     )
     .unwrap()

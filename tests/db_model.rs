@@ -97,7 +97,7 @@ proptest! {
         let dir = tempdir();
         let path = dir.join("model.hamdb");
         let opts = OpenOptions { flush_threshold: Some(20), ..OpenOptions::default() };
-        let mut db = Database::create_with(&path, CreateOptions { code_bits: 16, fingerprint: vec![] }, opts.clone()).unwrap();
+        let mut db = Database::create_with(&path, CreateOptions { code_bits: 16, fingerprint: vec![], expected_radius: None }, opts.clone()).unwrap();
         let mut committed: Model = BTreeMap::new();
         let mut pending: Model = committed.clone();
         let mut batch = WriteBatch::new();
@@ -217,7 +217,7 @@ proptest! {
         let open = |name: &str, threshold: usize| {
             Database::create_with(
                 dir.join(name),
-                CreateOptions { code_bits: 16, fingerprint: vec![] },
+                CreateOptions { code_bits: 16, fingerprint: vec![], expected_radius: None },
                 OpenOptions { flush_threshold: Some(threshold), ..OpenOptions::default() },
             )
             .unwrap()

@@ -112,6 +112,7 @@ fn readers_never_see_a_torn_commit_or_a_false_corrupt() {
         CreateOptions {
             code_bits: BITS,
             fingerprint: vec![],
+            expected_radius: None,
         },
     )
     .unwrap();

@@ -167,6 +167,7 @@ fn another_model_is_refused() {
         hamdb::CreateOptions {
             code_bits: 48,
             fingerprint: vec![],
+            expected_radius: None,
         },
     )
     .unwrap();

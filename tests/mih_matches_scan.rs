@@ -58,6 +58,7 @@ fn check(
             substrings: Some(m),
             inline_codes: Some(inline),
             policy,
+            expected_radius: None,
         },
     )
     .unwrap();

@@ -29,6 +29,7 @@ fn main() {
         CreateOptions {
             code_bits: 64,
             fingerprint: vec![],
+            expected_radius: None,
         },
     )
     .unwrap();

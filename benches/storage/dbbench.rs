@@ -64,6 +64,7 @@ fn main() {
         CreateOptions {
             code_bits: 64,
             fingerprint: vec![],
+            expected_radius: None,
         },
     )
     .unwrap();
@@ -120,6 +121,7 @@ fn main() {
         CreateOptions {
             code_bits: 64,
             fingerprint: vec![],
+            expected_radius: None,
         },
     )
     .unwrap();
@@ -156,6 +158,7 @@ fn main() {
             CreateOptions {
                 code_bits: 64,
                 fingerprint: vec![],
+                expected_radius: None,
             },
             opts,
         )

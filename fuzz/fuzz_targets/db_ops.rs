@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(dir.join("ops.hamdb-compact-tmp"));
     let opts = OpenOptions { flush_threshold: Some(6), ..Default::default() };
-    let mut db = Database::create_with(&path, CreateOptions { code_bits: 16, fingerprint: vec![] }, opts.clone()).unwrap();
+    let mut db = Database::create_with(&path, CreateOptions { code_bits: 16, fingerprint: vec![], expected_radius: None }, opts.clone()).unwrap();
     let mut model: BTreeMap<u64, u16> = BTreeMap::new();
     let mut pending = model.clone();
     let mut batch = WriteBatch::new();

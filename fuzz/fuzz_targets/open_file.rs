@@ -17,7 +17,7 @@ fn image() -> &'static [u8] {
         let _ = std::fs::remove_file(&p);
         let db = Database::create_with(
             &p,
-            hamdb::CreateOptions { code_bits: 32, fingerprint: b"fuzz".to_vec() },
+            hamdb::CreateOptions { code_bits: 32, fingerprint: b"fuzz".to_vec(), expected_radius: None },
             hamdb::OpenOptions { flush_threshold: Some(8), ..Default::default() },
         )
         .unwrap();

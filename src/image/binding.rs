@@ -55,6 +55,7 @@ pub fn create_for_model_with(
     let options = CreateOptions {
         code_bits: contract.code_len()?.bits(),
         fingerprint: encoder.fingerprint().to_vec(),
+        expected_radius: None,
     };
     let record = ModelRecord {
         contract,
@@ -125,6 +126,7 @@ mod tests {
         CreateOptions {
             code_bits: 48,
             fingerprint: b"not a model".to_vec(),
+            expected_radius: None,
         }
     }
 

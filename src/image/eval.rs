@@ -492,6 +492,7 @@ mod tests {
             CreateOptions {
                 code_bits: 8,
                 fingerprint: vec![],
+                expected_radius: None,
             },
         )
         .unwrap();

@@ -71,5 +71,14 @@ impl SearchResult {
     }
 }
 
+/// What a batched search asks of every query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// The k nearest.
+    Knn(usize),
+    /// Every code within this distance.
+    Radius(u32),
+}
+
 /// Per-index row limit: rows are u32 inside tables and results.
 pub const MAX_ROWS: usize = u32::MAX as usize;

@@ -1,7 +1,7 @@
 //! Exact linear scan: k-NN, radius, a batched scan that shares each pass over the codes among
 //! many queries, and a multi-threaded scan over partitions with a merge.
 
-use super::{SearchPath, SearchResult, SearchStats, MAX_ROWS};
+use super::{SearchPath, SearchResult, SearchStats, Want, MAX_ROWS};
 use crate::code::{Code, CodeArray, CodeLen};
 use crate::error::{Error, Result};
 use crate::hamming::Kernel;
@@ -89,6 +89,70 @@ pub(crate) fn knn_batch(
         }
     }
     tops.into_iter().map(TopK::into_sorted).collect()
+}
+
+/// k-NN of many queries over the rows `keep` accepts, one pass over the codes per block (the
+/// blocks stay in L2 while every query passes over them). Rows are offered in ascending order.
+pub(crate) fn knn_batch_keep(
+    kernel: Kernel,
+    queries: &[u64],
+    codes: &[u64],
+    words: usize,
+    k: usize,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<Vec<(u32, u32)>> {
+    if k == 0 {
+        return queries.chunks_exact(words).map(|_| Vec::new()).collect();
+    }
+    let mut tops: Vec<TopK> = queries.chunks_exact(words).map(|_| TopK::new(k)).collect();
+    let block = (BATCH_BLOCK_BYTES / (8 * words)).max(1) * words;
+    for (b, chunk) in codes.chunks(block).enumerate() {
+        let base = (b * block / words) as u32;
+        for (q, topk) in queries.chunks_exact(words).zip(tops.iter_mut()) {
+            kernel.scan(q, chunk, topk.limit_ascending(), |i, d| {
+                let row = base + i as u32;
+                if keep(row) {
+                    topk.offer(row, d);
+                }
+                topk.limit_ascending()
+            });
+        }
+    }
+    tops.into_iter().map(TopK::into_sorted).collect()
+}
+
+/// Radius search of many queries over the rows `keep` accepts, one pass per block; each
+/// result ascending by (distance, row).
+pub(crate) fn radius_batch_keep(
+    kernel: Kernel,
+    queries: &[u64],
+    codes: &[u64],
+    words: usize,
+    r: u32,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<Vec<(u32, u32)>> {
+    let mut keys: Vec<Vec<u64>> = queries.chunks_exact(words).map(|_| Vec::new()).collect();
+    let block = (BATCH_BLOCK_BYTES / (8 * words)).max(1) * words;
+    for (b, chunk) in codes.chunks(block).enumerate() {
+        let base = (b * block / words) as u32;
+        for (q, out) in queries.chunks_exact(words).zip(keys.iter_mut()) {
+            kernel.scan(q, chunk, r, |i, d| {
+                let row = base + i as u32;
+                if keep(row) {
+                    out.push(key(d, row));
+                }
+                r
+            });
+        }
+    }
+    keys.into_iter()
+        .map(|mut ks| {
+            ks.sort_unstable();
+            ks.into_iter()
+                .map(|k| ((k >> 32) as u32, k as u32))
+                .collect()
+        })
+        .collect()
 }
 
 /// Split `n` items into `parts` contiguous ranges of nearly equal size.
@@ -289,6 +353,25 @@ impl ScanIndex {
         check_query(self.code_len(), query)?;
         let pairs = radius(self.kernel, query.words(), self.codes.as_words(), r, keep);
         Ok(SearchResult::from_pairs(pairs, scan_stats(self.len())))
+    }
+
+    /// Every query of a batch (word form) over the rows `keep` accepts, in shared passes.
+    pub(crate) fn search_many_words(
+        &self,
+        queries: &[u64],
+        want: Want,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Vec<SearchResult> {
+        let words = self.code_len().words();
+        let codes = self.codes.as_words();
+        let pairs = match want {
+            Want::Knn(k) => knn_batch_keep(self.kernel, queries, codes, words, k, keep),
+            Want::Radius(r) => radius_batch_keep(self.kernel, queries, codes, words, r, keep),
+        };
+        pairs
+            .into_iter()
+            .map(|p| SearchResult::from_pairs(p, scan_stats(self.len())))
+            .collect()
     }
 
     /// k-NN for many queries in one shared pass over the codes.

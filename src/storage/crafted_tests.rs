@@ -35,6 +35,7 @@ fn base(tag: &str) -> PathBuf {
         CreateOptions {
             code_bits: 64,
             fingerprint: vec![],
+            expected_radius: None,
         },
         OpenOptions {
             flush_threshold: Some(40),
@@ -178,7 +179,7 @@ fn the_same_id_live_in_two_segments_fails_verify() {
             a.push(&code(id)).unwrap();
             cols.push(id, a.get_words(0), None, b"");
         }
-        let (seg, mut r) = segment::encode(cols.finish()).unwrap();
+        let (seg, mut r) = segment::encode(cols.finish(), None).unwrap();
         r.block = *at;
         seg.write_to(storage, *at).unwrap();
         *at = align_up(*at + seg.block_len());

@@ -14,13 +14,14 @@ use super::flush::{Import, NewRows};
 use super::format::{Header, FIRST_BLOCK, MAX_FINGERPRINT};
 use super::io::{StorageFile, StorageWrapper};
 use super::manifest::Manifest;
+use super::many::SearchManyOptions;
 use super::options::{CompactionPolicy, CreateOptions, OpenOptions, DEFAULT_FLUSH_THRESHOLD};
 use super::recovery::load;
 use super::snapshot::Snapshot;
 use super::state::State;
 use super::values::{CommitInfo, DbStats, QueryResult, VerifyReport};
 use super::verify;
-use crate::code::{Code, CodeLen};
+use crate::code::{Code, CodeArray, CodeLen};
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -108,8 +109,17 @@ impl Database {
                 format!("at most {MAX_FINGERPRINT} bytes"),
             ));
         }
+        if let Some(r) = options.expected_radius {
+            if r as usize > len.bits() {
+                return Err(Error::param(
+                    "expected_radius",
+                    format!("{r} is over the code length {}", len.bits()),
+                ));
+            }
+        }
         let header = Header {
             code_bits: len.bits() as u32,
+            expected_radius: options.expected_radius,
             created_unix: now_unix(),
             fingerprint: options.fingerprint,
             model_block: if model_record.is_some() {
@@ -206,6 +216,11 @@ impl Database {
         &self.inner.header.fingerprint
     }
 
+    /// The radius the MIH tables are cut for ([`CreateOptions::expected_radius`]).
+    pub fn expected_radius(&self) -> Option<u32> {
+        self.inner.header.expected_radius
+    }
+
     /// The model record written at creation (`None`: a code-only database); see
     /// [`Database::create_with_model_record`].
     pub fn model_record(&self) -> Option<Arc<[u8]>> {
@@ -228,6 +243,27 @@ impl Database {
 
     pub fn search_radius(&self, query: &Code, r: u32) -> Result<QueryResult> {
         self.snapshot().search_radius(query, r, None)
+    }
+
+    /// k-NN of every query over the latest commit (see [`Snapshot::search_many`]).
+    pub fn search_many(
+        &self,
+        queries: &CodeArray,
+        k: usize,
+        options: &SearchManyOptions,
+    ) -> Result<Vec<QueryResult>> {
+        self.snapshot().search_many(queries, k, options)
+    }
+
+    /// Radius search of every query over the latest commit (see
+    /// [`Snapshot::search_radius_many`]).
+    pub fn search_radius_many(
+        &self,
+        queries: &CodeArray,
+        r: u32,
+        options: &SearchManyOptions,
+    ) -> Result<Vec<QueryResult>> {
+        self.snapshot().search_radius_many(queries, r, options)
     }
 
     /// Apply `batch` atomically and durably: when this returns Ok the writes survive a crash;

@@ -269,7 +269,7 @@ pub(super) fn create_file(
             blocks.push(Block::Bytes(BlockKind::Model, rec.to_vec()));
         }
         if let Some(cols) = first.segment {
-            let (seg, seg_ref) = segment::encode(cols)?;
+            let (seg, seg_ref) = segment::encode(cols, header.expected_radius)?;
             blocks.push(Block::Segment(Box::new(seg), seg_ref));
         }
         let mut manifest = first.manifest;

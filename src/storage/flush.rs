@@ -213,7 +213,7 @@ impl Inner {
             .collect();
         let mut blocks = Vec::new();
         if !cols.ids.is_empty() {
-            let (seg, seg_ref) = segment::encode(cols)?;
+            let (seg, seg_ref) = segment::encode(cols, self.header.expected_radius)?;
             blocks.push(Block::Segment(Box::new(seg), seg_ref));
         }
         let new_segment = !blocks.is_empty();

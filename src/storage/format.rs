@@ -10,7 +10,12 @@
 
 use crate::error::{Error, Result};
 
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest version this build opens: version 2 is version 3 without the expected radius
+/// (its bytes 20..24 are zero there), so it opens as a database with none.
+pub const OLDEST_READABLE_VERSION: u32 = 2;
+/// The header's "no expected radius".
+const NO_RADIUS: u32 = u32::MAX;
 pub const PAGE: u64 = 4096;
 pub const META_OFFSETS: [u64; 2] = [PAGE, 2 * PAGE];
 pub const FIRST_BLOCK: u64 = 3 * PAGE;
@@ -46,6 +51,8 @@ pub struct Header {
     /// Offset of the model record block (docs/FORMAT.md's Encoder block: opaque bytes to
     /// storage, written by the image layer), 0 for a code-only database.
     pub model_block: u64,
+    /// The radius the MIH tables are cut for (see `CreateOptions::expected_radius`).
+    pub expected_radius: Option<u32>,
 }
 
 /// Bytes of the header the CRC covers; the CRC follows.
@@ -58,6 +65,7 @@ impl Header {
         b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
         b[12..16].copy_from_slice(&(PAGE as u32).to_le_bytes());
         b[16..20].copy_from_slice(&self.code_bits.to_le_bytes());
+        b[20..24].copy_from_slice(&self.expected_radius.unwrap_or(NO_RADIUS).to_le_bytes());
         b[24..32].copy_from_slice(&self.created_unix.to_le_bytes());
         b[32..36].copy_from_slice(&(self.fingerprint.len() as u32).to_le_bytes());
         b[36..36 + self.fingerprint.len()].copy_from_slice(&self.fingerprint);
@@ -74,7 +82,7 @@ impl Header {
             });
         }
         let version = u32_at(b, 8);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedFormatVersion {
                 found: version,
                 supported: FORMAT_VERSION,
@@ -93,8 +101,20 @@ impl Header {
         if flen > MAX_FINGERPRINT {
             return Err(Error::corrupt("fingerprint length"));
         }
+        let radius = u32_at(b, 20);
+        let expected_radius = match version {
+            2 => None,
+            _ if radius == NO_RADIUS => None,
+            _ if radius as usize > code_bits as usize => {
+                return Err(Error::corrupt(format!(
+                    "header expected radius {radius} for {code_bits}-bit codes"
+                )))
+            }
+            _ => Some(radius),
+        };
         Ok(Self {
             code_bits,
+            expected_radius,
             created_unix: u64_at(b, 24),
             fingerprint: b[36..36 + flen].to_vec(),
             model_block: u64_at(b, 104),
@@ -213,6 +233,7 @@ mod tests {
             created_unix: 7,
             fingerprint: b"abc".to_vec(),
             model_block: 12288,
+            expected_radius: Some(9),
         };
         let mut b = h.encode();
         assert_eq!(Header::decode(&b).unwrap(), h);
@@ -221,6 +242,19 @@ mod tests {
         b[105] ^= 1;
         b[40] ^= 1;
         assert!(matches!(Header::decode(&b), Err(Error::Corrupt { .. })));
+        // A version 2 header (no radius field) opens with none.
+        let mut v2 = h.encode();
+        v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+        v2[20..24].fill(0);
+        let c = crc(&v2[..HEADER_CRC_AT]);
+        v2[HEADER_CRC_AT..HEADER_CRC_AT + 4].copy_from_slice(&c.to_le_bytes());
+        assert_eq!(
+            Header::decode(&v2).unwrap(),
+            Header {
+                expected_radius: None,
+                ..h.clone()
+            }
+        );
         b[8] = 9;
         assert!(matches!(
             Header::decode(&b),

@@ -18,6 +18,7 @@
 //! - `compact`: the live items rewritten into a new file renamed over the old.
 //! - `verify`: refresh and verify.
 //! - `snapshot`: `Snapshot`, one commit's immutable state for readers, and its queries.
+//! - `many`: batched searches (many queries in one call, over threads).
 //! - `io`: the one trait writes go through (fault injection in tests).
 
 mod batch;
@@ -30,6 +31,7 @@ mod flush;
 mod format;
 pub mod io;
 mod manifest;
+mod many;
 mod options;
 mod recovery;
 mod segment;
@@ -43,6 +45,7 @@ pub use batch::WriteBatch;
 pub use db::Database;
 pub use flush::Import;
 pub use format::FORMAT_VERSION;
+pub use many::SearchManyOptions;
 pub use options::{CompactionPolicy, CreateOptions, OpenOptions, MAX_DELTA_BATCHES, NO_ID};
 pub use snapshot::Snapshot;
 pub use values::{CommitInfo, DbStats, Hit, Item, QueryResult, VerifyReport};

@@ -19,12 +19,28 @@ pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
 pub const MAX_DELTA_BATCHES: usize = 64;
 
 /// How to create a database.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CreateOptions {
     pub code_bits: usize,
     /// Identifies the model whose codes this database holds (empty: a code-only database).
     /// Opaque to storage: the image layer compares it with an encoder's.
     pub fingerprint: Vec<u8>,
+    /// The radius most searches will use (near-duplicate matching: PDQ at 31, pHash at 8),
+    /// recorded in the header. Every segment's MIH tables are then cut for it: the cost model
+    /// picks the substring count that makes a radius-`r` search cheapest within a memory
+    /// bound (docs/FORMAT.md). `None`: tables cut for k-NN. Searches of any kind and radius
+    /// stay exact either way; only their speed depends on it.
+    pub expected_radius: Option<u32>,
+}
+
+impl CreateOptions {
+    /// Options for a code-only database of `code_bits`-bit codes.
+    pub fn new(code_bits: usize) -> Self {
+        Self {
+            code_bits,
+            ..Self::default()
+        }
+    }
 }
 
 /// How to open a database.

@@ -140,10 +140,20 @@ impl EncodedSegment {
 
 /// Build the segment's MIH index and lay out its block. Returns the encoded segment and its
 /// reference (with `block` still to be filled by the caller).
-pub fn encode(cols: SegmentColumns) -> Result<(EncodedSegment, SegmentRef)> {
+/// `expected_radius` is the header's: the tables are cut for it when given.
+pub fn encode(
+    cols: SegmentColumns,
+    expected_radius: Option<u32>,
+) -> Result<(EncodedSegment, SegmentRef)> {
     let n = cols.ids.len();
     debug_assert!(cols.ids.windows(2).all(|w| w[0] < w[1]));
-    let index = MihIndex::build(cols.codes, MihOptions::default())?;
+    let index = MihIndex::build(
+        cols.codes,
+        MihOptions {
+            expected_radius,
+            ..MihOptions::default()
+        },
+    )?;
     let mut seg = EncodedSegment {
         index,
         ids: cols.ids,

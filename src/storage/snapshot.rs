@@ -72,6 +72,18 @@ impl Snapshot {
         )
     }
 
+    /// Whether row `row` of segment `si` is live and of `class`.
+    pub(super) fn keeps_segment_row(&self, si: usize, class: Option<u32>, row: u32) -> bool {
+        let (seg, deleted) = &self.segments[si];
+        !deleted.get(row as usize).map(|b| *b).unwrap_or(true)
+            && class.is_none_or(|c| seg.label(row) == Some(c))
+    }
+
+    /// Whether row `row` of the delta is of `class`.
+    pub(super) fn keeps_delta_row(&self, class: Option<u32>, row: u32) -> bool {
+        class.is_none_or(|c| self.delta_labels.get(row as usize).copied().flatten() == Some(c))
+    }
+
     /// Run a per-segment search and a delta search, keep live rows of `class`, and merge by
     /// (distance, id), truncated to `k` when given.
     fn collect(
@@ -81,72 +93,16 @@ impl Snapshot {
         delta_search: impl Fn(&dyn Fn(u32) -> bool) -> Result<crate::SearchResult>,
         k: Option<usize>,
     ) -> Result<QueryResult> {
-        // (distance, id, source, row): source usize::MAX is the delta.
-        let mut all: Vec<(u32, u64, usize, u32)> = Vec::new();
-        let mut stats = SearchStats::default();
-        let mut largest = 0;
-        for (si, (seg, deleted)) in self.segments.iter().enumerate() {
-            let keep = |row: u32| {
-                !deleted.get(row as usize).map(|b| *b).unwrap_or(true)
-                    && class.is_none_or(|c| seg.label(row) == Some(c))
-            };
-            let res = seg_search(seg, &keep)?;
-            for nb in &res.neighbors {
-                all.push((nb.distance, seg.id(nb.id as u32)?, si, nb.id as u32));
-            }
-            stats.buckets_probed += res.stats.buckets_probed;
-            stats.candidates_checked += res.stats.candidates_checked;
-            if seg.len() >= largest {
-                largest = seg.len();
-                stats.path = res.stats.path;
-                stats.substring_radius = res.stats.substring_radius;
-            }
+        let mut merge = Merge::default();
+        for (si, (seg, _)) in self.segments.iter().enumerate() {
+            let keep = |row: u32| self.keeps_segment_row(si, class, row);
+            merge.add_segment(self, si, &seg_search(seg, &keep)?)?;
         }
         if !self.delta_ids.is_empty() {
-            let keep = |row: u32| {
-                class.is_none_or(|c| {
-                    self.delta_labels.get(row as usize).copied().flatten() == Some(c)
-                })
-            };
-            let res = delta_search(&keep)?;
-            for nb in &res.neighbors {
-                all.push((
-                    nb.distance,
-                    self.delta_ids[nb.id as usize],
-                    usize::MAX,
-                    nb.id as u32,
-                ));
-            }
-            stats.candidates_checked += res.stats.candidates_checked;
-            if stats.path.is_none() {
-                stats.path = Some(SearchPath::LinearScan);
-            }
+            let keep = |row: u32| self.keeps_delta_row(class, row);
+            merge.add_delta(self, &delta_search(&keep)?);
         }
-        all.sort_unstable_by_key(|x| (x.0, x.1));
-        if let Some(k) = k {
-            all.truncate(k);
-        }
-        let hits = all
-            .into_iter()
-            .map(|(distance, id, src, row)| {
-                let (label, payload) = if src == usize::MAX {
-                    (
-                        self.delta_labels[row as usize],
-                        self.delta_payloads[row as usize].to_vec(),
-                    )
-                } else {
-                    let seg = &self.segments[src].0;
-                    (seg.label(row), seg.payload(row)?.to_vec())
-                };
-                Ok(Hit {
-                    id,
-                    distance,
-                    label,
-                    payload,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(QueryResult { hits, stats })
+        merge.finish(self, k)
     }
 
     /// The live item with this id, if any: (code, label, payload).
@@ -178,5 +134,85 @@ impl Snapshot {
             }
         }
         Ok(None)
+    }
+}
+
+/// One query's results from every source of a snapshot, merged by (distance, id).
+#[derive(Default)]
+pub(super) struct Merge {
+    /// (distance, id, source, row): source `usize::MAX` is the delta.
+    all: Vec<(u32, u64, usize, u32)>,
+    stats: SearchStats,
+    largest: usize,
+}
+
+impl Merge {
+    pub(super) fn add_segment(
+        &mut self,
+        snap: &Snapshot,
+        si: usize,
+        res: &crate::SearchResult,
+    ) -> Result<()> {
+        let seg = &snap.segments[si].0;
+        for nb in &res.neighbors {
+            self.all
+                .push((nb.distance, seg.id(nb.id as u32)?, si, nb.id as u32));
+        }
+        self.stats.buckets_probed += res.stats.buckets_probed;
+        self.stats.candidates_checked += res.stats.candidates_checked;
+        if seg.len() >= self.largest {
+            self.largest = seg.len();
+            self.stats.path = res.stats.path;
+            self.stats.substring_radius = res.stats.substring_radius;
+        }
+        Ok(())
+    }
+
+    pub(super) fn add_delta(&mut self, snap: &Snapshot, res: &crate::SearchResult) {
+        for nb in &res.neighbors {
+            self.all.push((
+                nb.distance,
+                snap.delta_ids[nb.id as usize],
+                usize::MAX,
+                nb.id as u32,
+            ));
+        }
+        self.stats.candidates_checked += res.stats.candidates_checked;
+        if self.stats.path.is_none() {
+            self.stats.path = Some(SearchPath::LinearScan);
+        }
+    }
+
+    /// The hits, best first, at most `k` when given, with their labels and payloads.
+    pub(super) fn finish(mut self, snap: &Snapshot, k: Option<usize>) -> Result<QueryResult> {
+        self.all.sort_unstable_by_key(|x| (x.0, x.1));
+        if let Some(k) = k {
+            self.all.truncate(k);
+        }
+        let hits = self
+            .all
+            .into_iter()
+            .map(|(distance, id, src, row)| {
+                let (label, payload) = if src == usize::MAX {
+                    (
+                        snap.delta_labels[row as usize],
+                        snap.delta_payloads[row as usize].to_vec(),
+                    )
+                } else {
+                    let seg = &snap.segments[src].0;
+                    (seg.label(row), seg.payload(row)?.to_vec())
+                };
+                Ok(Hit {
+                    id,
+                    distance,
+                    label,
+                    payload,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(QueryResult {
+            hits,
+            stats: self.stats,
+        })
     }
 }

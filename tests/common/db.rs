@@ -36,6 +36,7 @@ pub fn small_db(dir: &std::path::Path) -> (PathBuf, Vec<u64>) {
         CreateOptions {
             code_bits: 64,
             fingerprint: b"test-encoder".to_vec(),
+            expected_radius: None,
         },
         opts,
     )

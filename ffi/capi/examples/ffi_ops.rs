@@ -68,6 +68,7 @@ fn ops(seed: u64, steps: u64, path: &str) {
         CreateOptions {
             code_bits: 32,
             fingerprint: b"diff".to_vec(),
+            expected_radius: None,
         },
     )
     .unwrap();
@@ -316,6 +317,7 @@ fn bench(path: &str) {
         CreateOptions {
             code_bits: 64,
             fingerprint: vec![],
+            expected_radius: None,
         },
     )
     .unwrap();

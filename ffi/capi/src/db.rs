@@ -146,6 +146,7 @@ pub unsafe extern "C" fn hamdb_db_create(
             CreateOptions {
                 code_bits,
                 fingerprint: fingerprint.to_vec(),
+                expected_radius: None,
             },
             options,
         )?;

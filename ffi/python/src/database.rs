@@ -294,6 +294,7 @@ pub(crate) fn create(
     let options = CreateOptions {
         code_bits: bits,
         fingerprint: fingerprint.unwrap_or(&[]).to_vec(),
+        expected_radius: None,
     };
     let open = open_options(false, auto_compact, flush_threshold);
     let db = py

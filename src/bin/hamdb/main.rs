@@ -126,6 +126,7 @@ fn cmd_create(a: &args::CreateArgs) -> Res<()> {
         CreateOptions {
             code_bits: bits,
             fingerprint: fp,
+            expected_radius: None,
         },
     )
     .map_err(|e| with_path(&a.db, e))?;

@@ -108,6 +108,18 @@ impl CostModel {
             sub_within,
         }
     }
+    /// A model for comparing substring counts: only [`CostModel::mih_ns`] and
+    /// [`CostModel::work_ns`] are meaningful (no full-distance curve).
+    pub fn for_choice(n: usize, words: usize, inline: bool, sub_within: Vec<f64>) -> Self {
+        Self {
+            n,
+            words,
+            inline,
+            within: Vec::new(),
+            sub_within,
+        }
+    }
+
     /// A model from stored curves; both must be non-decreasing fractions of the right length.
     pub fn from_parts(
         n: usize,
@@ -200,6 +212,65 @@ impl CostModel {
         let visits = self.n as f64
             * ((t + 1) as f64 * within(s as i64) + (m - t - 1) as f64 * within(s as i64 - 1));
         self.work_ns(probes.min(1e18) as u64, visits.min(1e18) as u64)
+    }
+}
+
+/// Pair XORs sampled once from the codes, to predict the per-table distance curve of any
+/// substring cut (`choose`). Deterministic: rows at fixed strides.
+pub struct SubSample {
+    words: usize,
+    xors: Vec<u64>,
+}
+
+/// Pairs a [`SubSample`] holds at most.
+const CHOICE_PAIRS: usize = 1 << 16;
+
+impl SubSample {
+    pub fn new(codes: &[u64], words: usize) -> Self {
+        let n = codes.len() / words;
+        let mut xors = Vec::new();
+        if n >= 2 {
+            let queries = SAMPLE_QUERIES.min(n);
+            let rows = (CHOICE_PAIRS / queries).min(n);
+            for qi in 0..queries {
+                let qrow = qi * n / queries;
+                let q = &codes[qrow * words..(qrow + 1) * words];
+                for ri in 0..rows {
+                    // Offset by the query's index so query rows do not meet themselves.
+                    let row = (ri * n / rows + qi + 1) % n;
+                    if row == qrow {
+                        continue;
+                    }
+                    let c = &codes[row * words..(row + 1) * words];
+                    xors.extend(q.iter().zip(c).map(|(a, b)| a ^ b));
+                }
+            }
+        }
+        Self { words, xors }
+    }
+
+    /// `sub_within[s]` for this cut: the fraction of (pair, table) combinations within s.
+    pub fn sub_within(&self, sub: &Substrings) -> Vec<f64> {
+        let max_sub = sub.lens().iter().copied().max().unwrap_or(0) as usize;
+        let mut counts = vec![0u64; max_sub + 1];
+        for x in self.xors.chunks_exact(self.words) {
+            for j in 0..sub.count() {
+                counts[sub.extract(x, j).count_ones() as usize] += 1;
+            }
+        }
+        let total = (self.xors.len() / self.words.max(1) * sub.count()) as f64;
+        let mut acc = 0u64;
+        counts
+            .into_iter()
+            .map(|c| {
+                acc += c;
+                if total == 0.0 {
+                    1.0
+                } else {
+                    acc as f64 / total
+                }
+            })
+            .collect()
     }
 }
 

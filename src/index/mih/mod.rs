@@ -9,13 +9,14 @@
 //! probes exactly the buckets the pigeonhole rule requires. A per-query cost model ([`cost`])
 //! answers with a linear scan instead when MIH would touch most of the data.
 
+mod choose;
 mod cost;
 mod probe;
 mod substrings;
 mod table;
 
 use super::scan::{self, check_queries, check_query, keep_all, scan_stats};
-use super::{PathPolicy, SearchPath, SearchResult, SearchStats, MAX_ROWS};
+use super::{PathPolicy, SearchPath, SearchResult, SearchStats, Want, MAX_ROWS};
 use crate::code::{Code, CodeArray, CodeLen};
 use crate::error::{Error, Result};
 use crate::hamming::Kernel;
@@ -39,6 +40,9 @@ pub struct MihOptions {
     pub inline_codes: Option<bool>,
     /// The default path policy of searches on this index.
     pub policy: PathPolicy,
+    /// Cut the tables for radius searches at this radius (when `substrings` is `None`): the
+    /// cost model picks m within a memory bound (see `choose`). `None`: the k-NN default.
+    pub expected_radius: Option<u32>,
 }
 
 /// One stored table: offsets, postings, and inline codes if any.
@@ -87,9 +91,10 @@ impl MihIndex {
         let len = codes.code_len();
         let words = len.words();
         let inline = options.inline_codes.unwrap_or(words == 1);
-        let m = match options.substrings {
-            Some(m) => m,
-            None => substrings::default_count(len, n, inline && words == 1),
+        let m = match (options.substrings, options.expected_radius) {
+            (Some(m), _) => m,
+            (None, Some(r)) if n >= 2 => choose::count_for_radius(len, codes.as_words(), inline, r),
+            (None, _) => substrings::default_count(len, n, inline && words == 1),
         };
         let sub = Substrings::new(len, m)?;
         let tables = (0..m)
@@ -304,6 +309,61 @@ impl MihIndex {
                     .collect()
             },
         ))
+    }
+
+    /// True when the cost model sends a typical query of this kind to a linear scan (so a
+    /// batch of them is best answered by one shared scan).
+    pub(crate) fn plans_scan(&self, want: Want) -> bool {
+        match self.policy {
+            PathPolicy::ForceScan => return true,
+            PathPolicy::ForceMih => return false,
+            PathPolicy::Auto => {}
+        }
+        let scan_ns = self.cost.scan_ns();
+        match want {
+            Want::Knn(k) => {
+                self.cost
+                    .mih_ns(&self.sub, self.cost.predicted_knn_radius(k.max(1)))
+                    > scan_ns
+            }
+            Want::Radius(r) => {
+                r as usize >= self.len.bits() || self.cost.mih_ns(&self.sub, r) > scan_ns
+            }
+        }
+    }
+
+    /// Every query of a batch (word form, row order) over the rows `keep` accepts: one
+    /// blocked scan shared by the batch when [`MihIndex::plans_scan`] says so, else MIH per
+    /// query (each still free to switch to a scan on its own).
+    pub(crate) fn search_many_words(
+        &self,
+        queries: &[u64],
+        want: Want,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Vec<SearchResult> {
+        let words = self.len.words();
+        let nq = queries.len() / words;
+        if nq >= 2 && !self.is_empty() && self.plans_scan(want) {
+            let pairs = match want {
+                Want::Knn(k) => {
+                    scan::knn_batch_keep(self.kernel, queries, &self.codes, words, k, keep)
+                }
+                Want::Radius(r) => {
+                    scan::radius_batch_keep(self.kernel, queries, &self.codes, words, r, keep)
+                }
+            };
+            return pairs
+                .into_iter()
+                .map(|p| SearchResult::from_pairs(p, scan_stats(self.len())))
+                .collect();
+        }
+        queries
+            .chunks_exact(words)
+            .map(|q| match want {
+                Want::Knn(k) => self.knn(q, k, self.policy, keep),
+                Want::Radius(r) => self.radius(q, r, self.policy, keep),
+            })
+            .collect()
     }
 
     fn scan_knn(&self, q: &[u64], k: usize, keep: &dyn Fn(u32) -> bool) -> Vec<(u32, u32)> {
