@@ -8,7 +8,7 @@ VENV := .venv
 VENV_BENCH := .venv-bench
 VENV_RAY := .venv-ray
 
-.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-ray bench-storage bench-ingest criterion fuzz-smoke soak-readers test-ray python-wheel
+.PHONY: all build setup test test-rust test-models test-python python-install lint fmt demo bench bench-quick bench-full bench-python bench-ray bench-storage bench-dedup bench-ingest criterion fuzz-smoke soak-readers test-ray python-wheel
 
 all: build
 
@@ -141,6 +141,13 @@ bench-ray: python-wheel $(VENV_RAY)/.stamp
 	$(VENV_RAY)/bin/python benches/ray/ingest.py $(BENCH_RAY_INGEST_ARGS)
 
 # Storage benchmarks (bulk import, inserts, open + first query, delta, compaction, memory).
+# Near-duplicate search (issue 15): hamdb vs FAISS on 10M x 256-bit codes at radius 31, single,
+# 8-variant and batched queries (benches/dedup/run.py; ~15 minutes on 2 cores with --multihash).
+BENCH_DEDUP_ARGS ?= --multihash
+bench-dedup: $(VENV_BENCH)/.stamp
+	$(CARGO) build --release --example dedup_db
+	$(VENV_BENCH)/bin/python benches/dedup/run.py $(BENCH_DEDUP_ARGS)
+
 bench-storage:
 	$(CARGO) build --release --example dbbench
 	./target/release/examples/dbbench --n $${N:-10000000} --dir target/bench

@@ -25,8 +25,13 @@ const NS_PER_PROBE: f64 = 50.0;
 /// Nanoseconds per candidate whose code is inline in its bucket (streamed through the SIMD
 /// kernel; measured ~1.1 ns including de-duplication and top-k upkeep).
 const NS_PER_INLINE_CANDIDATE: f64 = 1.1;
-/// Nanoseconds per candidate whose code must be fetched from the code array (a likely miss).
+/// Nanoseconds per candidate whose code must be fetched from the code array, when the codes
+/// stay cached, and when they do not: a random read from DRAM that prefetching hides only
+/// partly, since near-duplicate tables hold about one code per bucket (fitted to radius-31
+/// searches over 10M uniform 256-bit codes with m = 11 and m = 13 on the reference machine:
+/// ~37 ns per candidate and ~64 ns per probe; docs/bench/dedup-*.md).
 const NS_PER_GATHERED_CANDIDATE: f64 = 8.0;
+const NS_PER_GATHERED_DRAM_CANDIDATE: f64 = 35.0;
 
 const SAMPLE_QUERIES: usize = 64;
 const SAMPLE_ROWS: usize = 1 << 17;
@@ -178,8 +183,10 @@ impl CostModel {
     pub fn work_ns(&self, probes: u64, candidates: u64) -> f64 {
         let per_cand = if self.inline {
             NS_PER_INLINE_CANDIDATE
-        } else {
+        } else if self.n * self.words * 8 <= CACHED_SCAN_BYTES {
             NS_PER_GATHERED_CANDIDATE
+        } else {
+            NS_PER_GATHERED_DRAM_CANDIDATE
         };
         probes as f64 * NS_PER_PROBE + candidates as f64 * per_cand
     }

@@ -91,6 +91,13 @@ impl Sink for RadiusSink {
 /// How far ahead (in buckets) to prefetch offsets, and then postings.
 const PREFETCH_OFFSETS_AHEAD: usize = 16;
 const PREFETCH_POSTINGS_AHEAD: usize = 8;
+/// How far ahead to prefetch the codes of a bucket's first postings, for tables without
+/// inline codes: by then the offsets and postings prefetched above have arrived, and tables
+/// cut for a large radius hold about one code per bucket, so prefetching inside a bucket
+/// alone would leave nearly every candidate's code a full DRAM miss.
+const PREFETCH_CODES_AHEAD: usize = 4;
+/// Postings per bucket whose codes are prefetched ahead (the verify loop prefetches the rest).
+const PREFETCH_CODES_PER_BUCKET: usize = 2;
 
 pub(super) struct Prober<'a> {
     pub idx: &'a MihIndex,
@@ -145,6 +152,17 @@ impl<'a> Prober<'a> {
                 prefetch(table.rows(), start);
                 if let Some(codes) = table.inline_codes() {
                     prefetch(codes, start * self.q.len());
+                }
+            }
+            if table.inline_codes().is_none() {
+                if let Some(&k) = keys.get(i + PREFETCH_CODES_AHEAD) {
+                    let words = self.q.len();
+                    let all = self.idx.code_words();
+                    let ahead = table.bucket(k);
+                    let end = ahead.end.min(ahead.start + PREFETCH_CODES_PER_BUCKET);
+                    for &row in &table.rows()[ahead.start..end] {
+                        prefetch(all, row as usize * words);
+                    }
                 }
             }
             let range = table.bucket(keys[i]);
