@@ -35,7 +35,8 @@ pub use index::{
     SearchStats, TableParts, MAX_SUBSTRING_BITS,
 };
 pub use storage::{
-    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, Hit, Import, Item, OpenOptions,
-    QueryResult, SearchManyOptions, Snapshot, VerifyReport, WriteBatch, MAX_DELTA_BATCHES, NO_ID,
+    CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, DedupOptions, Hit, Import,
+    Item, OpenOptions, Pair, QueryResult, SearchManyOptions, Snapshot, VerifyReport, WriteBatch,
+    MAX_DELTA_BATCHES, NO_ID,
 };
 pub use threads::MAX_THREADS;

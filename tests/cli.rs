@@ -1126,3 +1126,73 @@ fn verify_and_stats_check_the_model_record() {
     assert_eq!(hamdb(&["create", codes_only, "--bits", "48"]).0, 0);
     assert_eq!(hamdb(&["verify", codes_only]).0, 0);
 }
+
+/// `hamdb dedup`: JSON lines and the .npy file hold exactly the brute-force pairs, in order;
+/// `--against` pairs two databases; a radius past the code length is refused.
+#[test]
+fn dedup_writes_every_near_duplicate_pair() {
+    let dir = tempdir("cli-dedup");
+    // Codes i (in the low 16 bits of a 48-bit code): pairs within 2 are exactly brute force's.
+    let n = 300u32;
+    let db = code_db(&dir, n);
+    let mut want = Vec::new();
+    for i in 0..n as u64 {
+        for j in i + 1..n as u64 {
+            let d = (i ^ j).count_ones();
+            if d <= 2 {
+                want.push((5000 + i, 5000 + j, d as u64));
+            }
+        }
+    }
+    want.sort_by_key(|&(a, b, d)| (a, d, b));
+    let (rc, out, err) = hamdb(&["dedup", &db, "--radius", "2", "--quiet"]);
+    assert_eq!(rc, 0, "{err}");
+    let got: Vec<(u64, u64, u64)> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["a"].as_u64().unwrap(),
+                v["b"].as_u64().unwrap(),
+                v["distance"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    let out_npy = dir.join("pairs.npy");
+    let (rc, _, err) = hamdb(&[
+        "dedup",
+        &db,
+        "-r",
+        "2",
+        "--npy",
+        out_npy.to_str().unwrap(),
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(
+        err.contains(&format!("{} pairs within distance 2", want.len())),
+        "{err}"
+    );
+    let bytes = std::fs::read(&out_npy).unwrap();
+    let arr = npy::parse(&bytes).unwrap();
+    assert_eq!(
+        (arr.descr.as_str(), arr.shape.clone()),
+        ("<u8", vec![want.len(), 3])
+    );
+    let flat: Vec<u64> = arr
+        .data
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let rows: Vec<(u64, u64, u64)> = flat.chunks_exact(3).map(|r| (r[0], r[1], r[2])).collect();
+    assert_eq!(rows, want);
+    // Against itself: every item pairs with itself at 0, and every near pair both ways.
+    let (rc, out, _) = hamdb(&["dedup", &db, "-r", "2", "--against", &db, "-q"]);
+    assert_eq!(rc, 0);
+    assert_eq!(out.lines().count(), n as usize + 2 * want.len());
+    let (rc, _, err) = hamdb(&["dedup", &db, "-r", "49"]);
+    assert_eq!(rc, 1, "{err}");
+    assert!(err.contains("radius"), "{err}");
+}

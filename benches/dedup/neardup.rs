@@ -44,7 +44,7 @@ fn main() {
         } else {
             (0..words).map(|_| rng.gen()).collect()
         };
-        if bits % 64 != 0 {
+        if !bits.is_multiple_of(64) {
             let last = w.len() - 1;
             w[last] &= (1u64 << (bits % 64)) - 1;
         }

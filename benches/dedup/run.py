@@ -39,16 +39,6 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def flip(rng, codes, lo, hi):
-    """Each row with lo..hi random bits flipped (distinct bits)."""
-    out = np.unpackbits(codes, axis=1)
-    bits = out.shape[1]
-    for i in range(out.shape[0]):
-        k = rng.integers(lo, hi + 1)
-        out[i, rng.choice(bits, size=k, replace=False)] ^= 1
-    return np.packbits(out, axis=1)
-
-
 def make_data(n, bits, kind, seed):
     rng = np.random.default_rng(seed)
     nbytes = bits // 8
@@ -71,8 +61,11 @@ def make_data(n, bits, kind, seed):
     return data[:n]
 
 
-def flip_fast(rng, codes, lo, hi):
-    """Vectorised: flip hi bits chosen with repetition, then mask to lo..hi per row."""
+def flip_fast(rng, codes, lo, hi, chunk=100_000):
+    """Each row with lo..hi distinct random bits flipped (vectorised, in chunks of rows)."""
+    if codes.shape[0] > chunk:
+        return np.concatenate([flip_fast(rng, codes[i:i + chunk], lo, hi, chunk)
+                               for i in range(0, codes.shape[0], chunk)])
     bits = codes.shape[1] * 8
     out = np.unpackbits(codes, axis=1)
     rows = codes.shape[0]

@@ -18,6 +18,7 @@
 //! - `compact`: the live items rewritten into a new file renamed over the old.
 //! - `verify`: refresh and verify.
 //! - `snapshot`: `Snapshot`, one commit's immutable state for readers, and its queries.
+//! - `dedup`: all-pairs near-duplicates (within one snapshot, or between two).
 //! - `many`: batched searches (many queries in one call, over threads).
 //! - `io`: the one trait writes go through (fault injection in tests).
 
@@ -26,6 +27,7 @@ pub(crate) mod codec;
 mod commit;
 mod compact;
 mod db;
+mod dedup;
 mod file;
 mod flush;
 mod format;
@@ -43,6 +45,7 @@ mod verify;
 
 pub use batch::WriteBatch;
 pub use db::Database;
+pub use dedup::{DedupOptions, Pair};
 pub use flush::Import;
 pub use format::FORMAT_VERSION;
 pub use many::SearchManyOptions;

@@ -82,6 +82,8 @@ pub enum Cmd {
     ImportCodes(ImportArgs),
     /// Search by codes (.npy rows or hex)
     SearchCodes(SearchCodesArgs),
+    /// Every pair of items within a Hamming distance (near-duplicates), or between two databases
+    Dedup(DedupArgs),
     /// Delete items by id
     Delete(DeleteArgs),
     /// Rewrite the database into one segment, dropping deleted items
@@ -104,6 +106,7 @@ impl Cmd {
             Cmd::Eval(_) => "eval",
             Cmd::ImportCodes(_) => "import-codes",
             Cmd::SearchCodes(_) => "search-codes",
+            Cmd::Dedup(_) => "dedup",
             Cmd::Delete(_) => "delete",
             Cmd::Compact(_) => "compact",
             Cmd::Stats(_) => "stats",
@@ -315,6 +318,28 @@ pub struct SearchCodesArgs {
     /// results: ids 2^64-1, distances 2^32-1); needs -k
     #[arg(long, value_name = "PREFIX")]
     pub npy: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DedupArgs {
+    /// The database
+    pub db: String,
+    /// Pairs within this Hamming distance (inclusive)
+    #[arg(long, short = 'r', value_name = "R")]
+    pub radius: u32,
+    /// Pairs between DB's items and this database's (instead of within DB)
+    #[arg(long, value_name = "DB2")]
+    pub against: Option<String>,
+    /// Write the pairs to FILE.npy, uint64 [P, 3]: id a, id b, distance (default: one JSON
+    /// object per pair, one per line)
+    #[arg(long, value_name = "FILE.npy")]
+    pub npy: Option<String>,
+    /// Threads (0 = one per core)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// No progress bar or summary
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Args)]

@@ -21,6 +21,7 @@ macro_rules! errln {
 }
 
 mod args;
+mod dedup;
 mod images;
 
 use args::{json_line, usage, write_out, Cli, Cmd, Fail, Res};
@@ -413,6 +414,7 @@ fn run(cmd: &Cmd) -> Res<()> {
         Cmd::Eval(a) => images::cmd_eval(a),
         Cmd::ImportCodes(a) => cmd_import(a),
         Cmd::SearchCodes(a) => cmd_search(a),
+        Cmd::Dedup(a) => dedup::cmd_dedup(a),
         Cmd::Delete(a) => cmd_delete(a),
         Cmd::Compact(a) => cmd_compact(a),
         Cmd::Stats(a) => cmd_stats(a),

@@ -431,7 +431,7 @@ impl MihIndex {
         SearchResult::from_pairs(topk.inner.into_sorted(), stats)
     }
 
-    fn radius(
+    pub(crate) fn radius(
         &self,
         q: &[u64],
         r: u32,

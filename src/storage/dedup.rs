@@ -1,0 +1,228 @@
+//! All-pairs near-duplicates: every pair of live items within a radius, exact, streamed.
+//!
+//! The snapshot's live codes are gathered in id order into one array and indexed once by a
+//! MIH whose substrings are cut for the dedup radius (`MihOptions::expected_radius`), whatever
+//! the database's own tables were cut for. Then every item is a radius query that keeps only
+//! rows after its own, so each pair is found once, as (smaller id, larger id). Queries run on
+//! the threads `crate::threads` grants, in chunks of rows taken in order; chunks are handed
+//! to the caller in row order, so the output is deterministic: ascending by the first id,
+//! then by (distance, second id). Memory: the gathered codes, the temporary index, and the
+//! pairs of the chunks in flight (a bounded channel), never all pairs.
+
+use super::snapshot::Snapshot;
+use crate::code::{CodeArray, CodeLen};
+use crate::error::{Error, Result};
+use crate::index::{MihIndex, MihOptions, PathPolicy};
+use crate::threads;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Rows per chunk of work: small enough to balance threads and keep memory bounded, large
+/// enough that taking a chunk costs nothing.
+const CHUNK_ROWS: usize = 1024;
+
+/// One near-duplicate pair: `a < b` for a dedup of one database; for
+/// [`Snapshot::find_duplicates_between`], `a` is this snapshot's id and `b` the other's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pair {
+    pub a: u64,
+    pub b: u64,
+    pub distance: u32,
+}
+
+/// How a dedup runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DedupOptions {
+    /// Threads: 0 = automatic (see [`crate::SearchManyOptions::threads`]); n = exactly n.
+    pub threads: usize,
+}
+
+/// The live items of a snapshot in id order: ids and codes.
+fn live_items(snap: &Snapshot) -> Result<(Vec<u64>, CodeArray)> {
+    let len = snap.len;
+    let words = len.words();
+    // (id, source, row): source usize::MAX is the delta.
+    let mut rows: Vec<(u64, usize, u32)> = Vec::with_capacity(snap.items as usize);
+    for (si, (seg, deleted)) in snap.segments.iter().enumerate() {
+        for row in 0..seg.len() as u32 {
+            if !deleted.get(row as usize).map(|b| *b).unwrap_or(true) {
+                rows.push((seg.id(row)?, si, row));
+            }
+        }
+    }
+    for (row, &id) in snap.delta_ids.iter().enumerate() {
+        rows.push((id, usize::MAX, row as u32));
+    }
+    rows.sort_unstable();
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut codes = Vec::with_capacity(rows.len() * words);
+    for (id, src, row) in rows {
+        ids.push(id);
+        let r = row as usize;
+        if src == usize::MAX {
+            codes.extend_from_slice(snap.delta.codes().get_words(r));
+        } else {
+            codes.extend_from_slice(
+                &snap.segments[src].0.index.code_words()[r * words..(r + 1) * words],
+            );
+        }
+    }
+    Ok((ids, CodeArray::from_words(len, &codes)?))
+}
+
+fn check_radius(len: CodeLen, r: u32) -> Result<()> {
+    if r as usize > len.bits() {
+        return Err(Error::param(
+            "radius",
+            format!("{r} is over the code length {}", len.bits()),
+        ));
+    }
+    Ok(())
+}
+
+impl Snapshot {
+    /// Every pair of distinct live items within distance `r` (inclusive), each once as
+    /// `a < b`, handed to `on_pairs` in chunks, ascending by `a`, then (distance, `b`).
+    /// `on_progress(done, total)` counts items whose pairs were handed over. Exact.
+    pub fn find_duplicates(
+        &self,
+        r: u32,
+        options: &DedupOptions,
+        on_pairs: &mut dyn FnMut(&[Pair]) -> Result<()>,
+        on_progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        check_radius(self.len, r)?;
+        let (ids, codes) = live_items(self)?;
+        join(&ids, None, &ids, codes, r, options, on_pairs, on_progress)
+    }
+
+    /// Every pair (item of this snapshot, item of `other`) within distance `r`: `a` is this
+    /// snapshot's id, `b` the other's; ascending by `a`, then (distance, `b`). Exact.
+    pub fn find_duplicates_between(
+        &self,
+        other: &Snapshot,
+        r: u32,
+        options: &DedupOptions,
+        on_pairs: &mut dyn FnMut(&[Pair]) -> Result<()>,
+        on_progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        check_radius(self.len, r)?;
+        if other.len != self.len {
+            return Err(Error::CodeLengthMismatch {
+                expected: self.len.bits(),
+                actual: other.len.bits(),
+            });
+        }
+        let (qids, queries) = live_items(self)?;
+        let (ids, codes) = live_items(other)?;
+        join(
+            &qids,
+            Some(&queries),
+            &ids,
+            codes,
+            r,
+            options,
+            on_pairs,
+            on_progress,
+        )
+    }
+}
+
+/// Radius-`r` queries of every row of `queries` against an index over `codes`; `None` is a
+/// self-join: the indexed codes are the queries, and each keeps only rows after its own.
+#[allow(clippy::too_many_arguments)]
+fn join(
+    qids: &[u64],
+    queries: Option<&CodeArray>,
+    ids: &[u64],
+    codes: CodeArray,
+    r: u32,
+    options: &DedupOptions,
+    on_pairs: &mut dyn FnMut(&[Pair]) -> Result<()>,
+    on_progress: &mut dyn FnMut(u64, u64),
+) -> Result<()> {
+    if options.threads > threads::MAX_THREADS {
+        return Err(Error::param(
+            "threads",
+            format!(
+                "{} is out of range 0..={} (0 = automatic)",
+                options.threads,
+                threads::MAX_THREADS
+            ),
+        ));
+    }
+    let self_join = queries.is_none();
+    let total = queries.map_or(codes.len(), |q| q.len());
+    on_progress(0, total as u64);
+    if total == 0 || codes.is_empty() {
+        on_progress(total as u64, total as u64);
+        return Ok(());
+    }
+    let index = MihIndex::build(
+        codes,
+        MihOptions {
+            expected_radius: Some(r),
+            ..MihOptions::default()
+        },
+    )?;
+    let words = index.code_len().words();
+    let qwords: &[u64] = match queries {
+        Some(q) => q.as_words(),
+        None => index.code_words(),
+    };
+    let chunks = total.div_ceil(CHUNK_ROWS);
+    let lease = threads::lease(options.threads, chunks);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let chunk_pairs = |c: usize| -> Vec<Pair> {
+        let mut out = Vec::new();
+        for qrow in c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(total) {
+            let q = &qwords[qrow * words..(qrow + 1) * words];
+            let keep = |row: u32| !self_join || row as usize > qrow;
+            let res = index.radius(q, r, PathPolicy::Auto, &keep);
+            out.extend(res.neighbors.iter().map(|nb| Pair {
+                a: qids[qrow],
+                b: ids[nb.id as usize],
+                distance: nb.distance,
+            }));
+        }
+        out
+    };
+    let (tx, rx) = crossbeam::channel::bounded::<(usize, Vec<Pair>)>(2 * lease.threads());
+    std::thread::scope(|s| -> Result<()> {
+        for _ in 0..lease.threads() {
+            let tx = tx.clone();
+            let (next, stop, chunk_pairs) = (&next, &stop, &chunk_pairs);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    if c >= chunks || tx.send((c, chunk_pairs(c))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Chunks arrive in any order; hand them over in row order. Workers take chunks in
+        // order, so at most about threads + channel capacity chunks wait here.
+        let mut waiting = BTreeMap::new();
+        let mut due = 0;
+        let result = (|| {
+            for (c, pairs) in rx.iter() {
+                waiting.insert(c, pairs);
+                while let Some(pairs) = waiting.remove(&due) {
+                    on_pairs(&pairs)?;
+                    due += 1;
+                    on_progress(((due * CHUNK_ROWS).min(total)) as u64, total as u64);
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+            // Unblock workers waiting to send, so the scope can end.
+            for _ in rx.iter() {}
+        }
+        result
+    })
+}
