@@ -739,6 +739,118 @@ func (s *Snapshot) SearchRadius(code []byte, radius int, class uint32) ([]Hit, e
 	return resultsToHits(r)
 }
 
+// manyArgs checks a batched search's Go arguments.
+func manyArgs(n, threads int) error {
+	if n < 0 {
+		return &Error{Status: StatusInvalidParameter, Message: "n < 0"}
+	}
+	if threads < 0 {
+		return &Error{Status: StatusInvalidParameter, Message: "threads < 0"}
+	}
+	return nil
+}
+
+// manyResults copies a batched search's results into Go memory (one slab; result i is a
+// capacity-limited window of it) and frees them. The caller holds the OS thread.
+func manyResults(rc C.int, m *C.hamdb_many_results) ([][]Neighbor, error) {
+	defer C.hamdb_many_results_free(m)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	var f C.hamdb_many_results_fields
+	if err := lastError(C.hamdb_many_results_view(m, &f)); err != nil {
+		return nil, err
+	}
+	nq := int(f.n_queries)
+	lims := unsafe.Slice((*C.size_t)(unsafe.Pointer(f.lims)), nq+1)
+	slab := make([]Neighbor, int(f.n_neighbors))
+	if len(slab) > 0 {
+		copy(slab, unsafe.Slice((*Neighbor)(unsafe.Pointer(f.neighbors)), len(slab)))
+	}
+	out := make([][]Neighbor, nq)
+	for i := range out {
+		lo, hi := int(lims[i]), int(lims[i+1])
+		out[i] = slab[lo:hi:hi]
+	}
+	return out, nil
+}
+
+// SearchMany is a batched SearchNeighbors: codes holds n query codes packed one after
+// another (len(codes) must be n times the code length in bytes, else ErrCodeLengthMismatch),
+// and result i equals SearchNeighbors for query i. threads: 0 = automatic (up to one per core,
+// shared with the process's other batched searches), n = exactly n (at most 256, else
+// ErrInvalidParameter).
+func (db *DB) SearchMany(codes []byte, n, k int, class uint32, threads int) ([][]Neighbor, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
+	}
+	if err := manyArgs(n, threads); err != nil {
+		return nil, err
+	}
+	var m *C.hamdb_many_results
+	rc := C.hamdb_db_search_many(p, bytesPtr(codes), C.size_t(len(codes)), C.size_t(n), C.size_t(k), C.uint32_t(class), C.size_t(threads), &m)
+	return manyResults(rc, m)
+}
+
+// SearchRadiusMany is a batched SearchRadius (without payloads); arguments as SearchMany.
+func (db *DB) SearchRadiusMany(codes []byte, n, radius int, class uint32, threads int) ([][]Neighbor, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if radius < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "radius < 0"}
+	}
+	if err := manyArgs(n, threads); err != nil {
+		return nil, err
+	}
+	var m *C.hamdb_many_results
+	rc := C.hamdb_db_search_radius_many(p, bytesPtr(codes), C.size_t(len(codes)), C.size_t(n), C.uint32_t(radius), C.uint32_t(class), C.size_t(threads), &m)
+	return manyResults(rc, m)
+}
+
+// SearchMany is DB.SearchMany on the snapshot.
+func (s *Snapshot) SearchMany(codes []byte, n, k int, class uint32, threads int) ([][]Neighbor, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
+	}
+	if err := manyArgs(n, threads); err != nil {
+		return nil, err
+	}
+	var m *C.hamdb_many_results
+	rc := C.hamdb_snapshot_search_many(p, bytesPtr(codes), C.size_t(len(codes)), C.size_t(n), C.size_t(k), C.uint32_t(class), C.size_t(threads), &m)
+	return manyResults(rc, m)
+}
+
+// SearchRadiusMany is DB.SearchRadiusMany on the snapshot.
+func (s *Snapshot) SearchRadiusMany(codes []byte, n, radius int, class uint32, threads int) ([][]Neighbor, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if radius < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "radius < 0"}
+	}
+	if err := manyArgs(n, threads); err != nil {
+		return nil, err
+	}
+	var m *C.hamdb_many_results
+	rc := C.hamdb_snapshot_search_radius_many(p, bytesPtr(codes), C.size_t(len(codes)), C.size_t(n), C.uint32_t(radius), C.uint32_t(class), C.size_t(threads), &m)
+	return manyResults(rc, m)
+}
+
 // Get is DB.Get on the snapshot.
 func (s *Snapshot) Get(id uint64) (Item, bool, error) {
 	p, leave, err := s.enter()
