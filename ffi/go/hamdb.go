@@ -173,6 +173,40 @@ func Create(path string, codeBits int, fingerprint []byte, flags ...OpenFlag) (*
 	return newDB(p), nil
 }
 
+// CreateOptions are CreateWith's options; the zero value is Create's defaults.
+type CreateOptions struct {
+	// ExpectedRadius, read when HasExpectedRadius is true, is the Hamming radius searches are
+	// expected to use (at most codeBits, else ErrInvalidParameter): the multi-index tables are
+	// cut for it and it is recorded in the file.
+	ExpectedRadius    uint32
+	HasExpectedRadius bool
+}
+
+// CreateWith is Create with options.
+func CreateWith(path string, codeBits int, fingerprint []byte, opts CreateOptions, flags ...OpenFlag) (*DB, error) {
+	cpath, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	var f C.uint32_t
+	for _, x := range flags {
+		f |= C.uint32_t(x)
+	}
+	copts := C.hamdb_create_options{
+		expected_radius:     C.uint32_t(opts.ExpectedRadius),
+		has_expected_radius: C.bool(opts.HasExpectedRadius),
+	}
+	var p *C.hamdb_db
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rc := C.hamdb_db_create_with_options(cpath, C.size_t(codeBits), bytesPtr(fingerprint), C.size_t(len(fingerprint)), &copts, f, &p)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return newDB(p), nil
+}
+
 // Open opens an existing database for reading and writing (ErrLocked if another writer has
 // it), or read-only with the ReadOnly flag.
 func Open(path string, flags ...OpenFlag) (*DB, error) {
@@ -259,6 +293,25 @@ func (db *DB) CodeBits() (int, error) {
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// ExpectedRadius returns the radius the database was created for and true, or false when
+// none was set.
+func (db *DB) ExpectedRadius() (uint32, bool, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return 0, false, err
+	}
+	defer leave()
+	var r C.uint32_t
+	rc := C.hamdb_db_expected_radius(p, &r)
+	if rc == C.HAMDB_NOT_FOUND {
+		return 0, false, nil
+	}
+	if err := lastError(rc); err != nil {
+		return 0, false, err
+	}
+	return uint32(r), true, nil
 }
 
 // Stats returns the counts of the latest commit.

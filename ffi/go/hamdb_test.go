@@ -612,3 +612,38 @@ func TestSearchManyEqualsOneQuerySearches(t *testing.T) {
 		t.Fatal(len(res), err)
 	}
 }
+
+func TestCreateWithExpectedRadius(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.hamdb")
+	db, err := CreateWith(path, 64, nil, CreateOptions{ExpectedRadius: 5, HasExpectedRadius: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := db.ExpectedRadius(); r != 5 || !ok || err != nil {
+		t.Fatal(r, ok, err)
+	}
+	db.Close()
+	if _, _, err := db.ExpectedRadius(); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	db, err = Open(path, ReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := db.ExpectedRadius(); r != 5 || !ok || err != nil {
+		t.Fatal(r, ok, err)
+	}
+	db.Close()
+	if _, err := CreateWith(filepath.Join(dir, "bad.hamdb"), 64, nil, CreateOptions{ExpectedRadius: 65, HasExpectedRadius: true}); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	db, err = CreateWith(filepath.Join(dir, "d.hamdb"), 64, nil, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, ok, err := db.ExpectedRadius(); ok || err != nil {
+		t.Fatal(ok, err)
+	}
+}
