@@ -87,18 +87,24 @@ enum Want {
     Radius(u32),
 }
 
+/// A batched search's parameters besides its queries.
+#[derive(Clone, Copy)]
+struct Request {
+    want: Want,
+    class_filter: u32,
+    threads: usize,
+}
+
 fn run(
     snap: &Snapshot,
     len: CodeLen,
     codes: &[u8],
     n_queries: usize,
-    want: Want,
-    class_filter: u32,
-    threads: usize,
+    req: Request,
 ) -> CResult<hamdb_many_results> {
     let q = queries(len, codes, n_queries)?;
-    let opts = options(class_filter, threads);
-    let res = match want {
+    let opts = options(req.class_filter, req.threads);
+    let res = match req.want {
         // `k` bounded by the live items, as the one-query search (`SIZE_MAX` means "all").
         Want::Knn(k) => {
             let k = usize::try_from(snap.len()).map_or(k, |n| k.min(n));
@@ -118,9 +124,7 @@ unsafe fn search(
     codes: *const u8,
     codes_len: usize,
     n_queries: usize,
-    want: Want,
-    class_filter: u32,
-    threads: usize,
+    req: Request,
     out: *mut *mut hamdb_many_results,
 ) -> c_int {
     guard(|| {
@@ -131,29 +135,12 @@ unsafe fn search(
             Target::Snapshot(snap) => {
                 // SAFETY: the entry point's contract.
                 let s = unsafe { handle(snap, "snap")? };
-                run(
-                    s.snapshot(),
-                    s.code_len(),
-                    codes,
-                    n_queries,
-                    want,
-                    class_filter,
-                    threads,
-                )?
+                run(s.snapshot(), s.code_len(), codes, n_queries, req)?
             }
             Target::Db(db) => {
                 // SAFETY: the entry point's contract.
-                unsafe { handle(db, "db")? }.with(|db| {
-                    run(
-                        &db.snapshot(),
-                        db.code_len(),
-                        codes,
-                        n_queries,
-                        want,
-                        class_filter,
-                        threads,
-                    )
-                })?
+                unsafe { handle(db, "db")? }
+                    .with(|db| run(&db.snapshot(), db.code_len(), codes, n_queries, req))?
             }
         };
         // SAFETY: valid for a write by the caller's contract.
@@ -198,9 +185,11 @@ pub unsafe extern "C" fn hamdb_db_search_many(
             codes,
             codes_len,
             n_queries,
-            Want::Knn(k),
-            class_filter,
-            threads,
+            Request {
+                want: Want::Knn(k),
+                class_filter,
+                threads,
+            },
             out,
         )
     }
@@ -229,9 +218,11 @@ pub unsafe extern "C" fn hamdb_db_search_radius_many(
             codes,
             codes_len,
             n_queries,
-            Want::Radius(radius),
-            class_filter,
-            threads,
+            Request {
+                want: Want::Radius(radius),
+                class_filter,
+                threads,
+            },
             out,
         )
     }
@@ -260,9 +251,11 @@ pub unsafe extern "C" fn hamdb_snapshot_search_many(
             codes,
             codes_len,
             n_queries,
-            Want::Knn(k),
-            class_filter,
-            threads,
+            Request {
+                want: Want::Knn(k),
+                class_filter,
+                threads,
+            },
             out,
         )
     }
@@ -290,9 +283,11 @@ pub unsafe extern "C" fn hamdb_snapshot_search_radius_many(
             codes,
             codes_len,
             n_queries,
-            Want::Radius(radius),
-            class_filter,
-            threads,
+            Request {
+                want: Want::Radius(radius),
+                class_filter,
+                threads,
+            },
             out,
         )
     }
