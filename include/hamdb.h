@@ -3,7 +3,7 @@
  *
  * Conventions (details, the status table and the thread rules: docs/CAPI.md)
  *  - Objects are typed opaque handles: hamdb_db, hamdb_batch, hamdb_snapshot, hamdb_results,
- *    hamdb_item. Each one's comment states its thread rules.
+ *    hamdb_many_results, hamdb_item. Each one's comment states its thread rules.
  *  - Every fallible function returns an int status: HAMDB_OK (0) or a HAMDB_* code. Codes are
  *    never renumbered or reused. hamdb_status_string() describes a code; the detailed message of
  *    the last failed call on the calling thread is hamdb_last_error_message().
@@ -83,6 +83,11 @@
  * Open flag: never compact automatically on commit (explicit `hamdb_db_compact` only).
  */
 #define HAMDB_OPEN_NO_AUTO_COMPACT 2
+
+/**
+ * The most threads a batched search (`hamdb_db_search_many` and the like) may be given.
+ */
+#define HAMDB_MAX_THREADS 256
 
 /**
  * Which algorithm answered a query (`hamdb_search_stats.path`): none ran (empty database).
@@ -292,6 +297,15 @@ typedef struct hamdb_ingest_report hamdb_ingest_report;
 typedef struct hamdb_item hamdb_item;
 
 /**
+ * The results of one batched search: for query `i` (0-based, in input order), its neighbours
+ * are `neighbors[lims[i] .. lims[i + 1]]`, ascending by (distance, id), exactly what the
+ * one-query search returns for that query (without payloads). Immutable: any number of threads
+ * may read one object at once; `hamdb_many_results_free` must be the last call and must not
+ * overlap any other.
+ */
+typedef struct hamdb_many_results hamdb_many_results;
+
+/**
  * The results of one search (wraps `hamdb::QueryResult`): hits ascending by (distance, id).
  * Immutable: any number of threads may read one results object at once;
  * `hamdb_results_free` must be the last call and must not overlap any other.
@@ -307,6 +321,23 @@ typedef struct hamdb_results hamdb_results;
  * must be the last call and must not overlap any other.
  */
 typedef struct hamdb_snapshot hamdb_snapshot;
+
+/**
+ * Options of `hamdb_db_create_with_options`; zeroed fields (or a NULL pointer) take the
+ * defaults.
+ */
+typedef struct hamdb_create_options {
+  /**
+   * The Hamming radius searches are expected to use (at most `code_bits`, else
+   * `HAMDB_INVALID_PARAMETER`): the multi-index tables are cut for it and it is recorded in
+   * the file. Read only when `has_expected_radius` is true; otherwise the default cut.
+   */
+  uint32_t expected_radius;
+  /**
+   * Whether `expected_radius` is set.
+   */
+  bool has_expected_radius;
+} hamdb_create_options;
 
 /**
  * Statistics of a database (`hamdb_db_stats`).
@@ -502,6 +533,31 @@ typedef struct hamdb_ingest_item {
    */
   const char *message;
 } hamdb_ingest_item;
+
+/**
+ * The arrays of a `hamdb_many_results` (`hamdb_many_results_view`). Pointers borrow from the
+ * results object and are valid until it is freed.
+ */
+typedef struct hamdb_many_results_fields {
+  /**
+   * The number of queries.
+   */
+  size_t n_queries;
+  /**
+   * `n_queries + 1` offsets into `neighbors`: query `i`'s neighbours are
+   * `neighbors[lims[i] .. lims[i + 1]]`; `lims[0]` is 0 and `lims[n_queries]` is
+   * `n_neighbors` (never NULL).
+   */
+  const size_t *lims;
+  /**
+   * Every query's neighbours, query after query (NULL when there are none).
+   */
+  const struct hamdb_neighbor *neighbors;
+  /**
+   * The total number of neighbours.
+   */
+  size_t n_neighbors;
+} hamdb_many_results_fields;
 
 /**
  * One search hit. `payload` points into the results object that produced it (NULL when the
@@ -730,6 +786,28 @@ int hamdb_db_create(const char *path,
                     size_t fingerprint_len,
                     uint32_t flags,
                     struct hamdb_db **out);
+
+/**
+ * As `hamdb_db_create`, with `options` (NULL: the defaults, which is `hamdb_db_create`).
+ *
+ * # Safety
+ * As `hamdb_db_create`; `options` is NULL or points to a `hamdb_create_options`.
+ */
+int hamdb_db_create_with_options(const char *path,
+                                 size_t code_bits,
+                                 const uint8_t *fingerprint,
+                                 size_t fingerprint_len,
+                                 const struct hamdb_create_options *options,
+                                 uint32_t flags,
+                                 struct hamdb_db **out);
+
+/**
+ * The expected radius recorded at creation into `*out`; `HAMDB_NOT_FOUND` when none was set.
+ *
+ * # Safety
+ * `db` is NULL or a live handle; `out` is NULL or valid for writing a `uint32_t`.
+ */
+int hamdb_db_expected_radius(const struct hamdb_db *db, uint32_t *out);
 
 /**
  * Open the database at `path` (NUL-terminated). `flags`: a bitwise OR of
@@ -1139,6 +1217,103 @@ int hamdb_db_search_image_radius(const struct hamdb_db *db,
                                  uint32_t radius,
                                  uint32_t class_filter,
                                  struct hamdb_results **out);
+
+/**
+ * Batched k-NN search of the latest commit: `n_queries` query codes packed one after another
+ * in `codes` (`codes_len` must be `n_queries` times the code length in bytes, else
+ * `HAMDB_CODE_LENGTH_MISMATCH`), each answered exactly as `hamdb_db_search` answers it.
+ * `class_filter` as `hamdb_db_search`. `threads`: 0 = automatic (up to one per core, shared
+ * with the process's other batched searches so that concurrent callers do not oversubscribe
+ * the cores), n = exactly n; more than `HAMDB_MAX_THREADS` fails with
+ * `HAMDB_INVALID_PARAMETER`. `n_queries` may be 0. On success `*out` receives a results object
+ * the caller frees with `hamdb_many_results_free`.
+ *
+ * # Safety
+ * `db` is NULL or a live handle; `codes` is NULL or points to `codes_len` bytes; `out` is NULL
+ * or valid for writing one pointer.
+ */
+int hamdb_db_search_many(const struct hamdb_db *db,
+                         const uint8_t *codes,
+                         size_t codes_len,
+                         size_t n_queries,
+                         size_t k,
+                         uint32_t class_filter,
+                         size_t threads,
+                         struct hamdb_many_results **out);
+
+/**
+ * Batched radius search of the latest commit: each query answered as `hamdb_db_search_radius`
+ * answers it. Other arguments as `hamdb_db_search_many`.
+ *
+ * # Safety
+ * As `hamdb_db_search_many`.
+ */
+int hamdb_db_search_radius_many(const struct hamdb_db *db,
+                                const uint8_t *codes,
+                                size_t codes_len,
+                                size_t n_queries,
+                                uint32_t radius,
+                                uint32_t class_filter,
+                                size_t threads,
+                                struct hamdb_many_results **out);
+
+/**
+ * Batched k-NN search of the snapshot; as `hamdb_db_search_many`.
+ *
+ * # Safety
+ * `snap` is NULL or a live snapshot; `codes` is NULL or points to `codes_len` bytes; `out` is
+ * NULL or valid for writing one pointer.
+ */
+int hamdb_snapshot_search_many(const struct hamdb_snapshot *snap,
+                               const uint8_t *codes,
+                               size_t codes_len,
+                               size_t n_queries,
+                               size_t k,
+                               uint32_t class_filter,
+                               size_t threads,
+                               struct hamdb_many_results **out);
+
+/**
+ * Batched radius search of the snapshot; as `hamdb_db_search_radius_many`.
+ *
+ * # Safety
+ * As `hamdb_snapshot_search_many`.
+ */
+int hamdb_snapshot_search_radius_many(const struct hamdb_snapshot *snap,
+                                      const uint8_t *codes,
+                                      size_t codes_len,
+                                      size_t n_queries,
+                                      uint32_t radius,
+                                      uint32_t class_filter,
+                                      size_t threads,
+                                      struct hamdb_many_results **out);
+
+/**
+ * The number of queries (0 for NULL).
+ *
+ * # Safety
+ * `results` is NULL or a live results object.
+ */
+size_t hamdb_many_results_len(const struct hamdb_many_results *results);
+
+/**
+ * The results' arrays into `*out` (pointers borrow from the results object).
+ *
+ * # Safety
+ * `results` is NULL or a live results object; `out` is NULL or valid for writing a
+ * `hamdb_many_results_fields`.
+ */
+int hamdb_many_results_view(const struct hamdb_many_results *results,
+                            struct hamdb_many_results_fields *out);
+
+/**
+ * Free a batched search's results (the pointers from `hamdb_many_results_view` dangle
+ * afterwards). NULL is a no-op.
+ *
+ * # Safety
+ * `results` is NULL or a live results object, not used during or after this call.
+ */
+void hamdb_many_results_free(struct hamdb_many_results *results);
 
 /**
  * The number of hits (0 for NULL).

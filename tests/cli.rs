@@ -1196,3 +1196,57 @@ fn dedup_writes_every_near_duplicate_pair() {
     assert_eq!(rc, 1, "{err}");
     assert!(err.contains("radius"), "{err}");
 }
+
+/// search-codes runs one batched search over every query: --threads changes nothing in the
+/// output (0, the default, is automatic); over 256 is a usage error. create --expected-radius
+/// records the radius (over the code length: exit 1).
+#[test]
+fn search_codes_threads_and_expected_radius() {
+    let dir = tempdir("cli-threads");
+    let db = code_db(&dir, 700);
+    let q = dir.join("codes.npy");
+    let q = q.to_str().unwrap();
+    for reach in [["-k", "5"], ["--radius", "3"]] {
+        let run = |threads: Option<&str>| {
+            let mut args = vec![
+                "search-codes",
+                &db,
+                "--queries",
+                q,
+                reach[0],
+                reach[1],
+                "--json",
+            ];
+            if let Some(t) = threads {
+                args.extend(["--threads", t]);
+            }
+            let (rc, out, err) = hamdb(&args);
+            assert_eq!(rc, 0, "{err}");
+            out
+        };
+        let want = run(Some("1"));
+        assert_eq!(want.lines().count(), 700);
+        for t in [None, Some("0"), Some("3"), Some("256")] {
+            assert_eq!(run(t), want, "--threads {t:?}");
+        }
+    }
+    let hex = "000000000007";
+    let (rc, _, err) = hamdb(&[
+        "search-codes",
+        &db,
+        "--hex",
+        hex,
+        "-k",
+        "1",
+        "--threads",
+        "257",
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    let r = dir.join("radius.hamdb");
+    let r = r.to_str().unwrap();
+    let (rc, _, err) = hamdb(&["create", r, "--bits", "48", "--expected-radius", "49"]);
+    assert_eq!(rc, 1, "{err}");
+    let (rc, _, err) = hamdb(&["create", r, "--bits", "48", "--expected-radius", "4"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(hamdb::Database::open(r).unwrap().expected_radius(), Some(4));
+}

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -62,6 +63,19 @@ inline const char* c_str(const std::string& s, const char* what) {
 // Room for a k-NN's hits without sizing by k: a k up to this is allocated as is (one call);
 // a larger one is bounded by a snapshot's live items.
 inline constexpr size_t knn_direct_max = 1024;
+// Per-query neighbour lists from a batched search's results (freed here, even on a throw).
+inline std::vector<std::vector<hamdb_neighbor>> many_to_vectors(int status,
+                                                                hamdb_many_results* m) {
+  std::unique_ptr<hamdb_many_results, void (*)(hamdb_many_results*)> own(m,
+                                                                         hamdb_many_results_free);
+  check(status);
+  hamdb_many_results_fields f{};
+  check(hamdb_many_results_view(m, &f));
+  std::vector<std::vector<hamdb_neighbor>> out(f.n_queries);
+  for (size_t i = 0; i < f.n_queries; i++)
+    out[i].assign(f.neighbors + f.lims[i], f.neighbors + f.lims[i + 1]);
+  return out;
+}
 inline uint32_t label_arg(std::optional<uint32_t> label) { return label.value_or(HAMDB_NO_LABEL); }
 inline std::optional<uint32_t> label_of(uint32_t label) {
   return label == HAMDB_NO_LABEL ? std::nullopt : std::optional<uint32_t>(label);
@@ -116,6 +130,7 @@ using VerifyReport = hamdb_verify_report;
 using SearchStats = hamdb_search_stats;
 using Prediction = hamdb_prediction;
 using IngestOptions = hamdb_ingest_options;
+using CreateOptions = hamdb_create_options;
 
 /// Search results, ascending by (distance, id). Move-only; immutable.
 class Results {
@@ -306,6 +321,27 @@ class Snapshot {
     out.resize(n);
     return out;
   }
+  /// Batched k-NN: `n_queries` codes packed one after another in `codes`; result i is
+  /// search_neighbors(query i, k, cls). `threads`: 0 = automatic, n = exactly n (at most
+  /// HAMDB_MAX_THREADS).
+  std::vector<std::vector<Neighbor>> search_many(ByteView codes, size_t n_queries, size_t k,
+                                                 std::optional<uint32_t> cls = std::nullopt,
+                                                 size_t threads = 0) const {
+    hamdb_many_results* m = nullptr;
+    int rc = hamdb_snapshot_search_many(s_, codes.data, codes.size, n_queries, k,
+                                        cls.value_or(HAMDB_ANY_CLASS), threads, &m);
+    return detail::many_to_vectors(rc, m);
+  }
+  /// Batched radius search; as search_many.
+  std::vector<std::vector<Neighbor>> search_radius_many(ByteView codes, size_t n_queries,
+                                                        uint32_t radius,
+                                                        std::optional<uint32_t> cls = std::nullopt,
+                                                        size_t threads = 0) const {
+    hamdb_many_results* m = nullptr;
+    int rc = hamdb_snapshot_search_radius_many(s_, codes.data, codes.size, n_queries, radius,
+                                               cls.value_or(HAMDB_ANY_CLASS), threads, &m);
+    return detail::many_to_vectors(rc, m);
+  }
   /// The item with this id, or nullopt.
   std::optional<Item> get(uint64_t id) const {
     hamdb_item* it = nullptr;
@@ -428,6 +464,17 @@ class Database {
                                   fingerprint.size, flags, &db));
     return Database(db);
   }
+  /// As create, with options (CreateOptions{} is create's defaults): e.g. `o.expected_radius =
+  /// 4; o.has_expected_radius = true;` cuts the multi-index tables for radius-4 searches.
+  static Database create_with_options(const std::string& path, size_t code_bits,
+                                      const CreateOptions& options, ByteView fingerprint = {},
+                                      uint32_t flags = 0) {
+    hamdb_db* db = nullptr;
+    detail::check(hamdb_db_create_with_options(detail::c_str(path, "path"), code_bits,
+                                               fingerprint.data, fingerprint.size, &options,
+                                               flags, &db));
+    return Database(db);
+  }
   /// A new database for the codes of `enc`'s model (image inserts and searches need it).
   static Database create_for_model(const std::string& path, const Encoder& enc,
                                    uint32_t flags = 0) {
@@ -468,6 +515,33 @@ class Database {
     return b;
   }
   size_t code_bytes() const { return code_bits() / 8; }
+  /// The expected radius recorded at creation, or nullopt.
+  std::optional<uint32_t> expected_radius() const {
+    uint32_t r = 0;
+    int rc = hamdb_db_expected_radius(db_, &r);
+    if (rc == HAMDB_NOT_FOUND) return std::nullopt;
+    detail::check(rc);
+    return r;
+  }
+  /// Batched k-NN of the latest commit; as Snapshot::search_many.
+  std::vector<std::vector<Neighbor>> search_many(ByteView codes, size_t n_queries, size_t k,
+                                                 std::optional<uint32_t> cls = std::nullopt,
+                                                 size_t threads = 0) const {
+    hamdb_many_results* m = nullptr;
+    int rc = hamdb_db_search_many(db_, codes.data, codes.size, n_queries, k,
+                                  cls.value_or(HAMDB_ANY_CLASS), threads, &m);
+    return detail::many_to_vectors(rc, m);
+  }
+  /// Batched radius search of the latest commit; as Snapshot::search_many.
+  std::vector<std::vector<Neighbor>> search_radius_many(ByteView codes, size_t n_queries,
+                                                        uint32_t radius,
+                                                        std::optional<uint32_t> cls = std::nullopt,
+                                                        size_t threads = 0) const {
+    hamdb_many_results* m = nullptr;
+    int rc = hamdb_db_search_radius_many(db_, codes.data, codes.size, n_queries, radius,
+                                         cls.value_or(HAMDB_ANY_CLASS), threads, &m);
+    return detail::many_to_vectors(rc, m);
+  }
   Stats stats() const {
     Stats s{};
     detail::check(hamdb_db_stats(db_, &s));

@@ -173,6 +173,40 @@ func Create(path string, codeBits int, fingerprint []byte, flags ...OpenFlag) (*
 	return newDB(p), nil
 }
 
+// CreateOptions are CreateWith's options; the zero value is Create's defaults.
+type CreateOptions struct {
+	// ExpectedRadius, read when HasExpectedRadius is true, is the Hamming radius searches are
+	// expected to use (at most codeBits, else ErrInvalidParameter): the multi-index tables are
+	// cut for it and it is recorded in the file.
+	ExpectedRadius    uint32
+	HasExpectedRadius bool
+}
+
+// CreateWith is Create with options.
+func CreateWith(path string, codeBits int, fingerprint []byte, opts CreateOptions, flags ...OpenFlag) (*DB, error) {
+	cpath, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	var f C.uint32_t
+	for _, x := range flags {
+		f |= C.uint32_t(x)
+	}
+	copts := C.hamdb_create_options{
+		expected_radius:     C.uint32_t(opts.ExpectedRadius),
+		has_expected_radius: C.bool(opts.HasExpectedRadius),
+	}
+	var p *C.hamdb_db
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rc := C.hamdb_db_create_with_options(cpath, C.size_t(codeBits), bytesPtr(fingerprint), C.size_t(len(fingerprint)), &copts, f, &p)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return newDB(p), nil
+}
+
 // Open opens an existing database for reading and writing (ErrLocked if another writer has
 // it), or read-only with the ReadOnly flag.
 func Open(path string, flags ...OpenFlag) (*DB, error) {
@@ -259,6 +293,25 @@ func (db *DB) CodeBits() (int, error) {
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// ExpectedRadius returns the radius the database was created for and true, or false when
+// none was set.
+func (db *DB) ExpectedRadius() (uint32, bool, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return 0, false, err
+	}
+	defer leave()
+	var r C.uint32_t
+	rc := C.hamdb_db_expected_radius(p, &r)
+	if rc == C.HAMDB_NOT_FOUND {
+		return 0, false, nil
+	}
+	if err := lastError(rc); err != nil {
+		return 0, false, err
+	}
+	return uint32(r), true, nil
 }
 
 // Stats returns the counts of the latest commit.
@@ -737,6 +790,118 @@ func (s *Snapshot) SearchRadius(code []byte, radius int, class uint32) ([]Hit, e
 		return nil, err
 	}
 	return resultsToHits(r)
+}
+
+// manyArgs checks a batched search's Go arguments.
+func manyArgs(n, threads int) error {
+	if n < 0 {
+		return &Error{Status: StatusInvalidParameter, Message: "n < 0"}
+	}
+	if threads < 0 {
+		return &Error{Status: StatusInvalidParameter, Message: "threads < 0"}
+	}
+	return nil
+}
+
+// manyResults copies a batched search's results into Go memory (one slab; result i is a
+// capacity-limited window of it) and frees them. The caller holds the OS thread.
+func manyResults(rc C.int, m *C.hamdb_many_results) ([][]Neighbor, error) {
+	defer C.hamdb_many_results_free(m)
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	var f C.hamdb_many_results_fields
+	if err := lastError(C.hamdb_many_results_view(m, &f)); err != nil {
+		return nil, err
+	}
+	nq := int(f.n_queries)
+	lims := unsafe.Slice((*C.size_t)(unsafe.Pointer(f.lims)), nq+1)
+	slab := make([]Neighbor, int(f.n_neighbors))
+	if len(slab) > 0 {
+		copy(slab, unsafe.Slice((*Neighbor)(unsafe.Pointer(f.neighbors)), len(slab)))
+	}
+	out := make([][]Neighbor, nq)
+	for i := range out {
+		lo, hi := int(lims[i]), int(lims[i+1])
+		out[i] = slab[lo:hi:hi]
+	}
+	return out, nil
+}
+
+// SearchMany is a batched SearchNeighbors: codes holds n query codes packed one after
+// another (len(codes) must be n times the code length in bytes, else ErrCodeLengthMismatch),
+// and result i equals SearchNeighbors for query i. threads: 0 = automatic (up to one per core,
+// shared with the process's other batched searches), n = exactly n (at most 256, else
+// ErrInvalidParameter).
+func (db *DB) SearchMany(codes []byte, n, k int, class uint32, threads int) ([][]Neighbor, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
+	}
+	if err := manyArgs(n, threads); err != nil {
+		return nil, err
+	}
+	var m *C.hamdb_many_results
+	rc := C.hamdb_db_search_many(p, bytesPtr(codes), C.size_t(len(codes)), C.size_t(n), C.size_t(k), C.uint32_t(class), C.size_t(threads), &m)
+	return manyResults(rc, m)
+}
+
+// SearchRadiusMany is a batched SearchRadius (without payloads); arguments as SearchMany.
+func (db *DB) SearchRadiusMany(codes []byte, n, radius int, class uint32, threads int) ([][]Neighbor, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if radius < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "radius < 0"}
+	}
+	if err := manyArgs(n, threads); err != nil {
+		return nil, err
+	}
+	var m *C.hamdb_many_results
+	rc := C.hamdb_db_search_radius_many(p, bytesPtr(codes), C.size_t(len(codes)), C.size_t(n), C.uint32_t(radius), C.uint32_t(class), C.size_t(threads), &m)
+	return manyResults(rc, m)
+}
+
+// SearchMany is DB.SearchMany on the snapshot.
+func (s *Snapshot) SearchMany(codes []byte, n, k int, class uint32, threads int) ([][]Neighbor, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if k < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
+	}
+	if err := manyArgs(n, threads); err != nil {
+		return nil, err
+	}
+	var m *C.hamdb_many_results
+	rc := C.hamdb_snapshot_search_many(p, bytesPtr(codes), C.size_t(len(codes)), C.size_t(n), C.size_t(k), C.uint32_t(class), C.size_t(threads), &m)
+	return manyResults(rc, m)
+}
+
+// SearchRadiusMany is DB.SearchRadiusMany on the snapshot.
+func (s *Snapshot) SearchRadiusMany(codes []byte, n, radius int, class uint32, threads int) ([][]Neighbor, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if radius < 0 {
+		return nil, &Error{Status: StatusInvalidParameter, Message: "radius < 0"}
+	}
+	if err := manyArgs(n, threads); err != nil {
+		return nil, err
+	}
+	var m *C.hamdb_many_results
+	rc := C.hamdb_snapshot_search_radius_many(p, bytesPtr(codes), C.size_t(len(codes)), C.size_t(n), C.uint32_t(radius), C.uint32_t(class), C.size_t(threads), &m)
+	return manyResults(rc, m)
 }
 
 // Get is DB.Get on the snapshot.

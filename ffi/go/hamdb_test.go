@@ -524,3 +524,126 @@ func TestCloseOnNilHandles(t *testing.T) {
 		t.Fatal(NoID)
 	}
 }
+
+func TestSearchManyEqualsOneQuerySearches(t *testing.T) {
+	f := newFixture(t, 300)
+	snap, err := f.db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	rng := rand.New(rand.NewSource(9))
+	const n = 37
+	var codes []byte
+	var qs []uint32
+	for i := 0; i < n; i++ {
+		q := rng.Uint32()
+		qs = append(qs, q)
+		codes = append(codes, code32(q)...)
+	}
+	for _, threads := range []int{0, 1, 3} {
+		for _, class := range []uint32{AnyClass, 2} {
+			many, err := f.db.SearchMany(codes, n, 6, class, threads)
+			if err != nil || len(many) != n {
+				t.Fatal(len(many), err)
+			}
+			smany, err := snap.SearchMany(codes, n, 6, class, threads)
+			if err != nil || len(smany) != n {
+				t.Fatal(len(smany), err)
+			}
+			rmany, err := f.db.SearchRadiusMany(codes, n, 9, class, threads)
+			if err != nil || len(rmany) != n {
+				t.Fatal(len(rmany), err)
+			}
+			srmany, err := snap.SearchRadiusMany(codes, n, 9, class, threads)
+			if err != nil || len(srmany) != n {
+				t.Fatal(len(srmany), err)
+			}
+			for i, q := range qs {
+				one, err := f.db.SearchNeighbors(nil, code32(q), 6, class)
+				if err != nil || len(one) != len(many[i]) || len(one) != len(smany[i]) {
+					t.Fatal(i, len(one), len(many[i]), len(smany[i]), err)
+				}
+				want := f.brute(q, 6, class)
+				for j := range one {
+					if many[i][j] != one[j] || smany[i][j] != one[j] || one[j].ID != want[j].id {
+						t.Fatal(i, j, many[i][j], smany[i][j], one[j], want[j])
+					}
+				}
+				r, err := f.db.SearchRadius(code32(q), 9, class)
+				if err != nil || len(r) != len(rmany[i]) || len(r) != len(srmany[i]) {
+					t.Fatal(i, len(r), len(rmany[i]), len(srmany[i]), err)
+				}
+				for j := range r {
+					h := Neighbor{ID: r[j].ID, Distance: r[j].Distance, Label: r[j].Label}
+					if rmany[i][j] != h || srmany[i][j] != h {
+						t.Fatal(i, j, rmany[i][j], srmany[i][j], h)
+					}
+				}
+			}
+		}
+	}
+	if res, err := f.db.SearchMany(nil, 0, 3, AnyClass, 0); err != nil || len(res) != 0 {
+		t.Fatal(res, err)
+	}
+	if _, err := f.db.SearchMany(codes, n+1, 3, AnyClass, 0); !errors.Is(err, ErrCodeLengthMismatch) {
+		t.Fatal(err)
+	}
+	if _, err := snap.SearchRadiusMany(codes[:7], 2, 3, AnyClass, 0); !errors.Is(err, ErrCodeLengthMismatch) {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SearchMany(codes, n, 3, AnyClass, 257); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	if _, err := snap.SearchMany(codes, n, 3, AnyClass, -1); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SearchRadiusMany(codes, -1, 3, AnyClass, 0); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SearchMany(codes, n, -1, AnyClass, 0); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	f.db.Close()
+	if _, err := f.db.SearchMany(codes, n, 3, AnyClass, 0); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	if res, err := snap.SearchMany(codes, n, 3, AnyClass, 0); err != nil || len(res) != n {
+		t.Fatal(len(res), err)
+	}
+}
+
+func TestCreateWithExpectedRadius(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.hamdb")
+	db, err := CreateWith(path, 64, nil, CreateOptions{ExpectedRadius: 5, HasExpectedRadius: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := db.ExpectedRadius(); r != 5 || !ok || err != nil {
+		t.Fatal(r, ok, err)
+	}
+	db.Close()
+	if _, _, err := db.ExpectedRadius(); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	db, err = Open(path, ReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := db.ExpectedRadius(); r != 5 || !ok || err != nil {
+		t.Fatal(r, ok, err)
+	}
+	db.Close()
+	if _, err := CreateWith(filepath.Join(dir, "bad.hamdb"), 64, nil, CreateOptions{ExpectedRadius: 65, HasExpectedRadius: true}); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	db, err = CreateWith(filepath.Join(dir, "d.hamdb"), 64, nil, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, ok, err := db.ExpectedRadius(); ok || err != nil {
+		t.Fatal(ok, err)
+	}
+}

@@ -892,6 +892,161 @@ static void test_threads(void) {
   hamdb_db_free(shared_db);
 }
 
+/* One query's batched neighbours equal the one-query search's hits. */
+static void check_many_query(const hamdb_many_results_fields *f, size_t i, hamdb_results *one) {
+  size_t n = hamdb_results_len(one);
+  CHECK(f->lims[i + 1] - f->lims[i] == n);
+  if (f->lims[i + 1] - f->lims[i] != n) return;
+  for (size_t j = 0; j < n; j++) {
+    hamdb_hit hit;
+    OK(hamdb_results_get(one, j, &hit));
+    const hamdb_neighbor *nb = &f->neighbors[f->lims[i] + j];
+    CHECK(nb->id == hit.id && nb->distance == hit.distance && nb->label == hit.label);
+  }
+}
+
+static void test_search_many(void) {
+  memset(model, 0, sizeof model);
+  hamdb_db *db = create_db("many.hamdb", HAMDB_OPEN_NO_AUTO_COMPACT);
+  enum { NQ = 37 };
+  uint8_t codes[NQ * 4];
+  for (size_t i = 0; i < NQ; i++) random_code(codes + 4 * i);
+  hamdb_many_results *m = NULL;
+  hamdb_many_results_fields f;
+
+  /* empty database: every query has no neighbours */
+  OK(hamdb_db_search_many(db, codes, sizeof codes, NQ, 5, HAMDB_ANY_CLASS, 0, &m));
+  CHECK(hamdb_many_results_len(m) == NQ);
+  OK(hamdb_many_results_view(m, &f));
+  CHECK(f.n_queries == NQ && f.n_neighbors == 0 && f.neighbors == NULL && f.lims[NQ] == 0);
+  hamdb_many_results_free(m);
+
+  insert_model_items(db, 0, 300);
+  hamdb_snapshot *snap = NULL;
+  OK(hamdb_db_snapshot(db, &snap));
+  /* a delta on top of the segment, seen by the db searches only */
+  insert_model_items(db, 300, 340);
+  for (int variant = 0; variant < 12; variant++) {
+    int use_snap = variant % 2, radius = variant % 4 >= 2;
+    size_t threads = (size_t)(variant / 4) * 2 + (variant % 3 == 0); /* 0..5 */
+    uint32_t cls = variant % 3 == 1 ? 2 : HAMDB_ANY_CLASS;
+    size_t k = (size_t)variant + 1;
+    uint32_t r = (uint32_t)(variant % 7) + 2;
+    m = NULL;
+    if (use_snap && radius)
+      OK(hamdb_snapshot_search_radius_many(snap, codes, sizeof codes, NQ, r, cls, threads, &m));
+    else if (use_snap)
+      OK(hamdb_snapshot_search_many(snap, codes, sizeof codes, NQ, k, cls, threads, &m));
+    else if (radius)
+      OK(hamdb_db_search_radius_many(db, codes, sizeof codes, NQ, r, cls, threads, &m));
+    else
+      OK(hamdb_db_search_many(db, codes, sizeof codes, NQ, k, cls, threads, &m));
+    OK(hamdb_many_results_view(m, &f));
+    CHECK(f.n_queries == NQ && f.lims[0] == 0 && f.lims[NQ] == f.n_neighbors);
+    for (size_t i = 0; i < NQ; i++) {
+      hamdb_results *one = NULL;
+      const uint8_t *q = codes + 4 * i;
+      if (use_snap && radius)
+        OK(hamdb_snapshot_search_radius(snap, q, 4, r, cls, &one));
+      else if (use_snap)
+        OK(hamdb_snapshot_search(snap, q, 4, k, cls, &one));
+      else if (radius)
+        OK(hamdb_db_search_radius(db, q, 4, r, cls, &one));
+      else
+        OK(hamdb_db_search(db, q, 4, k, cls, &one));
+      check_many_query(&f, i, one);
+      if (!use_snap) check_results(one, q, radius ? 0 : k, radius ? (int)r : -1, cls);
+      hamdb_results_free(one);
+    }
+    hamdb_many_results_free(m);
+  }
+  /* k = SIZE_MAX: every live item for each query; no queries at all */
+  OK(hamdb_db_search_many(db, codes, 8, 2, SIZE_MAX, HAMDB_ANY_CLASS, 1, &m));
+  OK(hamdb_many_results_view(m, &f));
+  CHECK(f.n_queries == 2 && f.lims[1] == 340 && f.n_neighbors == 680);
+  hamdb_many_results_free(m);
+  OK(hamdb_snapshot_search_many(snap, NULL, 0, 0, 3, HAMDB_ANY_CLASS, 0, &m));
+  CHECK(hamdb_many_results_len(m) == 0);
+  OK(hamdb_many_results_view(m, &f));
+  CHECK(f.n_queries == 0 && f.lims[0] == 0 && f.n_neighbors == 0);
+  hamdb_many_results_free(m);
+
+  /* misuse: NULL arguments, wrong lengths, too many threads; the output stays untouched */
+  m = SENTINEL;
+  EXPECT(hamdb_db_search_many(NULL, codes, 8, 2, 3, HAMDB_ANY_CLASS, 0, &m), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_snapshot_search_many(NULL, codes, 8, 2, 3, HAMDB_ANY_CLASS, 0, &m),
+         HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_search_radius_many(db, NULL, 8, 2, 3, HAMDB_ANY_CLASS, 0, &m),
+         HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_snapshot_search_radius_many(snap, codes, 8, 2, 3, HAMDB_ANY_CLASS, 0, NULL),
+         HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_search_many(db, codes, 7, 2, 3, HAMDB_ANY_CLASS, 0, &m),
+         HAMDB_CODE_LENGTH_MISMATCH);
+  CHECK(strstr(hamdb_last_error_message(), "32-bit") != NULL);
+  EXPECT(hamdb_db_search_many(db, codes, 8, 3, 3, HAMDB_ANY_CLASS, 0, &m),
+         HAMDB_CODE_LENGTH_MISMATCH);
+  EXPECT(hamdb_snapshot_search_radius_many(snap, codes, 12, 2, 3, HAMDB_ANY_CLASS, 0, &m),
+         HAMDB_CODE_LENGTH_MISMATCH);
+  EXPECT(hamdb_db_search_many(db, codes, 8, SIZE_MAX / 2, 3, HAMDB_ANY_CLASS, 0, &m),
+         HAMDB_CODE_LENGTH_MISMATCH);
+  EXPECT(hamdb_db_search_many(db, codes, 8, 2, 3, HAMDB_ANY_CLASS, HAMDB_MAX_THREADS + 1, &m),
+         HAMDB_INVALID_PARAMETER);
+  CHECK(strstr(hamdb_last_error_message(), "threads") != NULL);
+  EXPECT(hamdb_snapshot_search_radius_many(snap, codes, 8, 2, 3, HAMDB_ANY_CLASS, SIZE_MAX, &m),
+         HAMDB_INVALID_PARAMETER);
+  CHECK(m == SENTINEL);
+  OK(hamdb_db_search_many(db, codes, 8, 2, 3, HAMDB_ANY_CLASS, HAMDB_MAX_THREADS, &m));
+  CHECK(hamdb_many_results_len(m) == 2);
+  hamdb_many_results_free(m);
+  CHECK(hamdb_many_results_len(NULL) == 0);
+  EXPECT(hamdb_many_results_view(NULL, &f), HAMDB_NULL_ARGUMENT);
+  hamdb_many_results_free(NULL);
+  OK(hamdb_db_close(db));
+  EXPECT(hamdb_db_search_many(db, codes, 8, 2, 3, HAMDB_ANY_CLASS, 0, &m), HAMDB_CLOSED);
+  /* the snapshot outlives the closed handle */
+  OK(hamdb_snapshot_search_many(snap, codes, 8, 2, 3, HAMDB_ANY_CLASS, 0, &m));
+  CHECK(hamdb_many_results_len(m) == 2);
+  hamdb_many_results_free(m);
+  hamdb_snapshot_free(snap);
+  hamdb_db_free(db);
+}
+
+static void test_create_with_options(void) {
+  char p[300];
+  path_of(p, sizeof p, "radius.hamdb");
+  unlink(p);
+  hamdb_create_options o = {0};
+  o.expected_radius = 33; /* more than the code's 32 bits */
+  o.has_expected_radius = true;
+  hamdb_db *db = SENTINEL;
+  EXPECT(hamdb_db_create_with_options(p, 32, NULL, 0, &o, 0, &db), HAMDB_INVALID_PARAMETER);
+  CHECK(db == SENTINEL);
+  o.expected_radius = 3;
+  OK(hamdb_db_create_with_options(p, 32, NULL, 0, &o, 0, &db));
+  uint32_t r = 0;
+  OK(hamdb_db_expected_radius(db, &r));
+  CHECK(r == 3);
+  EXPECT(hamdb_db_expected_radius(db, NULL), HAMDB_NULL_ARGUMENT);
+  hamdb_db_free(db);
+  db = NULL;
+  OK(hamdb_db_open(p, HAMDB_OPEN_READ_ONLY, &db));
+  r = 0;
+  OK(hamdb_db_expected_radius(db, &r));
+  CHECK(r == 3);
+  hamdb_db_free(db);
+  unlink(p);
+  o.has_expected_radius = false; /* zeroed or unset: the default, none recorded */
+  OK(hamdb_db_create_with_options(p, 32, NULL, 0, &o, 0, &db));
+  EXPECT(hamdb_db_expected_radius(db, &r), HAMDB_NOT_FOUND);
+  hamdb_db_free(db);
+  unlink(p);
+  OK(hamdb_db_create_with_options(p, 32, NULL, 0, NULL, 0, &db));
+  EXPECT(hamdb_db_expected_radius(db, &r), HAMDB_NOT_FOUND);
+  hamdb_db_free(db);
+  unlink(p);
+  EXPECT(hamdb_db_expected_radius(NULL, &r), HAMDB_NULL_ARGUMENT);
+}
+
 int main(void) {
   const char *tmp = getenv("TMPDIR");
   snprintf(dir, sizeof dir, "%s/hamdb-c-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -907,9 +1062,11 @@ int main(void) {
   test_corrupt_files();
   test_threads();
   test_huge_k_and_no_id();
+  test_search_many();
+  test_create_with_options();
 
   const char *names[] = {"main.hamdb", "threads.hamdb", "bad.hamdb", "misuse.hamdb",
-                         "huge.hamdb"};
+                         "huge.hamdb", "many.hamdb"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     char p[300];
     path_of(p, sizeof p, names[i]);

@@ -14,3 +14,6 @@ pub const HAMDB_NO_ID: u64 = u64::MAX;
 pub const HAMDB_OPEN_READ_ONLY: u32 = 1;
 /// Open flag: never compact automatically on commit (explicit `hamdb_db_compact` only).
 pub const HAMDB_OPEN_NO_AUTO_COMPACT: u32 = 2;
+
+/// The most threads a batched search (`hamdb_db_search_many` and the like) may be given.
+pub const HAMDB_MAX_THREADS: usize = 256;

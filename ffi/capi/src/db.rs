@@ -109,22 +109,29 @@ fn open_options(flags: u32) -> CResult<OpenOptions> {
     })
 }
 
-/// Create a new database file at `path` (a NUL-terminated file name; the file must not exist)
-/// for `code_bits`-bit codes (a multiple of 8 in 8..=1024), recording `fingerprint` (the
-/// encoder's identity, up to 64 bytes; NULL with length 0 for a code-only database), and open
-/// it for writing. `flags`: 0 or `HAMDB_OPEN_NO_AUTO_COMPACT`.
-///
-/// On success `*out` receives a new handle, which the caller frees with `hamdb_db_free`.
+/// Options of `hamdb_db_create_with_options`; zeroed fields (or a NULL pointer) take the
+/// defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct hamdb_create_options {
+    /// The Hamming radius searches are expected to use (at most `code_bits`, else
+    /// `HAMDB_INVALID_PARAMETER`): the multi-index tables are cut for it and it is recorded in
+    /// the file. Read only when `has_expected_radius` is true; otherwise the default cut.
+    pub expected_radius: u32,
+    /// Whether `expected_radius` is set.
+    pub has_expected_radius: bool,
+}
+
+/// The shared body of `hamdb_db_create` and `hamdb_db_create_with_options`.
 ///
 /// # Safety
-/// `path` is NULL or a NUL-terminated string; `fingerprint` is NULL or points to
-/// `fingerprint_len` bytes; `out` is NULL or valid for writing one pointer.
-#[no_mangle]
-pub unsafe extern "C" fn hamdb_db_create(
+/// As `hamdb_db_create_with_options`.
+unsafe fn create(
     path: *const c_char,
     code_bits: usize,
     fingerprint: *const u8,
     fingerprint_len: usize,
+    create: Option<&hamdb_create_options>,
     flags: u32,
     out: *mut *mut hamdb_db,
 ) -> c_int {
@@ -146,12 +153,96 @@ pub unsafe extern "C" fn hamdb_db_create(
             CreateOptions {
                 code_bits,
                 fingerprint: fingerprint.to_vec(),
-                expected_radius: None,
+                expected_radius: create
+                    .filter(|c| c.has_expected_radius)
+                    .map(|c| c.expected_radius),
             },
             options,
         )?;
         // SAFETY: `out` is valid for a write by the caller's contract.
         unsafe { out.write(hamdb_db::new_handle(db)) };
+        Ok(())
+    })
+}
+
+/// Create a new database file at `path` (a NUL-terminated file name; the file must not exist)
+/// for `code_bits`-bit codes (a multiple of 8 in 8..=1024), recording `fingerprint` (the
+/// encoder's identity, up to 64 bytes; NULL with length 0 for a code-only database), and open
+/// it for writing. `flags`: 0 or `HAMDB_OPEN_NO_AUTO_COMPACT`.
+///
+/// On success `*out` receives a new handle, which the caller frees with `hamdb_db_free`.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `fingerprint` is NULL or points to
+/// `fingerprint_len` bytes; `out` is NULL or valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_db_create(
+    path: *const c_char,
+    code_bits: usize,
+    fingerprint: *const u8,
+    fingerprint_len: usize,
+    flags: u32,
+    out: *mut *mut hamdb_db,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        create(
+            path,
+            code_bits,
+            fingerprint,
+            fingerprint_len,
+            None,
+            flags,
+            out,
+        )
+    }
+}
+
+/// As `hamdb_db_create`, with `options` (NULL: the defaults, which is `hamdb_db_create`).
+///
+/// # Safety
+/// As `hamdb_db_create`; `options` is NULL or points to a `hamdb_create_options`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_db_create_with_options(
+    path: *const c_char,
+    code_bits: usize,
+    fingerprint: *const u8,
+    fingerprint_len: usize,
+    options: *const hamdb_create_options,
+    flags: u32,
+    out: *mut *mut hamdb_db,
+) -> c_int {
+    // SAFETY: the caller's contract above.
+    let options = unsafe { options.as_ref() };
+    // SAFETY: forwarded contract.
+    unsafe {
+        create(
+            path,
+            code_bits,
+            fingerprint,
+            fingerprint_len,
+            options,
+            flags,
+            out,
+        )
+    }
+}
+
+/// The expected radius recorded at creation into `*out`; `HAMDB_NOT_FOUND` when none was set.
+///
+/// # Safety
+/// `db` is NULL or a live handle; `out` is NULL or valid for writing a `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_db_expected_radius(db: *const hamdb_db, out: *mut u32) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let r = unsafe { handle(db, "db")? }.with(|db| {
+            db.expected_radius()
+                .ok_or_else(|| Failure::new(HAMDB_NOT_FOUND, "no expected radius was set"))
+        })?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(r) };
         Ok(())
     })
 }

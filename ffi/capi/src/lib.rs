@@ -35,6 +35,8 @@ mod db;
 #[cfg(feature = "abi")]
 mod encoder;
 #[cfg(feature = "abi")]
+mod many;
+#[cfg(feature = "abi")]
 mod results;
 #[cfg(feature = "abi")]
 mod snapshot;
@@ -47,6 +49,8 @@ pub use constants::*;
 pub use db::*;
 #[cfg(feature = "abi")]
 pub use encoder::*;
+#[cfg(feature = "abi")]
+pub use many::*;
 #[cfg(feature = "abi")]
 pub use results::*;
 #[cfg(feature = "abi")]

@@ -44,6 +44,14 @@ impl hamdb_snapshot {
             len: db.code_len(),
         }
     }
+
+    pub(crate) fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    pub(crate) fn code_len(&self) -> CodeLen {
+        self.len
+    }
 }
 
 fn class_of(class_filter: u32) -> Option<u32> {

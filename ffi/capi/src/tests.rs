@@ -134,3 +134,8 @@ fn docs_status_table_lists_every_code() {
         assert!(doc.contains(&row), "docs/CAPI.md lacks the row {row}");
     }
 }
+
+#[test]
+fn max_threads_is_the_crates() {
+    assert_eq!(HAMDB_MAX_THREADS, hamdb::MAX_THREADS);
+}

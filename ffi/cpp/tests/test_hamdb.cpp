@@ -25,6 +25,10 @@ std::vector<uint8_t> code32(uint32_t v) {
 
 int popcount(uint32_t x) { return __builtin_popcount(x); }
 
+bool same(const hamdb::Neighbor& a, const hamdb::Neighbor& b) {
+  return a.id == b.id && a.distance == b.distance && a.label == b.label;
+}
+
 template <class F>
 int status_of(F&& f) {
   try {
@@ -98,6 +102,79 @@ TEST_F(DatabaseTest, SearchMatchesBruteForce) {
     auto snap_hits = db->snapshot().search(code32(q), k, cls).to_vector();
     EXPECT_EQ(snap_hits, hits);
   }
+}
+
+TEST_F(DatabaseTest, SearchManyEqualsOneQuerySearches) {
+  std::mt19937 rng(5);
+  const size_t n = 41;
+  std::vector<uint8_t> codes;
+  std::vector<uint32_t> qs;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t q = i % 5 == 0 ? values[i] : uint32_t(rng());
+    qs.push_back(q);
+    auto c = code32(q);
+    codes.insert(codes.end(), c.begin(), c.end());
+  }
+  auto snap = db->snapshot();
+  for (size_t threads : {size_t(0), size_t(1), size_t(3)}) {
+    for (std::optional<uint32_t> cls : {std::optional<uint32_t>(), std::optional<uint32_t>(2u)}) {
+      auto many = db->search_many(codes, n, 7, cls, threads);
+      auto smany = snap.search_many(codes, n, 7, cls, threads);
+      auto rmany = db->search_radius_many(codes, n, 9, cls, threads);
+      auto srmany = snap.search_radius_many(codes, n, 9, cls, threads);
+      ASSERT_EQ(many.size(), n);
+      ASSERT_EQ(smany.size(), n);
+      ASSERT_EQ(rmany.size(), n);
+      ASSERT_EQ(srmany.size(), n);
+      for (size_t i = 0; i < n; i++) {
+        auto one = db->search_neighbors(code32(qs[i]), 7, cls);
+        auto want = brute(qs[i], 7, cls);
+        ASSERT_EQ(many[i].size(), one.size());
+        ASSERT_EQ(many[i].size(), want.size());
+        for (size_t j = 0; j < one.size(); j++) {
+          EXPECT_TRUE(same(many[i][j], one[j]));
+          EXPECT_TRUE(same(smany[i][j], one[j]));
+          EXPECT_EQ(many[i][j].id, want[j].second);
+        }
+        auto r = db->search_radius(code32(qs[i]), 9, cls).to_vector();
+        ASSERT_EQ(rmany[i].size(), r.size());
+        ASSERT_EQ(srmany[i].size(), r.size());
+        for (size_t j = 0; j < r.size(); j++) {
+          EXPECT_EQ(rmany[i][j].id, r[j].id);
+          EXPECT_EQ(rmany[i][j].distance, r[j].distance);
+          EXPECT_EQ(hamdb::detail::label_of(rmany[i][j].label), r[j].label);
+          EXPECT_TRUE(same(srmany[i][j], rmany[i][j]));
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(db->search_many({}, 0, 3).empty());
+  EXPECT_EQ(status_of([&] { db->search_many(codes, n + 1, 3); }), HAMDB_CODE_LENGTH_MISMATCH);
+  EXPECT_EQ(status_of([&] { snap.search_radius_many(hamdb::ByteView(codes.data(), 7), 2, 3); }),
+            HAMDB_CODE_LENGTH_MISMATCH);
+  EXPECT_EQ(status_of([&] { db->search_many(codes, n, 3, std::nullopt, HAMDB_MAX_THREADS + 1); }),
+            HAMDB_INVALID_PARAMETER);
+  EXPECT_EQ(status_of([&] { snap.search_many(codes, n, 3, std::nullopt, 100000); }),
+            HAMDB_INVALID_PARAMETER);
+}
+
+TEST(Create, ExpectedRadius) {
+  std::string p = temp_path("expected-radius");
+  {
+    hamdb::CreateOptions o{};
+    o.expected_radius = 5;
+    o.has_expected_radius = true;
+    auto db = hamdb::Database::create_with_options(p, 64, o);
+    EXPECT_EQ(db.expected_radius(), std::optional<uint32_t>(5u));
+    o.expected_radius = 65;
+    EXPECT_EQ(status_of([&] { hamdb::Database::create_with_options(p + "2", 64, o); }),
+              HAMDB_INVALID_PARAMETER);
+  }
+  EXPECT_EQ(hamdb::Database::open(p, HAMDB_OPEN_READ_ONLY).expected_radius(),
+            std::optional<uint32_t>(5u));
+  std::remove(p.c_str());
+  EXPECT_EQ(hamdb::Database::create(p, 64).expected_radius(), std::nullopt);
+  std::remove(p.c_str());
 }
 
 TEST_F(DatabaseTest, RadiusAndViews) {

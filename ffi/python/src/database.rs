@@ -46,6 +46,12 @@ impl Database {
         Ok(self.db()?.code_len().bits())
     }
 
+    /// The radius the database was created for (`create(expected_radius=)`), or None.
+    #[getter]
+    fn expected_radius(&self) -> PyResult<Option<u32>> {
+        Ok(self.db()?.expected_radius())
+    }
+
     /// The database's path.
     #[getter]
     fn path(&self) -> PyResult<PathBuf> {
@@ -282,7 +288,9 @@ pub(crate) fn open_options(
 
 /// Create a new database file for `bits`-bit codes.
 #[pyfunction]
-#[pyo3(signature = (path, bits, fingerprint=None, *, auto_compact=true, flush_threshold=None))]
+#[pyo3(signature = (
+    path, bits, fingerprint=None, *, auto_compact=true, flush_threshold=None, expected_radius=None
+))]
 pub(crate) fn create(
     py: Python<'_>,
     path: PathBuf,
@@ -290,11 +298,12 @@ pub(crate) fn create(
     fingerprint: Option<&[u8]>,
     auto_compact: bool,
     flush_threshold: Option<usize>,
+    expected_radius: Option<u32>,
 ) -> PyResult<Database> {
     let options = CreateOptions {
         code_bits: bits,
         fingerprint: fingerprint.unwrap_or(&[]).to_vec(),
-        expected_radius: None,
+        expected_radius,
     };
     let open = open_options(false, auto_compact, flush_threshold);
     let db = py

@@ -1,5 +1,5 @@
-//! `in_threads`: run jobs on scoped threads, results in job order (the batch searches and
-//! `Encoder.encode` split their work with it).
+//! `in_threads`: run jobs on scoped threads, results in job order (`Encoder.encode` splits its
+//! work with it; the batch searches use the core's `search_many`).
 
 /// Each job on its own scoped thread; the results in the jobs' order. A panic in a job is a
 /// bug (input errors are `Result`s): it is resumed on the calling thread.

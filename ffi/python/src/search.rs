@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use hamdb::{Code, CodeLen};
+use hamdb::{CodeArray, CodeLen, SearchManyOptions};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
@@ -12,7 +12,6 @@ use pyo3::types::PyBytes;
 
 use crate::args::{code_arg, codes_arg, is_2d_array, too_big};
 use crate::errors::to_py;
-use crate::parallel::in_threads;
 use crate::results::{hit_list, Item};
 
 /// The id that pads a batch search's `ids` rows (2**64 - 1; `hamdb.NO_ID`).
@@ -21,25 +20,23 @@ pub(crate) const NO_ID: u64 = u64::MAX;
 /// (2**32 - 1; `hamdb.NO_LABEL`, the C ABI's `HAMDB_NO_LABEL`).
 pub(crate) const NO_LABEL: u32 = u32::MAX;
 
-/// Most threads one batch search starts (`threads=` beyond it is refused).
-pub(crate) const MAX_SEARCH_THREADS: usize = 256;
+/// Most threads one batch search starts (`threads=` beyond it is refused): the core's limit.
+pub(crate) const MAX_SEARCH_THREADS: usize = hamdb::MAX_THREADS;
 
-/// Queries per thread for `n` queries on `threads` threads (0 = one per core): at least 16
-/// queries each, so a small batch does not pay for threads it cannot use. `n` (or more)
-/// means one block, run on the calling thread.
-fn rows_per_thread(n: usize, threads: usize) -> usize {
-    let t = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |c| c.get()),
-        t => t,
+/// The core's batched-search options for a class filter and `threads=` (0: automatic, up to
+/// one per core shared with the process's other batched searches).
+fn many_options(label: Option<u32>, threads: usize) -> SearchManyOptions {
+    SearchManyOptions {
+        class: label,
+        threads,
     }
-    .min(MAX_SEARCH_THREADS);
-    n.div_ceil(t).max(16)
 }
 
 /// How a 2-D search runs and what it returns besides ids and distances.
 #[derive(Clone, Copy)]
 pub(crate) struct BatchOptions {
-    /// Threads for the batch (0 = one per core), at most [`MAX_SEARCH_THREADS`].
+    /// Threads for the batch (0 = automatic: up to one per core, shared with the process's
+    /// other batched searches), at most [`MAX_SEARCH_THREADS`].
     pub(crate) threads: usize,
     /// Also return each hit's label (`NO_LABEL` for none and for padding).
     pub(crate) with_labels: bool,
@@ -131,44 +128,20 @@ pub(crate) fn knn<'py>(
     };
     let (ids, dists, labels) = py
         .detach(move || -> hamdb::Result<_> {
+            // One batched core search (the process-wide thread budget and, per segment, one
+            // shared scan when the cost model plans scans); each row equals the 1-D search.
             let snap = view.snapshot();
-            let rows = rows_per_thread(n, threads);
-            let fill = |queries: &[u8],
-                        ids: &mut [u64],
-                        dists: &mut [i32],
-                        mut labels: Option<&mut [u32]>| {
-                for (i, q) in queries.chunks_exact(len.bytes()).enumerate() {
-                    let res = snap.search(&Code::from_bytes(q)?, k, label)?;
-                    for (j, h) in res.hits.iter().enumerate() {
-                        ids[i * k + j] = h.id;
-                        dists[i * k + j] = h.distance as i32;
-                        if let Some(l) = labels.as_deref_mut() {
-                            l[i * k + j] = h.label.unwrap_or(NO_LABEL);
-                        }
+            let queries = CodeArray::from_packed_bytes(len, bytes)?;
+            let k_live = usize::try_from(snap.len()).map_or(k, |live| k.min(live));
+            let results = snap.search_many(&queries, k_live, &many_options(label, threads))?;
+            for (i, res) in results.iter().enumerate() {
+                for (j, h) in res.hits.iter().enumerate() {
+                    ids[i * k + j] = h.id;
+                    dists[i * k + j] = h.distance as i32;
+                    if let Some(l) = labels.as_deref_mut() {
+                        l[i * k + j] = h.label.unwrap_or(NO_LABEL);
                     }
                 }
-                Ok(())
-            };
-            if k > 0 && rows < n {
-                // Each thread fills its own rows of the outputs: no locks, no merge.
-                let parts = n.div_ceil(rows);
-                let label_parts: Vec<Option<&mut [u32]>> = match labels.as_mut() {
-                    Some(l) => l.chunks_mut(rows * k).map(Some).collect(),
-                    None => (0..parts).map(|_| None).collect(),
-                };
-                let fill = &fill;
-                in_threads(
-                    bytes
-                        .chunks(rows * len.bytes())
-                        .zip(ids.chunks_mut(rows * k))
-                        .zip(dists.chunks_mut(rows * k))
-                        .zip(label_parts)
-                        .map(|(((q, i), d), l)| move || fill(q, i, d, l)),
-                )
-                .into_iter()
-                .collect::<hamdb::Result<Vec<()>>>()?;
-            } else {
-                fill(bytes, &mut ids, &mut dists, labels.as_deref_mut())?;
             }
             Ok((ids, dists, labels))
         })
@@ -221,42 +194,22 @@ pub(crate) fn radius<'py>(
     let (lims, ids, dists, labels) = py
         .detach(|| -> hamdb::Result<_> {
             let snap = view.snapshot();
-            // One CSR part per block of queries; parts are concatenated in query order.
-            type Part = (Vec<i64>, Vec<u64>, Vec<i32>, Vec<u32>);
-            let part = |queries: &[u8]| -> hamdb::Result<Part> {
-                let (mut lims, mut ids, mut dists, mut labels) =
-                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                for q in queries.chunks_exact(len.bytes()) {
-                    let res = snap.search_radius(&Code::from_bytes(q)?, r, label)?;
-                    for h in &res.hits {
-                        ids.push(h.id);
-                        dists.push(h.distance as i32);
-                        if with_labels {
-                            labels.push(h.label.unwrap_or(NO_LABEL));
-                        }
-                    }
-                    lims.push(ids.len() as i64);
-                }
-                Ok((lims, ids, dists, labels))
-            };
-            let rows = rows_per_thread(n, threads);
-            let parts = if rows < n {
-                let part = &part;
-                in_threads(bytes.chunks(rows * len.bytes()).map(|q| move || part(q)))
-                    .into_iter()
-                    .collect::<hamdb::Result<Vec<_>>>()?
-            } else {
-                vec![part(bytes)?]
-            };
+            let queries = CodeArray::from_packed_bytes(len, bytes)?;
+            let results = snap.search_radius_many(&queries, r, &many_options(label, threads))?;
+            let total = results.iter().map(|res| res.hits.len()).sum();
             let mut lims = Vec::with_capacity(n + 1);
             lims.push(0i64);
-            let (mut ids, mut dists, mut labels) = (Vec::new(), Vec::new(), Vec::new());
-            for (l, i, d, lab) in parts {
-                let base = ids.len() as i64;
-                lims.extend(l.into_iter().map(|x| x + base));
-                ids.extend(i);
-                dists.extend(d);
-                labels.extend(lab);
+            let (mut ids, mut dists) = (Vec::with_capacity(total), Vec::with_capacity(total));
+            let mut labels = Vec::with_capacity(if with_labels { total } else { 0 });
+            for res in &results {
+                for h in &res.hits {
+                    ids.push(h.id);
+                    dists.push(h.distance as i32);
+                    if with_labels {
+                        labels.push(h.label.unwrap_or(NO_LABEL));
+                    }
+                }
+                lims.push(ids.len() as i64);
             }
             Ok((lims, ids, dists, labels))
         })

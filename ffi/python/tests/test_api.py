@@ -235,3 +235,39 @@ def test_batch_searches_return_labels_on_request(path, rng):
         small = db.search(q[:1], 5000, with_labels=True)[2]
         assert (small[0, 3001:] == hamdb.NO_LABEL).all()
     assert hamdb.NO_LABEL == 2**32 - 1
+
+
+def test_batch_search_threads_give_the_one_query_answers(path, rng):
+    codes = rng.integers(0, 4, (2500, 8), dtype=np.uint8)
+    with hamdb.create(path, 64) as db:
+        db.import_codes(codes, labels=(np.arange(2500) % 3).astype(np.uint32))
+        q = rng.integers(0, 4, (70, 8), dtype=np.uint8)
+        for label in (None, 1):
+            want = [[(h.id, h.distance) for h in db.search(row, 5, label)] for row in q]
+            want_r = [[(h.id, h.distance) for h in db.search_radius(row, 3, label)] for row in q]
+            for threads in (0, 1, 3, 256):
+                I, D = db.search(q, 5, label, threads=threads)
+                assert [list(zip(i.tolist(), d.tolist())) for i, d in zip(I, D)] == want
+                lims, RI, RD = db.search_radius(q, 3, label, threads=threads)
+                got = [
+                    list(zip(RI[a:b].tolist(), RD[a:b].tolist())) for a, b in zip(lims[:-1], lims[1:])
+                ]
+                assert got == want_r
+        with pytest.raises(hamdb.InvalidParameterError):
+            db.search(q, 5, threads=257)
+        with pytest.raises(hamdb.InvalidParameterError):
+            db.search_radius(q, 3, threads=257)
+        I, D = db.search(q[:0], 5)
+        assert I.shape == (0, 5) and D.shape == (0, 5)
+
+
+def test_create_expected_radius(tmp_path):
+    p = tmp_path / "r.hamdb"
+    with hamdb.create(p, 64, expected_radius=6) as db:
+        assert db.expected_radius == 6
+    with hamdb.open(p, read_only=True) as db:
+        assert db.expected_radius == 6
+    with hamdb.create(tmp_path / "d.hamdb", 64) as db:
+        assert db.expected_radius is None
+    with pytest.raises(hamdb.InvalidParameterError):
+        hamdb.create(tmp_path / "bad.hamdb", 64, expected_radius=65)

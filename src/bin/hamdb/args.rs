@@ -141,6 +141,10 @@ fn decode_threads(s: &str) -> Result<usize, String> {
     in_range(s, 0, hamdb::image::MAX_DECODE_THREADS as u64)
 }
 
+fn search_threads(s: &str) -> Result<usize, String> {
+    in_range(s, 0, hamdb::MAX_THREADS as u64)
+}
+
 fn batch_size(s: &str) -> Result<usize, String> {
     in_range(s, 1, hamdb::image::MAX_BATCH_SIZE as u64)
 }
@@ -178,6 +182,10 @@ pub struct CreateArgs {
     /// A code-only database's fingerprint (what made its codes)
     #[arg(long, value_name = "TEXT", conflicts_with = "model")]
     pub fingerprint: Option<String>,
+    /// A code-only database's expected search radius: its multi-index tables are cut for
+    /// radius-R searches (0 to B)
+    #[arg(long, value_name = "R", conflicts_with = "model")]
+    pub expected_radius: Option<u32>,
     #[command(flatten)]
     pub model_opts: ModelOpts,
 }
@@ -311,6 +319,9 @@ pub struct SearchCodesArgs {
     /// Only items with this label
     #[arg(long, value_name = "C")]
     pub class: Option<u32>,
+    /// Search threads, 0 to 256 (0: automatic, up to one per core)
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = search_threads)]
+    pub threads: usize,
     /// One JSON object per query, one per line
     #[arg(long, conflicts_with = "npy")]
     pub json: bool,

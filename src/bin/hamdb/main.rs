@@ -28,7 +28,8 @@ use args::{json_line, usage, write_out, Cli, Cmd, Fail, Res};
 use clap::{CommandFactory, FromArgMatches};
 
 use hamdb::{
-    npy, Code, CodeArray, CodeLen, CreateOptions, Database, Error, Import, QueryResult, WriteBatch,
+    npy, Code, CodeArray, CodeLen, CreateOptions, Database, Error, Import, QueryResult,
+    SearchManyOptions, WriteBatch,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -127,7 +128,7 @@ fn cmd_create(a: &args::CreateArgs) -> Res<()> {
         CreateOptions {
             code_bits: bits,
             fingerprint: fp,
-            expected_radius: None,
+            expected_radius: a.expected_radius,
         },
     )
     .map_err(|e| with_path(&a.db, e))?;
@@ -260,29 +261,30 @@ fn print_results(results: &[QueryResult], a: &args::SearchCodesArgs) -> Res<()> 
 
 fn cmd_search(a: &args::SearchCodesArgs) -> Res<()> {
     let db = open_ro(&a.db)?;
-    let mut queries: Vec<Code> = Vec::new();
-    if let Some(p) = &a.queries {
-        let arr = read_codes(p, Some(db.code_len()))?;
-        queries.extend((0..arr.len()).map(|i| arr.get(i).expect("in range")));
-    }
+    let mut queries = match &a.queries {
+        Some(p) => read_codes(p, Some(db.code_len()))?,
+        None => CodeArray::new(db.code_len()),
+    };
     for h in &a.hex {
-        queries.push(Code::from_hex(h)?);
+        queries.push(&Code::from_hex(h)?)?;
     }
     if a.npy.is_some() && a.k.is_none() {
         return usage("--npy needs -k (radius results are ragged)");
     }
+    // One batched search over every query (on up to --threads threads).
+    let opts = SearchManyOptions {
+        class: a.class,
+        threads: a.threads,
+    };
     let snap = db.snapshot();
-    let results = queries
-        .iter()
-        .map(|q| match (a.k, a.radius) {
-            (Some(k), _) => snap.search(q, k, a.class),
-            (None, Some(r)) => snap.search_radius(q, r, a.class),
-            (None, None) => Err(Error::InvalidParameter {
-                name: "k",
-                reason: "give -k or --radius".into(),
-            }),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let results = match (a.k, a.radius) {
+        (Some(k), _) => snap.search_many(&queries, k, &opts),
+        (None, Some(r)) => snap.search_radius_many(&queries, r, &opts),
+        (None, None) => Err(Error::InvalidParameter {
+            name: "k",
+            reason: "give -k or --radius".into(),
+        }),
+    }?;
     print_results(&results, a)
 }
 

@@ -286,6 +286,9 @@ class Database:
     def bits(self) -> int:
         """The code length in bits."""
     @property
+    def expected_radius(self) -> Optional[int]:
+        """The radius given to ``create(expected_radius=)``, or None."""
+    @property
     def path(self) -> str:
         """The database file's path."""
     @property
@@ -347,7 +350,8 @@ class Database:
         arrays of shape ``[n, k]`` (``uint64`` / ``int32``) computed in one call on one snapshot;
         a row with fewer than ``k`` results is padded with id ``NO_ID`` (2**64 - 1) and distance
         -1. ``label`` keeps only items with that label. ``threads`` splits a 2-D batch over
-        that many threads (0 = one per core; default 1, so threads of the caller's own do not
+        that many threads (0 = automatic: up to one per core, shared with the process's other
+        batch searches; default 1, so threads of the caller's own do not
         oversubscribe the cores); the answer is the same. ``with_labels=True`` adds a third
         array, each hit's label (``uint32 [n, k]``, ``NO_LABEL`` for none and for padding).
         """
@@ -432,12 +436,15 @@ def create(
     *,
     auto_compact: bool = True,
     flush_threshold: Optional[int] = None,
+    expected_radius: Optional[int] = None,
 ) -> Database:
     """Create a new database for ``bits``-bit codes (a multiple of 8 in 8..=1024).
 
     ``fingerprint`` is opaque bytes naming the encoder (default empty). An existing file raises
     IoError. ``auto_compact=False``: commits never compact (only ``compact()`` does);
-    ``flush_threshold``: delta items that trigger a flush into a segment (default 65,536).
+    ``flush_threshold``: delta items that trigger a flush into a segment (default 65,536);
+    ``expected_radius``: the Hamming radius searches are expected to use (at most ``bits``):
+    the multi-index tables are cut for it and it is recorded in the file.
     """
 
 def open(
