@@ -142,10 +142,11 @@ bench-ray: python-wheel $(VENV_RAY)/.stamp
 
 # Storage benchmarks (bulk import, inserts, open + first query, delta, compaction, memory).
 # Near-duplicate search (issue 15): hamdb vs FAISS on 10M x 256-bit codes at radius 31, single,
-# 8-variant and batched queries (benches/dedup/run.py; ~15 minutes on 2 cores with --multihash).
+# 8-variant and batched queries, then all-pairs at r = 8 (1M x 64) and r = 31 (1M x 256), each
+# checked against brute force (benches/dedup/run.py; ~15 minutes on 2 cores with --multihash).
 BENCH_DEDUP_ARGS ?= --multihash
 bench-dedup: $(VENV_BENCH)/.stamp
-	$(CARGO) build --release --example dedup_db
+	$(CARGO) build --release --example dedup_db --example allpairs
 	$(VENV_BENCH)/bin/python benches/dedup/run.py $(BENCH_DEDUP_ARGS)
 
 bench-storage:

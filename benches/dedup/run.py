@@ -2,9 +2,9 @@
 
     python benches/dedup/run.py [--n 10000000] [--bits 256] [--radius 31] [--dated docs/bench/dedup-DATE]
 
-Workloads (each on uniform codes and on a near-duplicate-heavy set, where every stored code
-has 1-5 copies 8..24 bits away): 1,000 queries, half of them stored codes with 8..24 bits
-flipped. (a) single queries on one thread, (b) 8-variant queries (8 codes per query, PDQ's
+Workloads (each on uniform codes and on a near-duplicate-heavy set, where a quarter of the
+stored codes have 1-5 copies r/4..3r/4 bits away: 8..23 at r = 31): 1,000 queries, half of them
+stored codes with r/4..3r/4 bits flipped. (a) single queries on one thread, (b) 8-variant queries (8 codes per query, PDQ's
 rotations and flips; each item once at its minimum distance), (c) the whole batch in one call
 on 2 threads. Systems: hamdb with tables cut for the radius (CreateOptions.expected_radius)
 and with the k-NN default, FAISS IndexBinaryFlat range search on 1 and 2 threads, and
@@ -25,6 +25,9 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEDUP_DB = os.path.join(ROOT, "target", "release", "examples", "dedup_db")
+ALLPAIRS = os.path.join(ROOT, "target", "release", "examples", "allpairs")
+# All-pairs workloads: (n, bits, radius, brute-force check on the first N items).
+ALLPAIRS_RUNS = [(1_000_000, 64, 8, 100_000), (1_000_000, 256, 31, 50_000)]
 OUT = os.path.join(ROOT, "target", "bench", "dedup")
 
 
@@ -39,7 +42,13 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def make_data(n, bits, kind, seed):
+def near_flips(radius):
+    """Bits a near-duplicate differs by: radius/4 .. 3*radius/4 (8..23 at PDQ's 31, 2..6 at 8)."""
+    lo = max(1, radius // 4)
+    return lo, max(lo, 3 * radius // 4)
+
+
+def make_data(n, bits, kind, seed, radius):
     rng = np.random.default_rng(seed)
     nbytes = bits // 8
     if kind == "uniform":
@@ -53,7 +62,7 @@ def make_data(n, bits, kind, seed):
         sel = originals[copies >= c]
         if total + sel.shape[0] > n:
             sel = sel[: n - total]
-        parts.append(flip_fast(rng, sel, 8, 24))
+        parts.append(flip_fast(rng, sel, *near_flips(radius)))
         total += sel.shape[0]
     data = np.concatenate(parts)
     if data.shape[0] < n:
@@ -113,14 +122,16 @@ def faiss_rows(codes, queries, radius, variants, threads_list, single, multihash
     if multihash:
         # Exact at r: with m tables of b/m bits, nflip >= floor(r/m) makes the probe cover
         # every code within r (pigeonhole); faiss has no nflip beyond what the build allows.
-        m = 8
+        # 8 x 32 bits at 256 (the issue's measured configuration); 16-bit tables otherwise.
+        m = 8 if bits >= 256 else max(1, bits // 16)
         nflip = radius // m
         systems.append((f"faiss-multihash-{m}x{bits // m}-nflip{nflip}", lambda: faiss.IndexBinaryMultiHash(bits, m, bits // m)))
+        mh_nflip = nflip
     for name, make in systems:
         t = time.perf_counter()
         index = make()
         if name.startswith("faiss-multihash"):
-            index.nflip = radius // 8
+            index.nflip = mh_nflip
         index.add(codes)
         build = time.perf_counter() - t
         rows.append({"system": name, "phase": "import", "n": n, "bits": bits, "seconds": round(build, 2)})
@@ -187,6 +198,18 @@ def table(rows):
     return "\n".join(lines)
 
 
+def allpairs_table(rows):
+    if not rows:
+        return ""
+    lines = ["", "## All-pairs near-duplicates (`Snapshot::find_duplicates`, 2 threads)", "",
+             "| n | bits | radius | hamdb s | pairs | brute-force check: n | brute force s | hamdb s | identical pairs |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for h, b in zip(rows[0::2], rows[1::2]):
+        lines.append(f"| {h['n']:,} | {h['bits']} | {h['radius']} | {h['seconds']:.2f} | {h['pairs']:,} | "
+                     f"{b['n']:,} | {b['seconds']:.2f} | {b['hamdb_seconds']:.3f} | {'yes' if b['identical'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000_000)
@@ -201,17 +224,19 @@ def main():
                     help="queries (groups of 8 codes) in the 8-variant runs: FAISS flat scans 8x per query")
     ap.add_argument("--multihash", action="store_true")
     ap.add_argument("--no-faiss", action="store_true")
+    ap.add_argument("--no-allpairs", action="store_true", help="skip the all-pairs runs")
     ap.add_argument("--dated", help="also write DATED.json and DATED.md")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     log = lambda m: print(f"[{time.strftime('%H:%M:%S')}] {m}", file=sys.stderr, flush=True)
     rows = []
     for kind in args.data.split(","):
-        codes = make_data(args.n, args.bits, kind, seed=1)
+        codes = make_data(args.n, args.bits, kind, seed=1, radius=args.radius)
         rng = np.random.default_rng(2)
         base = rng.integers(0, 256, size=(args.queries, args.bits // 8), dtype=np.uint8)
         picks = rng.integers(0, args.n, size=args.queries // 2)
-        base[: args.queries // 2] = flip_fast(rng, codes[picks], 8, 24)
+        # Interleaved, so any prefix (the single-query runs time the first ones) is half each.
+        base[0::2][: picks.shape[0]] = flip_fast(rng, codes[picks], *near_flips(args.radius))
         cpath = os.path.join(OUT, f"codes-{kind}.npy")
         np.save(cpath, np.ascontiguousarray(codes))
         for v in [int(x) for x in args.variants.split(",")]:
@@ -242,11 +267,22 @@ def main():
                     r.setdefault("threads", 1)
                     rows.append(r)
         del codes
+    allpairs = []
+    if not args.no_allpairs:
+        for n, bits, r, brute in ALLPAIRS_RUNS:
+            cmd = [ALLPAIRS, "--n", str(n), "--bits", str(bits), "--radius", str(r), "--threads", "2",
+                   "--brute", str(brute), "--dir", OUT]
+            log("$ " + " ".join(cmd))
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout
+            allpairs += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+            log(out.strip())
+    rows_all = rows + allpairs
     report = {"cpu": cpu_model(), "cores": os.cpu_count(), "n": args.n, "bits": args.bits,
-              "radius": args.radius, "queries": args.queries, "rows": rows}
+              "radius": args.radius, "queries": args.queries, "rows": rows_all}
     md = (f"# Near-duplicate search: {args.n:,} x {args.bits}-bit codes, radius {args.radius}\n\n"
           f"CPU: {report['cpu']} ({report['cores']} cores), one run. Command: `make bench-dedup "
-          f"BENCH_DEDUP_ARGS=\"{' '.join(sys.argv[1:])}\"`.\n\n" + table(rows) + "\n")
+          f"BENCH_DEDUP_ARGS=\"{' '.join(sys.argv[1:])}\"`.\n\n" + table(rows) + "\n"
+          + allpairs_table(allpairs))
     with open(os.path.join(OUT, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     with open(os.path.join(OUT, "report.md"), "w") as f:
