@@ -20,6 +20,17 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |c| c.get()))
 }
 
+/// A caller's `threads` argument checked: 0 (automatic) up to [`MAX_THREADS`].
+pub(crate) fn check(requested: usize) -> crate::Result<()> {
+    if requested > MAX_THREADS {
+        return Err(crate::Error::param(
+            "threads",
+            format!("{requested} is out of range 0..={MAX_THREADS} (0 = automatic)"),
+        ));
+    }
+    Ok(())
+}
+
 /// Threads granted to one call; returns its budget tokens when dropped.
 #[derive(Debug)]
 pub(crate) struct Lease {

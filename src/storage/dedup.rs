@@ -141,16 +141,7 @@ fn join(
     on_pairs: &mut dyn FnMut(&[Pair]) -> Result<()>,
     on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<()> {
-    if options.threads > threads::MAX_THREADS {
-        return Err(Error::param(
-            "threads",
-            format!(
-                "{} is out of range 0..={} (0 = automatic)",
-                options.threads,
-                threads::MAX_THREADS
-            ),
-        ));
-    }
+    threads::check(options.threads)?;
     let self_join = queries.is_none();
     let total = queries.map_or(codes.len(), |q| q.len());
     on_progress(0, total as u64);

@@ -64,16 +64,7 @@ impl Snapshot {
                 actual: queries.code_len().bits(),
             });
         }
-        if options.threads > threads::MAX_THREADS {
-            return Err(Error::param(
-                "threads",
-                format!(
-                    "{} is out of range 0..={} (0 = automatic)",
-                    options.threads,
-                    threads::MAX_THREADS
-                ),
-            ));
-        }
+        threads::check(options.threads)?;
         let n = queries.len();
         if n == 0 {
             return Ok(Vec::new());
