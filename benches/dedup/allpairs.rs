@@ -13,13 +13,9 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Instant;
 
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
+#[path = "arg.rs"]
+mod arg;
+use arg::arg;
 
 fn dedup(db: &Database, r: u32, threads: usize) -> (Vec<Pair>, f64) {
     let t = Instant::now();

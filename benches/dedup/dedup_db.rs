@@ -14,13 +14,9 @@ use hamdb::{CodeArray, CodeLen, CreateOptions, Database, Import, SearchManyOptio
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
+#[path = "arg.rs"]
+mod arg;
+use arg::arg;
 
 fn load(path: &str) -> (usize, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
