@@ -28,9 +28,14 @@ pub struct WriteBatch {
     /// Packed code bytes of every op, concatenated; op i's are `code_ends[i-1]..code_ends[i]`.
     code_bytes: Vec<u8>,
     code_ends: Vec<usize>,
+    /// Codes per op; [`MIXED_LENGTHS`] when an op's codes differ in length.
+    code_counts: Vec<u16>,
     payload_bytes: Vec<u8>,
     payload_ends: Vec<usize>,
 }
+
+/// An op's code count when its codes differ in length (refused at commit).
+const MIXED_LENGTHS: u16 = u16::MAX;
 
 /// One op, borrowed from its batch.
 #[derive(Debug, Clone, Copy)]
@@ -38,8 +43,10 @@ pub(super) struct OpRef<'a> {
     pub kind: Kind,
     pub id: u64,
     pub label: Option<u32>,
-    /// Packed code bytes (empty for a delete).
+    /// Packed code bytes, the item's codes one after another (empty for a delete).
     pub code: &'a [u8],
+    /// How many codes `code` holds ([`MIXED_LENGTHS`] when they differ in length).
+    pub codes: u16,
     pub payload: &'a [u8],
 }
 
@@ -48,21 +55,20 @@ impl WriteBatch {
         Self::default()
     }
 
-    fn push(
-        &mut self,
-        kind: Kind,
-        id: u64,
-        code: Option<&Code>,
-        label: Option<u32>,
-        payload: &[u8],
-    ) {
+    fn push(&mut self, kind: Kind, id: u64, codes: &[Code], label: Option<u32>, payload: &[u8]) {
         self.kinds.push(kind);
         self.ids.push(id);
         self.labels.push(label);
-        if let Some(c) = code {
+        for c in codes {
             c.push_bytes(&mut self.code_bytes);
         }
         self.code_ends.push(self.code_bytes.len());
+        let mixed = codes.windows(2).any(|w| w[0].len() != w[1].len());
+        self.code_counts.push(if mixed {
+            MIXED_LENGTHS
+        } else {
+            codes.len().min(MIXED_LENGTHS as usize - 1) as u16
+        });
         self.payload_bytes.extend_from_slice(payload);
         self.payload_ends.push(self.payload_bytes.len());
     }
@@ -75,7 +81,44 @@ impl WriteBatch {
         label: Option<u32>,
         payload: impl AsRef<[u8]>,
     ) -> &mut Self {
-        self.push(Kind::Insert, id, Some(&code), label, payload.as_ref());
+        self.push(Kind::Insert, id, &[code], label, payload.as_ref());
+        self
+    }
+
+    /// Insert an item of several codes (1 to [`crate::MAX_CODES_PER_ITEM`], one length) with
+    /// a caller-given id: searches return it once, at its least distance over its codes.
+    /// Refused at commit in a file older than format 4 (compact it first).
+    pub fn insert_codes(
+        &mut self,
+        id: u64,
+        codes: &[Code],
+        label: Option<u32>,
+        payload: impl AsRef<[u8]>,
+    ) -> &mut Self {
+        self.push(Kind::Insert, id, codes, label, payload.as_ref());
+        self
+    }
+
+    /// [`WriteBatch::insert_codes`] with an id assigned at commit.
+    pub fn insert_auto_codes(
+        &mut self,
+        codes: &[Code],
+        label: Option<u32>,
+        payload: impl AsRef<[u8]>,
+    ) -> &mut Self {
+        self.push(Kind::InsertAuto, 0, codes, label, payload.as_ref());
+        self
+    }
+
+    /// Insert, or replace the item with this id by, an item of several codes.
+    pub fn upsert_codes(
+        &mut self,
+        id: u64,
+        codes: &[Code],
+        label: Option<u32>,
+        payload: impl AsRef<[u8]>,
+    ) -> &mut Self {
+        self.push(Kind::Upsert, id, codes, label, payload.as_ref());
         self
     }
 
@@ -86,7 +129,7 @@ impl WriteBatch {
         label: Option<u32>,
         payload: impl AsRef<[u8]>,
     ) -> &mut Self {
-        self.push(Kind::InsertAuto, 0, Some(&code), label, payload.as_ref());
+        self.push(Kind::InsertAuto, 0, &[code], label, payload.as_ref());
         self
     }
 
@@ -98,13 +141,13 @@ impl WriteBatch {
         label: Option<u32>,
         payload: impl AsRef<[u8]>,
     ) -> &mut Self {
-        self.push(Kind::Upsert, id, Some(&code), label, payload.as_ref());
+        self.push(Kind::Upsert, id, &[code], label, payload.as_ref());
         self
     }
 
     /// Delete by id (deleting an absent id is not an error).
     pub fn delete(&mut self, id: u64) -> &mut Self {
-        self.push(Kind::Delete, id, None, None, &[]);
+        self.push(Kind::Delete, id, &[], None, &[]);
         self
     }
 
@@ -123,17 +166,46 @@ impl WriteBatch {
             id: self.ids[i],
             label: self.labels[i],
             code: &self.code_bytes[start(&self.code_ends)..self.code_ends[i]],
+            codes: self.code_counts[i],
             payload: &self.payload_bytes[start(&self.payload_ends)..self.payload_ends[i]],
         }
     }
 }
 
-/// An op's code and label, checked against the database's code length and reserved values.
-pub(super) fn check_item(op: &OpRef<'_>, len: CodeLen) -> Result<()> {
-    if op.code.len() * 8 != len.bits() {
+/// An op's codes and label, checked against the database's code length, the codes an item
+/// may hold (`multi`: whether the file's format allows several) and reserved values.
+pub(super) fn check_item(op: &OpRef<'_>, len: CodeLen, multi: bool) -> Result<()> {
+    match op.codes {
+        0 => return Err(Error::param("codes", "an item needs at least one code")),
+        MIXED_LENGTHS => {
+            return Err(Error::param(
+                "codes",
+                "the codes of one item differ in length",
+            ))
+        }
+        n if n as usize > super::MAX_CODES_PER_ITEM => {
+            return Err(Error::param(
+                "codes",
+                format!(
+                    "{n} codes for one item; at most {}",
+                    super::MAX_CODES_PER_ITEM
+                ),
+            ))
+        }
+        n if n > 1 && !multi => {
+            return Err(Error::param(
+                "codes",
+                "this file is an older format (before 4) that holds one code per item; \
+                 compact the database (hamdb compact) to rewrite it as format 4",
+            ))
+        }
+        _ => {}
+    }
+    let bits = op.code.len() * 8 / op.codes as usize;
+    if bits != len.bits() {
         return Err(Error::CodeLengthMismatch {
             expected: len.bits(),
-            actual: op.code.len() * 8,
+            actual: bits,
         });
     }
     if op.label == Some(super::segment::NO_LABEL) {
@@ -183,6 +255,7 @@ pub(super) struct Resolved {
 pub(super) fn resolve(
     batch: &WriteBatch,
     len: CodeLen,
+    multi: bool,
     next_id: u64,
     exists: impl Fn(u64) -> bool,
 ) -> Result<Resolved> {
@@ -212,7 +285,7 @@ pub(super) fn resolve(
         };
         if op.kind != Kind::Delete {
             let checked = OpRef { id, ..op };
-            if let Err(e) = check_item(&checked, len) {
+            if let Err(e) = check_item(&checked, len, multi) {
                 fail(i, e, &mut first_error);
                 break;
             }

@@ -8,7 +8,7 @@ use super::codec;
 use super::db::{Inner, Writer};
 use super::file::write_block;
 use super::flush::NewRows;
-use super::format::{align_up, BlockKind, Meta};
+use super::format::{align_up, BlockKind, Meta, MULTI_CODE_VERSION};
 use super::io::StorageFile;
 use super::manifest::{ItemRecord, Manifest, Op, SegmentRef};
 use super::segment::EncodedSegment;
@@ -161,7 +161,8 @@ impl Inner {
                     _ => op.id,
                 };
                 let rec = || -> Result<ItemRecord> {
-                    batch::check_item(&batch::OpRef { id, ..op }, len)?;
+                    let multi = state.format_version >= MULTI_CODE_VERSION;
+                    batch::check_item(&batch::OpRef { id, ..op }, len, multi)?;
                     Ok(ItemRecord {
                         id,
                         code: op.code.to_vec(),

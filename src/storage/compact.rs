@@ -4,6 +4,7 @@
 
 use super::db::{Inner, Writer};
 use super::file::{create_file, open_regular, storage_of, FirstCommit, NewFileAt};
+use super::format::{Header, FORMAT_VERSION};
 use super::io::StorageFile;
 use super::manifest::Manifest;
 use super::recovery::load;
@@ -27,11 +28,12 @@ impl Inner {
         // Live items as (id, source, row): sources index segments, usize::MAX is the delta
         // (row = position in id order); sorted by id, then copied once into the new columns.
         let delta: Vec<(&u64, &DeltaItem)> = state.delta.iter().collect();
+        // Segment items by their first row (an item's rows are consecutive).
         let mut live: Vec<(u64, usize, u32)> = Vec::new();
         for (si, seg) in state.segments.iter().enumerate() {
-            for row in 0..seg.len() as u32 {
-                if !state.deleted_rows[si][row as usize] {
-                    live.push((seg.id(row)?, si, row));
+            for rows in seg.item_rows() {
+                if !rows.is_empty() && !state.deleted_rows[si][rows.start as usize] {
+                    live.push((seg.id(rows.start)?, si, rows.start));
                 }
             }
         }
@@ -47,24 +49,30 @@ impl Inner {
         for &(id, src, row) in &live {
             if src == usize::MAX {
                 let it = delta[row as usize].1;
-                cols.push(id, it.code.words(), it.label, &it.payload);
+                cols.push(id, &it.codes, it.label, &it.payload);
             } else {
                 let seg = &state.segments[src];
-                let r = row as usize;
+                let rows = seg.rows_of(id).unwrap_or(row..row + 1);
+                let (a, b) = (rows.start as usize, rows.end as usize);
                 cols.push(
                     id,
-                    &seg.index.code_words()[r * w..(r + 1) * w],
+                    &seg.index.code_words()[a * w..b * w],
                     seg.label(row),
                     seg.payload(row)?,
                 );
             }
         }
         let cols = cols.finish();
+        // The new file is written in the current format (multi-code items allowed from here).
+        let header = Header {
+            version: FORMAT_VERSION,
+            ..self.header.clone()
+        };
         let created = create_file(
             NewFileAt::Replacing(&self.path),
             self.wrapper.as_ref(),
             FirstCommit {
-                header: &self.header,
+                header: &header,
                 model_record: state.model_record.as_deref(),
                 manifest: Manifest {
                     txn: state.meta.txn + 1,

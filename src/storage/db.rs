@@ -11,7 +11,7 @@ use super::file::{
     create_file, now_unix, open_locked, open_regular, storage_of, FirstCommit, NewFileAt,
 };
 use super::flush::{Import, NewRows};
-use super::format::{Header, FIRST_BLOCK, MAX_FINGERPRINT};
+use super::format::{Header, FIRST_BLOCK, FORMAT_VERSION, MAX_FINGERPRINT};
 use super::io::{StorageFile, StorageWrapper};
 use super::manifest::Manifest;
 use super::many::SearchManyOptions;
@@ -118,6 +118,7 @@ impl Database {
             }
         }
         let header = Header {
+            version: FORMAT_VERSION,
             code_bits: len.bits() as u32,
             expected_radius: options.expected_radius,
             created_unix: now_unix(),

@@ -8,6 +8,10 @@
 //! to the caller in row order, so the output is deterministic: ascending by the first id,
 //! then by (distance, second id). Memory: the gathered codes, the temporary index, and the
 //! pairs of the chunks in flight (a bounded channel), never all pairs.
+//!
+//! Items of several codes are gathered as one row per code (rows of an item adjacent, all
+//! with its id); a query row keeps rows of items after its own, chunks end on item
+//! boundaries, and a chunk's pairs are reduced to one per item pair at its least distance.
 
 use super::snapshot::Snapshot;
 use crate::code::{CodeArray, CodeLen};
@@ -37,37 +41,58 @@ pub struct DedupOptions {
     pub threads: usize,
 }
 
-/// The live items of a snapshot in id order: ids and codes.
-fn live_items(snap: &Snapshot) -> Result<(Vec<u64>, CodeArray)> {
+/// The live codes of a snapshot in id order: one row per code, its item's id beside it, and
+/// whether some item holds several codes.
+fn live_items(snap: &Snapshot) -> Result<(Vec<u64>, CodeArray, bool)> {
     let len = snap.len;
     let words = len.words();
-    // (id, source, row): source usize::MAX is the delta.
-    let mut rows: Vec<(u64, usize, u32)> = Vec::with_capacity(snap.items as usize);
+    // (id, source, first row, end row): source usize::MAX is the delta.
+    let mut items: Vec<(u64, usize, u32, u32)> = Vec::with_capacity(snap.items as usize);
     for (si, (seg, deleted)) in snap.segments.iter().enumerate() {
-        for row in 0..seg.len() as u32 {
-            if !deleted.get(row as usize).map(|b| *b).unwrap_or(true) {
-                rows.push((seg.id(row)?, si, row));
+        for rows in seg.item_rows() {
+            if !rows.is_empty() && !deleted.get(rows.start as usize).map(|b| *b).unwrap_or(true) {
+                items.push((seg.id(rows.start)?, si, rows.start, rows.end));
             }
         }
     }
-    for (row, &id) in snap.delta_ids.iter().enumerate() {
-        rows.push((id, usize::MAX, row as u32));
+    let mut row = 0;
+    while row < snap.delta_ids.len() {
+        let id = snap.delta_ids[row];
+        let end = row + snap.delta_ids[row..].partition_point(|&x| x == id);
+        items.push((id, usize::MAX, row as u32, end as u32));
+        row = end;
     }
-    rows.sort_unstable();
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut codes = Vec::with_capacity(rows.len() * words);
-    for (id, src, row) in rows {
-        ids.push(id);
-        let r = row as usize;
+    items.sort_unstable();
+    let rows: usize = items.iter().map(|x| (x.3 - x.2) as usize).sum();
+    let mut ids = Vec::with_capacity(rows);
+    let mut codes = Vec::with_capacity(rows * words);
+    for (id, src, a, b) in items {
+        let (a, b) = (a as usize, b as usize);
+        ids.extend(std::iter::repeat_n(id, b - a));
         if src == usize::MAX {
-            codes.extend_from_slice(snap.delta.codes().get_words(r));
+            codes.extend_from_slice(&snap.delta.codes().as_words()[a * words..b * words]);
         } else {
-            codes.extend_from_slice(
-                &snap.segments[src].0.index.code_words()[r * words..(r + 1) * words],
-            );
+            codes.extend_from_slice(&snap.segments[src].0.index.code_words()[a * words..b * words]);
         }
     }
-    Ok((ids, CodeArray::from_words(len, &codes)?))
+    let multi = rows > ids.windows(2).filter(|w| w[0] != w[1]).count() + 1;
+    Ok((ids, CodeArray::from_words(len, &codes)?, multi))
+}
+
+/// Chunk boundaries over `ids` (rows of one item adjacent): about [`CHUNK_ROWS`] rows each,
+/// never splitting an item.
+fn chunk_starts(ids: &[u64]) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut at = 0;
+    while at < ids.len() {
+        let mut end = (at + CHUNK_ROWS).min(ids.len());
+        while end < ids.len() && ids[end] == ids[end - 1] {
+            end += 1;
+        }
+        starts.push(end);
+        at = end;
+    }
+    starts
 }
 
 fn check_radius(len: CodeLen, r: u32) -> Result<()> {
@@ -92,8 +117,18 @@ impl Snapshot {
         on_progress: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
         check_radius(self.len, r)?;
-        let (ids, codes) = live_items(self)?;
-        join(&ids, None, &ids, codes, r, options, on_pairs, on_progress)
+        let (ids, codes, multi) = live_items(self)?;
+        join(
+            &ids,
+            None,
+            &ids,
+            codes,
+            multi,
+            r,
+            options,
+            on_pairs,
+            on_progress,
+        )
     }
 
     /// Every pair (item of this snapshot, item of `other`) within distance `r`: `a` is this
@@ -113,13 +148,14 @@ impl Snapshot {
                 actual: other.len.bits(),
             });
         }
-        let (qids, queries) = live_items(self)?;
-        let (ids, codes) = live_items(other)?;
+        let (qids, queries, qmulti) = live_items(self)?;
+        let (ids, codes, multi) = live_items(other)?;
         join(
             &qids,
             Some(&queries),
             &ids,
             codes,
+            qmulti || multi,
             r,
             options,
             on_pairs,
@@ -129,13 +165,15 @@ impl Snapshot {
 }
 
 /// Radius-`r` queries of every row of `queries` against an index over `codes`; `None` is a
-/// self-join: the indexed codes are the queries, and each keeps only rows after its own.
+/// self-join: the indexed codes are the queries, and each keeps only rows of later items.
+/// `multi`: some item on either side holds several codes, so pairs are reduced per item pair.
 #[allow(clippy::too_many_arguments)]
 fn join(
     qids: &[u64],
     queries: Option<&CodeArray>,
     ids: &[u64],
     codes: CodeArray,
+    multi: bool,
     r: u32,
     options: &DedupOptions,
     on_pairs: &mut dyn FnMut(&[Pair]) -> Result<()>,
@@ -143,10 +181,23 @@ fn join(
 ) -> Result<()> {
     threads::check(options.threads)?;
     let self_join = queries.is_none();
-    let total = queries.map_or(codes.len(), |q| q.len());
-    on_progress(0, total as u64);
+    let starts = chunk_starts(qids);
+    // Progress counts items (query ids), chunk by chunk.
+    let items_before: Vec<u64> = {
+        let mut v = Vec::with_capacity(starts.len());
+        let mut n = 0u64;
+        for w in starts.windows(2) {
+            v.push(n);
+            n += 1 + qids[w[0]..w[1]].windows(2).filter(|p| p[0] != p[1]).count() as u64;
+        }
+        v.push(n);
+        v
+    };
+    let total_items = *items_before.last().expect("one entry at least");
+    let total = qids.len();
+    on_progress(0, total_items);
     if total == 0 || codes.is_empty() {
-        on_progress(total as u64, total as u64);
+        on_progress(total_items, total_items);
         return Ok(());
     }
     let index = MihIndex::build(
@@ -161,21 +212,28 @@ fn join(
         Some(q) => q.as_words(),
         None => index.code_words(),
     };
-    let chunks = total.div_ceil(CHUNK_ROWS);
+    let chunks = starts.len() - 1;
     let lease = threads::lease(options.threads, chunks);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let chunk_pairs = |c: usize| -> Vec<Pair> {
         let mut out = Vec::new();
-        for qrow in c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(total) {
+        for qrow in starts[c]..starts[c + 1] {
             let q = &qwords[qrow * words..(qrow + 1) * words];
-            let keep = |row: u32| !self_join || row as usize > qrow;
+            let keep = |row: u32| !self_join || ids[row as usize] > qids[qrow];
             let res = index.radius(q, r, PathPolicy::Auto, &keep);
             out.extend(res.neighbors.iter().map(|nb| Pair {
                 a: qids[qrow],
                 b: ids[nb.id as usize],
                 distance: nb.distance,
             }));
+        }
+        if multi {
+            // One pair per (a, b) at its least distance, in the output order (a, distance, b);
+            // an item's query rows all lie in this chunk.
+            out.sort_unstable_by_key(|p| (p.a, p.b, p.distance));
+            out.dedup_by_key(|p| (p.a, p.b));
+            out.sort_unstable_by_key(|p| (p.a, p.distance, p.b));
         }
         out
     };
@@ -204,7 +262,7 @@ fn join(
                 while let Some(pairs) = waiting.remove(&due) {
                     on_pairs(&pairs)?;
                     due += 1;
-                    on_progress(((due * CHUNK_ROWS).min(total)) as u64, total as u64);
+                    on_progress(items_before[due], total_items);
                 }
             }
             Ok(())

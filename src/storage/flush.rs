@@ -7,7 +7,7 @@ use super::codec;
 use super::commit::{write_commit, Block};
 use super::db::{Inner, Writer};
 use super::file::map_file;
-use super::format::BlockKind;
+use super::format::{BlockKind, MULTI_CODE_VERSION};
 use super::segment::{self, ColumnsBuilder, Segment, SegmentColumns, NO_LABEL};
 use super::state::{DeltaItem, State};
 use super::NO_ID;
@@ -56,18 +56,26 @@ fn batch_columns(
     // replaced it, so it was removed above.
     let mut cols = ColumnsBuilder::with_capacity(len, state.delta.len() + resolved.rows.len());
     let mut delta = state.delta.iter().peekable();
-    // One row's code in word form; resolve checked every stored op's length.
-    let mut words = vec![0u64; len.words()];
+    // One item's codes in word form; resolve checked every stored op's codes.
+    let mut words = Vec::new();
     for &(id, i) in &resolved.rows {
         while let Some((&did, it)) = delta.next_if(|(&did, _)| did < id) {
-            cols.push(did, it.code.words(), it.label, &it.payload);
+            cols.push(did, &it.codes, it.label, &it.payload);
         }
         let op = batch.op(i);
-        crate::code::bytes_to_words(op.code, &mut words);
+        words.clear();
+        words.resize(op.codes as usize * len.words(), 0);
+        for (src, dst) in op
+            .code
+            .chunks_exact(len.bytes())
+            .zip(words.chunks_exact_mut(len.words()))
+        {
+            crate::code::bytes_to_words(src, dst);
+        }
         cols.push(id, &words, op.label, op.payload);
     }
     for (&did, it) in delta {
-        cols.push(did, it.code.words(), it.label, &it.payload);
+        cols.push(did, &it.codes, it.label, &it.payload);
     }
     cols.finish()
 }
@@ -155,7 +163,7 @@ fn import_columns(
             );
         } else {
             let it = delta[src - n].1;
-            cols.push(id, it.code.words(), it.label, &it.payload);
+            cols.push(id, &it.codes, it.label, &it.payload);
         }
     }
     let cols = cols.finish();
@@ -190,7 +198,9 @@ impl Inner {
             NewRows::Delta => import_columns(&state, len, None)?,
             NewRows::Import(import) => import_columns(&state, len, Some(import))?,
             NewRows::Batch(batch) => {
-                let resolved = batch::resolve(batch, len, manifest.next_id, |id| state.exists(id))?;
+                let multi = state.format_version >= MULTI_CODE_VERSION;
+                let resolved =
+                    batch::resolve(batch, len, multi, manifest.next_id, |id| state.exists(id))?;
                 manifest.next_id = manifest.next_id.max(resolved.next_id);
                 (
                     batch_columns(&mut state, len, batch, &resolved),

@@ -10,10 +10,16 @@
 
 use crate::error::{Error, Result};
 
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest version this build opens: version 2 is version 3 without the expected radius
-/// (its bytes 20..24 are zero there), so it opens as a database with none.
+/// (its bytes 20..24 are zero there), so it opens as a database with none; version 3 is
+/// version 4 without items of several codes, so it opens unchanged and stays writable for
+/// one-code items (see [`MULTI_CODE_VERSION`]).
 pub const OLDEST_READABLE_VERSION: u32 = 2;
+/// The first version whose segments and delta batches may hold items of several codes. Older
+/// files never receive such an item (the write is refused until a compaction rewrites the file
+/// as the current version), so an older build never meets a structure it cannot read.
+pub const MULTI_CODE_VERSION: u32 = 4;
 /// The header's "no expected radius".
 const NO_RADIUS: u32 = u32::MAX;
 pub const PAGE: u64 = 4096;
@@ -45,6 +51,8 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The file's format version (a new file, or a compacted one, has [`FORMAT_VERSION`]).
+    pub version: u32,
     pub code_bits: u32,
     pub created_unix: u64,
     pub fingerprint: Vec<u8>,
@@ -62,7 +70,7 @@ impl Header {
     pub fn encode(&self) -> Vec<u8> {
         let mut b = vec![0u8; PAGE as usize];
         b[0..8].copy_from_slice(MAGIC);
-        b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        b[8..12].copy_from_slice(&self.version.to_le_bytes());
         b[12..16].copy_from_slice(&(PAGE as u32).to_le_bytes());
         b[16..20].copy_from_slice(&self.code_bits.to_le_bytes());
         b[20..24].copy_from_slice(&self.expected_radius.unwrap_or(NO_RADIUS).to_le_bytes());
@@ -113,6 +121,7 @@ impl Header {
             _ => Some(radius),
         };
         Ok(Self {
+            version,
             code_bits,
             expected_radius,
             created_unix: u64_at(b, 24),
@@ -229,6 +238,7 @@ mod tests {
     #[test]
     fn header_meta_block_round_trip_and_damage() {
         let h = Header {
+            version: FORMAT_VERSION,
             code_bits: 48,
             created_unix: 7,
             fingerprint: b"abc".to_vec(),
@@ -251,6 +261,7 @@ mod tests {
         assert_eq!(
             Header::decode(&v2).unwrap(),
             Header {
+                version: 2,
                 expected_radius: None,
                 ..h.clone()
             }

@@ -8,7 +8,7 @@
 //! query takes MIH (and may still switch to a scan on its own). The delta is always scanned in
 //! shared passes. Results are exactly those of the one-query calls, query by query.
 
-use super::snapshot::{Merge, Snapshot};
+use super::snapshot::{want_k, Merge, Snapshot};
 use super::values::QueryResult;
 use crate::code::CodeArray;
 use crate::error::{Error, Result};
@@ -101,8 +101,19 @@ impl Snapshot {
     fn run(&self, queries: &[u64], want: Want, class: Option<u32>) -> Result<Vec<QueryResult>> {
         let nq = queries.len() / self.len.words();
         let mut merges: Vec<Merge> = (0..nq).map(|_| Merge::default()).collect();
+        // Sources holding items of several codes take their queries one by one (a k-NN query
+        // there reads rows until it has k distinct items; see `distinct_knn`).
+        let codes = || CodeArray::from_words(self.len, queries);
         for (si, (seg, _)) in self.segments.iter().enumerate() {
             let keep = |row: u32| self.keeps_segment_row(si, class, row);
+            if seg.is_multi() {
+                let qs = codes()?;
+                for (q, m) in merges.iter_mut().enumerate() {
+                    let code = qs.get(q).expect("in range");
+                    m.add_segment(self, si, &self.segment_search(si, &code, want, &keep)?)?;
+                }
+                continue;
+            }
             let results = seg.index.search_many_words(queries, want, &keep);
             for (m, res) in merges.iter_mut().zip(&results) {
                 m.add_segment(self, si, res)?;
@@ -110,15 +121,22 @@ impl Snapshot {
         }
         if !self.delta_ids.is_empty() {
             let keep = |row: u32| self.keeps_delta_row(class, row);
-            let results = self.delta.search_many_words(queries, want, &keep);
-            for (m, res) in merges.iter_mut().zip(&results) {
-                m.add_delta(self, res);
+            if self.delta_multi {
+                let qs = codes()?;
+                for (q, m) in merges.iter_mut().enumerate() {
+                    let code = qs.get(q).expect("in range");
+                    m.add_delta(self, &self.delta_search(&code, want, &keep)?);
+                }
+            } else {
+                let results = self.delta.search_many_words(queries, want, &keep);
+                for (m, res) in merges.iter_mut().zip(&results) {
+                    m.add_delta(self, res);
+                }
             }
         }
-        let k = match want {
-            Want::Knn(k) => Some(k),
-            Want::Radius(_) => None,
-        };
-        merges.into_iter().map(|m| m.finish(self, k)).collect()
+        merges
+            .into_iter()
+            .map(|m| m.finish(self, want_k(want)))
+            .collect()
     }
 }

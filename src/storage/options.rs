@@ -8,6 +8,12 @@ use super::io::StorageWrapper;
 /// `next_id` (one past the highest id ever stored) never overflows.
 pub const NO_ID: u64 = u64::MAX;
 
+/// Most codes one item may hold (PDQ's 8 rotations and flips, frames of a clip, crops). A
+/// search returns an item once, at its least distance over its codes; a k-NN search of a
+/// segment with such items reads more rows until it has k distinct items, so the cost of a
+/// query grows with how many of an item's codes lie near it, not with this limit.
+pub const MAX_CODES_PER_ITEM: usize = 64;
+
 /// Delta items past this count are flushed into a new segment at the next commit.
 pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
 

@@ -128,6 +128,7 @@ pub(super) fn load(file: &File, header_expect: Option<&Header>) -> Result<(Heade
         )));
     }
     let mut state = State {
+        format_version: header.version,
         meta,
         model_record,
         manifest: manifest.clone(),

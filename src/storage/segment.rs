@@ -2,6 +2,12 @@
 //! payloads) beside their MIH tables, every array 64-byte aligned inside one block so the whole
 //! segment is used in place from a memory map. Row order is id order, so the index's
 //! tie-break by row is the database's tie-break by id.
+//!
+//! A row is one code. An item of several codes owns consecutive rows, all with its id and
+//! label (so the index's filters and tie-breaks need no item map); its payload sits on its
+//! first row. A segment holding such an item also stores the item map: the first row of every
+//! item, plus the row count at the end. A segment of one-code items has none and is byte for
+//! byte a format 3 segment.
 
 use super::format::{align_up, crc, BlockHeader, BlockKind, ALIGN, BLOCK_HEADER};
 use super::io::StorageFile;
@@ -16,13 +22,20 @@ use std::sync::Arc;
 /// Label value that means "no label" in a segment's label column.
 pub const NO_LABEL: u32 = u32::MAX;
 
-/// Columns of the items a new segment holds, sorted by id.
+/// Arrays before the MIH tables: ids, codes, labels, payload offsets, payload bytes, within,
+/// sub_within.
+const FIXED_ARRAYS: usize = 7;
+
+/// Columns of the items a new segment holds, sorted by id, one row per code.
 pub struct SegmentColumns {
+    /// Per row (an item of several codes repeats its id on each of its rows).
     pub ids: Vec<u64>,
     pub codes: CodeArray,
     pub labels: Vec<u32>,
     pub payload_offsets: Vec<u64>,
     pub payload_bytes: Vec<u8>,
+    /// Each item's first row, then the row count; `None` when every item has one code.
+    pub item_starts: Option<Vec<u32>>,
 }
 
 /// Appends items, in ascending id order, to the columns of a new segment.
@@ -33,6 +46,8 @@ pub struct ColumnsBuilder {
     labels: Vec<u32>,
     payload_offsets: Vec<u64>,
     payload_bytes: Vec<u8>,
+    item_starts: Vec<u32>,
+    multi: bool,
 }
 
 impl ColumnsBuilder {
@@ -48,26 +63,44 @@ impl ColumnsBuilder {
                 v
             },
             payload_bytes: Vec::new(),
+            item_starts: Vec::with_capacity(n + 1),
+            multi: false,
         }
     }
 
-    /// `code` in word form (`len.words()` words, zero padding bits).
-    pub fn push(&mut self, id: u64, code: &[u64], label: Option<u32>, payload: &[u8]) {
+    /// One item: `codes` in word form, one or more codes of `len.words()` words each (zero
+    /// padding bits), given in the item's order.
+    pub fn push(&mut self, id: u64, codes: &[u64], label: Option<u32>, payload: &[u8]) {
+        let w = self.len.words();
         debug_assert!(self.ids.last().is_none_or(|&last| last < id));
-        self.ids.push(id);
-        self.words.extend_from_slice(code);
-        self.labels.push(label.unwrap_or(NO_LABEL));
-        self.payload_bytes.extend_from_slice(payload);
-        self.payload_offsets.push(self.payload_bytes.len() as u64);
+        debug_assert!(!codes.is_empty() && codes.len().is_multiple_of(w));
+        self.item_starts.push(self.ids.len() as u32);
+        let n = codes.len() / w;
+        self.multi |= n > 1;
+        self.words.extend_from_slice(codes);
+        let label = label.unwrap_or(NO_LABEL);
+        for i in 0..n {
+            self.ids.push(id);
+            self.labels.push(label);
+            if i == 0 {
+                self.payload_bytes.extend_from_slice(payload);
+            }
+            self.payload_offsets.push(self.payload_bytes.len() as u64);
+        }
     }
 
-    pub fn finish(self) -> SegmentColumns {
+    pub fn finish(mut self) -> SegmentColumns {
+        let item_starts = self.multi.then(|| {
+            self.item_starts.push(self.ids.len() as u32);
+            self.item_starts
+        });
         SegmentColumns {
             ids: self.ids,
             codes: CodeArray::from_aligned_words(self.len, self.words),
             labels: self.labels,
             payload_offsets: self.payload_offsets,
             payload_bytes: self.payload_bytes,
+            item_starts,
         }
     }
 }
@@ -81,6 +114,7 @@ pub struct EncodedSegment {
     labels: Vec<u32>,
     payload_offsets: Vec<u64>,
     payload_bytes: Vec<u8>,
+    item_starts: Option<Vec<u32>>,
     refs: Vec<ArrayRef>,
     payload_len: u64,
     payload_crc: u32,
@@ -105,6 +139,9 @@ impl EncodedSegment {
             if let Some(c) = t.codes {
                 v.push(le_bytes(c));
             }
+        }
+        if let Some(starts) = &self.item_starts {
+            v.push(le_bytes(starts));
         }
         v
     }
@@ -146,7 +183,7 @@ pub fn encode(
     expected_radius: Option<u32>,
 ) -> Result<(EncodedSegment, SegmentRef)> {
     let n = cols.ids.len();
-    debug_assert!(cols.ids.windows(2).all(|w| w[0] < w[1]));
+    debug_assert!(cols.ids.windows(2).all(|w| w[0] <= w[1]));
     let index = MihIndex::build(
         cols.codes,
         MihOptions {
@@ -160,6 +197,7 @@ pub fn encode(
         labels: cols.labels,
         payload_offsets: cols.payload_offsets,
         payload_bytes: cols.payload_bytes,
+        item_starts: cols.item_starts,
         refs: Vec::new(),
         payload_len: 0,
         payload_crc: 0,
@@ -183,6 +221,9 @@ pub fn encode(
             if t.codes.is_some() {
                 v.push(8);
             }
+        }
+        if seg.item_starts.is_some() {
+            v.push(4);
         }
         v
     };
@@ -211,6 +252,9 @@ pub struct Segment {
     pub labels: Slab<u32>,
     pub payload_offsets: Slab<u64>,
     pub payload_bytes: Slab<u8>,
+    /// The item map (see the module comment), `None` when every item has one code.
+    pub item_starts: Option<Slab<u32>>,
+    items: usize,
     pub index: MihIndex,
     pub payload_range: (u64, u64),
     pub payload_crc: u32,
@@ -246,10 +290,12 @@ impl Segment {
         }
         let words = len.words();
         let m = r.substrings as usize;
-        let expected_arrays = 7 + m * if r.inline_codes { 3 } else { 2 };
-        if r.arrays.len() != expected_arrays {
+        let expected_arrays = FIXED_ARRAYS + m * if r.inline_codes { 3 } else { 2 };
+        // One more array is the item map of a segment with items of several codes.
+        let multi = r.arrays.len() == expected_arrays + 1;
+        if r.arrays.len() != expected_arrays && !multi {
             return Err(bad(format!(
-                "{} arrays, expected {expected_arrays}",
+                "{} arrays, expected {expected_arrays} (or one more with an item map)",
                 r.arrays.len()
             )));
         }
@@ -262,6 +308,9 @@ impl Segment {
             if r.inline_codes {
                 elem_sizes.push(8);
             }
+        }
+        if multi {
+            elem_sizes.push(4);
         }
         let mut prev_end = 0u64;
         for (i, (a, size)) in r.arrays.iter().zip(&elem_sizes).enumerate() {
@@ -340,6 +389,19 @@ impl Segment {
         if ids.last() == Some(&crate::storage::NO_ID) {
             return Err(bad("stores the reserved id 2^64-1".into()));
         }
+        let item_starts = if multi {
+            let starts = map_slab::<u32>(map, slab(i, None)?, payload_end, &bad)?;
+            // The ends are checked here (the count of items is read from them); the order of
+            // the starts and their agreement with the ids are `verify`'s full check, and
+            // every reader clamps a range it takes from the map.
+            if starts.len() < 2 || starts[0] != 0 || starts[starts.len() - 1] as usize != n {
+                return Err(bad("item map does not span the rows".into()));
+            }
+            Some(starts)
+        } else {
+            None
+        };
+        let items = item_starts.as_ref().map_or(n, |s| s.len() - 1);
         let index =
             MihIndex::from_stored(len, codes, m, tables, within, sub_within, PathPolicy::Auto)
                 .map_err(|e| bad(e.to_string()))?;
@@ -349,19 +411,72 @@ impl Segment {
             labels,
             payload_offsets,
             payload_bytes,
+            item_starts,
+            items,
             index,
             payload_range: (payload_start, payload_end),
             payload_crc: h.payload_crc,
         })
     }
 
-    pub fn len(&self) -> usize {
+    /// Rows (codes): the index's and the deleted-row bitmap's unit.
+    pub fn rows(&self) -> usize {
         self.ids.len()
     }
 
-    /// The row holding `id`, if any (ids are sorted).
+    /// Items (distinct ids).
+    pub fn items(&self) -> usize {
+        self.items
+    }
+
+    /// Whether some item holds several codes (rows).
+    pub fn is_multi(&self) -> bool {
+        self.item_starts.is_some()
+    }
+
+    /// The first row of `id`, if the segment holds it (ids are sorted; an item's rows are
+    /// consecutive).
     pub fn row_of(&self, id: u64) -> Option<u32> {
-        self.ids.binary_search(&id).ok().map(|r| r as u32)
+        let at = self.ids.partition_point(|&x| x < id);
+        (self.ids.get(at) == Some(&id)).then_some(at as u32)
+    }
+
+    /// The rows of `id`, if the segment holds it.
+    pub fn rows_of(&self, id: u64) -> Option<std::ops::Range<u32>> {
+        let first = self.row_of(id)?;
+        let end = if self.is_multi() {
+            first + self.ids[first as usize..].partition_point(|&x| x == id) as u32
+        } else {
+            first + 1
+        };
+        Some(first..end)
+    }
+
+    /// The first row of the item that owns `row` (the row itself in a one-code segment).
+    pub fn first_row(&self, row: u32) -> u32 {
+        if !self.is_multi() {
+            return row;
+        }
+        let Some(&id) = self.ids.get(row as usize) else {
+            return row;
+        };
+        self.ids[..row as usize].partition_point(|&x| x < id) as u32
+    }
+
+    /// Every item's rows, in id order. Ranges are clamped to the rows, so a damaged item map
+    /// yields short or empty ranges, never an out-of-bounds row (`verify` reports it).
+    pub fn item_rows(&self) -> impl Iterator<Item = std::ops::Range<u32>> + '_ {
+        let n = self.rows() as u32;
+        let starts: &[u32] = self.item_starts.as_deref().unwrap_or(&[]);
+        let multi = self.is_multi();
+        (0..self.items as u32).map(move |i| {
+            if multi {
+                let b = starts[i as usize + 1].min(n);
+                starts[i as usize].min(b)..b
+            } else {
+                i..i + 1
+            }
+        })
     }
 
     pub fn id(&self, row: u32) -> Result<u64> {
@@ -400,10 +515,33 @@ impl Segment {
         if crc(&map[a as usize..b as usize]) != self.payload_crc {
             return Err(bad("payload checksum mismatch"));
         }
-        if self.ids.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(bad("ids not strictly ascending"));
+        let n = self.rows() as u32;
+        match self.item_starts.as_deref() {
+            None => {
+                if self.ids.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(bad("ids not strictly ascending"));
+                }
+            }
+            Some(starts) => {
+                if starts.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(bad("item map not strictly ascending"));
+                }
+                for w in starts.windows(2) {
+                    let (a, b) = (w[0] as usize, w[1] as usize);
+                    if b - a > crate::storage::MAX_CODES_PER_ITEM {
+                        return Err(bad("an item has more codes than allowed"));
+                    }
+                    if self.ids[a..b].iter().any(|&x| x != self.ids[a])
+                        || (a > 0 && self.ids[a - 1] >= self.ids[a])
+                    {
+                        return Err(bad("ids disagree with the item map"));
+                    }
+                    if self.labels[a..b].iter().any(|&l| l != self.labels[a]) {
+                        return Err(bad("an item's rows disagree on its label"));
+                    }
+                }
+            }
         }
-        let n = self.len() as u32;
         for t in self.index.parts().tables {
             if t.rows.iter().any(|&r| r >= n) {
                 return Err(bad("posting row out of range"));

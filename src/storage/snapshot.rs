@@ -1,13 +1,19 @@
 //! `Snapshot`: one commit's state, immutable, for any number of readers, and its queries.
 //! Each segment's MIH (with its own path choice) and a scan of the delta return their best k
 //! by (distance, id); the results are merged, so a search is exact with deterministic ties.
+//!
+//! Items of several codes: an item owns one row per code, and every answer lists an item once,
+//! at its least distance over its codes (and over the query's codes, for a query of several).
+//! A k-NN search of a source holding such items asks its index for rows until they name k
+//! distinct items (see [`distinct_knn`]); a source of one-code items is searched as before.
 
 use super::segment::Segment;
 use super::state::DeletedRows;
 use super::values::{Hit, Item, QueryResult};
 use crate::code::{Code, CodeArray, CodeLen};
 use crate::error::{Error, Result};
-use crate::index::{PathPolicy, ScanIndex, SearchPath, SearchStats};
+use crate::index::{PathPolicy, ScanIndex, SearchPath, SearchStats, Want};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// A consistent, immutable view of one commit, for searching.
@@ -15,7 +21,10 @@ pub struct Snapshot {
     pub(super) len: CodeLen,
     pub(super) txn: u64,
     pub(super) segments: Vec<(Arc<Segment>, DeletedRows)>,
+    /// Per delta row (code); an item of several codes repeats its id on each of its rows.
     pub(super) delta_ids: Vec<u64>,
+    /// Whether some delta item holds several codes.
+    pub(super) delta_multi: bool,
     pub(super) delta: ScanIndex,
     pub(super) delta_labels: Vec<Option<u32>>,
     pub(super) delta_payloads: Vec<Arc<[u8]>>,
@@ -47,29 +56,115 @@ impl Snapshot {
     }
 
     /// The `k` nearest live items, ascending by (distance, id); `class` keeps only items with
-    /// that label. Exact: each segment and the delta return their own best k, merged.
+    /// that label. Exact: each segment and the delta return their own best k, merged. An item
+    /// of several codes counts once, at its least distance.
     pub fn search(&self, query: &Code, k: usize, class: Option<u32>) -> Result<QueryResult> {
         self.check(query)?;
-        self.collect(
-            class,
-            |seg, keep| seg.index.search_filtered(query, k, PathPolicy::Auto, keep),
-            |keep| self.delta.search_filtered(query, k, keep),
-            Some(k),
-        )
+        self.collect(query, Want::Knn(k), class)
     }
 
     /// Every live item within distance `r`, ascending by (distance, id).
     pub fn search_radius(&self, query: &Code, r: u32, class: Option<u32>) -> Result<QueryResult> {
         self.check(query)?;
-        self.collect(
-            class,
-            |seg, keep| {
-                seg.index
-                    .search_radius_filtered(query, r, PathPolicy::Auto, keep)
-            },
-            |keep| self.delta.search_radius_filtered(query, r, keep),
-            None,
-        )
+        self.collect(query, Want::Radius(r), class)
+    }
+
+    /// The `k` nearest live items to a query of several codes (an image's variants, a clip's
+    /// frames): an item's distance is the least over every (query code, item code) pair.
+    /// Exact: an item among the k nearest under that distance is among the k nearest to the
+    /// query code that attains it, so the union of the per-code answers holds the answer.
+    pub fn search_set(
+        &self,
+        queries: &CodeArray,
+        k: usize,
+        class: Option<u32>,
+    ) -> Result<QueryResult> {
+        self.set(queries, Want::Knn(k), class)
+    }
+
+    /// Every live item within distance `r` of any code of the query, once, at its least
+    /// distance.
+    pub fn search_radius_set(
+        &self,
+        queries: &CodeArray,
+        r: u32,
+        class: Option<u32>,
+    ) -> Result<QueryResult> {
+        self.set(queries, Want::Radius(r), class)
+    }
+
+    fn set(&self, queries: &CodeArray, want: Want, class: Option<u32>) -> Result<QueryResult> {
+        if queries.code_len() != self.len {
+            return Err(Error::CodeLengthMismatch {
+                expected: self.len.bits(),
+                actual: queries.code_len().bits(),
+            });
+        }
+        if queries.is_empty() {
+            return Err(Error::param(
+                "queries",
+                "a query set needs at least one code",
+            ));
+        }
+        let mut hits = Vec::new();
+        let mut stats = SearchStats::default();
+        for q in 0..queries.len() {
+            let code = queries.get(q).expect("in range");
+            let res = self.collect(&code, want, class)?;
+            stats.buckets_probed += res.stats.buckets_probed;
+            stats.candidates_checked += res.stats.candidates_checked;
+            stats.path = stats.path.or(res.stats.path);
+            stats.substring_radius = stats.substring_radius.max(res.stats.substring_radius);
+            hits.extend(res.hits);
+        }
+        hits.sort_unstable_by_key(|h| (h.distance, h.id));
+        let mut seen = HashSet::with_capacity(hits.len());
+        hits.retain(|h| seen.insert(h.id));
+        if let Want::Knn(k) = want {
+            hits.truncate(k);
+        }
+        Ok(QueryResult { hits, stats })
+    }
+
+    /// One segment's answer to one query, over rows `keep` accepts: every row within the
+    /// radius, or rows enough to name the k nearest distinct items.
+    pub(super) fn segment_search(
+        &self,
+        si: usize,
+        query: &Code,
+        want: Want,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Result<crate::SearchResult> {
+        let seg = &self.segments[si].0;
+        match want {
+            Want::Knn(k) => distinct_knn(
+                k,
+                seg.is_multi(),
+                |kk| seg.index.search_filtered(query, kk, PathPolicy::Auto, keep),
+                |row| seg.ids.get(row as usize).copied(),
+            ),
+            Want::Radius(r) => seg
+                .index
+                .search_radius_filtered(query, r, PathPolicy::Auto, keep),
+        }
+    }
+
+    /// The delta's answer to one query (as [`Snapshot::segment_search`]).
+    pub(super) fn delta_search(
+        &self,
+        query: &Code,
+        want: Want,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Result<crate::SearchResult> {
+        match want {
+            Want::Knn(k) => distinct_knn(
+                k,
+                self.delta_multi,
+                |kk| self.delta.search_filtered(query, kk, keep),
+                |row| self.delta_ids.get(row as usize).copied(),
+            ),
+            Want::Radius(r) => self.delta.search_radius_filtered(query, r, keep),
+        }
     }
 
     /// Whether row `row` of segment `si` is live and of `class`.
@@ -84,56 +179,96 @@ impl Snapshot {
         class.is_none_or(|c| self.delta_labels.get(row as usize).copied().flatten() == Some(c))
     }
 
-    /// Run a per-segment search and a delta search, keep live rows of `class`, and merge by
-    /// (distance, id), truncated to `k` when given.
-    fn collect(
-        &self,
-        class: Option<u32>,
-        seg_search: impl Fn(&Segment, &dyn Fn(u32) -> bool) -> Result<crate::SearchResult>,
-        delta_search: impl Fn(&dyn Fn(u32) -> bool) -> Result<crate::SearchResult>,
-        k: Option<usize>,
-    ) -> Result<QueryResult> {
+    /// Search every segment and the delta, keep live rows of `class`, and merge by (distance,
+    /// id), one hit per item, truncated to k for a k-NN search.
+    fn collect(&self, query: &Code, want: Want, class: Option<u32>) -> Result<QueryResult> {
         let mut merge = Merge::default();
-        for (si, (seg, _)) in self.segments.iter().enumerate() {
+        for si in 0..self.segments.len() {
             let keep = |row: u32| self.keeps_segment_row(si, class, row);
-            merge.add_segment(self, si, &seg_search(seg, &keep)?)?;
+            merge.add_segment(self, si, &self.segment_search(si, query, want, &keep)?)?;
         }
         if !self.delta_ids.is_empty() {
             let keep = |row: u32| self.keeps_delta_row(class, row);
-            merge.add_delta(self, &delta_search(&keep)?);
+            merge.add_delta(self, &self.delta_search(query, want, &keep)?);
         }
-        merge.finish(self, k)
+        merge.finish(self, want_k(want))
     }
 
-    /// The live item with this id, if any: (code, label, payload).
+    /// The live item with this id, if any: its codes, label and payload.
     pub fn get(&self, id: u64) -> Result<Option<Item>> {
-        if let Ok(i) = self.delta_ids.binary_search(&id) {
-            let code = self.delta.codes().get(i).expect("in range");
-            return Ok(Some(Item {
+        let w = self.len.words();
+        let item = |words: &[u64], label, payload: &[u8]| -> Result<Item> {
+            let codes = CodeArray::from_words(self.len, words)?;
+            let mut all = (0..codes.len()).map(|i| codes.get(i).expect("in range"));
+            let code = all
+                .next()
+                .ok_or_else(|| Error::corrupt(format!("item {id} has no code")))?;
+            Ok(Item {
                 id,
                 code,
-                label: self.delta_labels[i],
-                payload: self.delta_payloads[i].to_vec(),
-            }));
+                more_codes: all.collect(),
+                label,
+                payload: payload.to_vec(),
+            })
+        };
+        let first = self.delta_ids.partition_point(|&x| x < id);
+        if self.delta_ids.get(first) == Some(&id) {
+            let end = first + self.delta_ids[first..].partition_point(|&x| x == id);
+            let words = &self.delta.codes().as_words()[first * w..end * w];
+            return item(words, self.delta_labels[first], &self.delta_payloads[first]).map(Some);
         }
         for (seg, deleted) in &self.segments {
-            if let Some(row) = seg.row_of(id) {
-                if !deleted[row as usize] {
-                    let w = self.len.words();
-                    let words = &seg.index.code_words()[row as usize * w..(row as usize + 1) * w];
-                    let code = CodeArray::from_words(self.len, words)?
-                        .get(0)
-                        .expect("one code");
-                    return Ok(Some(Item {
-                        id,
-                        code,
-                        label: seg.label(row),
-                        payload: seg.payload(row)?.to_vec(),
-                    }));
+            if let Some(rows) = seg.rows_of(id) {
+                if !deleted[rows.start as usize] {
+                    let (a, b) = (rows.start as usize, rows.end as usize);
+                    let words = &seg.index.code_words()[a * w..b * w];
+                    return item(words, seg.label(rows.start), seg.payload(rows.start)?).map(Some);
                 }
             }
         }
         Ok(None)
+    }
+}
+
+/// The `k` of a k-NN search, `None` for a radius search.
+pub(super) fn want_k(want: Want) -> Option<usize> {
+    match want {
+        Want::Knn(k) => Some(k),
+        Want::Radius(_) => None,
+    }
+}
+
+/// A k-NN search of a source whose items may own several rows: asks `search` for more rows
+/// until they name `k` distinct items (`id_of` maps a row to its item), or the source has no
+/// more rows that pass its filter. Exact: rows ranked before an item's best row belong to
+/// items ranked before it, so once the top K rows name k items, each of the k nearest items
+/// has its best row among them. The row budget at least doubles each round, so a search
+/// costs at most about twice its last round.
+pub(super) fn distinct_knn(
+    k: usize,
+    multi: bool,
+    search: impl Fn(usize) -> Result<crate::SearchResult>,
+    id_of: impl Fn(u32) -> Option<u64>,
+) -> Result<crate::SearchResult> {
+    if !multi {
+        return search(k);
+    }
+    let mut rows = k;
+    let (mut buckets, mut candidates) = (0, 0);
+    loop {
+        let mut res = search(rows)?;
+        buckets += res.stats.buckets_probed;
+        candidates += res.stats.candidates_checked;
+        let mut ids: Vec<Option<u64>> =
+            res.neighbors.iter().map(|nb| id_of(nb.id as u32)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if res.neighbors.len() < rows || ids.len() >= k {
+            res.stats.buckets_probed = buckets;
+            res.stats.candidates_checked = candidates;
+            return Ok(res);
+        }
+        rows = rows.saturating_add(rows.max(k - ids.len()));
     }
 }
 
@@ -144,6 +279,8 @@ pub(super) struct Merge {
     all: Vec<(u32, u64, usize, u32)>,
     stats: SearchStats,
     largest: usize,
+    /// Some source holds items of several codes: hits need one entry per item.
+    multi: bool,
 }
 
 impl Merge {
@@ -154,14 +291,15 @@ impl Merge {
         res: &crate::SearchResult,
     ) -> Result<()> {
         let seg = &snap.segments[si].0;
+        self.multi |= seg.is_multi();
         for nb in &res.neighbors {
             self.all
                 .push((nb.distance, seg.id(nb.id as u32)?, si, nb.id as u32));
         }
         self.stats.buckets_probed += res.stats.buckets_probed;
         self.stats.candidates_checked += res.stats.candidates_checked;
-        if seg.len() >= self.largest {
-            self.largest = seg.len();
+        if seg.rows() >= self.largest {
+            self.largest = seg.rows();
             self.stats.path = res.stats.path;
             self.stats.substring_radius = res.stats.substring_radius;
         }
@@ -169,6 +307,7 @@ impl Merge {
     }
 
     pub(super) fn add_delta(&mut self, snap: &Snapshot, res: &crate::SearchResult) {
+        self.multi |= snap.delta_multi;
         for nb in &res.neighbors {
             self.all.push((
                 nb.distance,
@@ -186,6 +325,12 @@ impl Merge {
     /// The hits, best first, at most `k` when given, with their labels and payloads.
     pub(super) fn finish(mut self, snap: &Snapshot, k: Option<usize>) -> Result<QueryResult> {
         self.all.sort_unstable_by_key(|x| (x.0, x.1));
+        if self.multi {
+            // An item's rows come from one source; its first in (distance, id) order is its
+            // least distance.
+            let mut seen = HashSet::with_capacity(self.all.len());
+            self.all.retain(|x| seen.insert(x.1));
+        }
         if let Some(k) = k {
             self.all.truncate(k);
         }
@@ -200,7 +345,7 @@ impl Merge {
                     )
                 } else {
                     let seg = &snap.segments[src].0;
-                    (seg.label(row), seg.payload(row)?.to_vec())
+                    (seg.label(row), seg.payload(seg.first_row(row))?.to_vec())
                 };
                 Ok(Hit {
                     id,

@@ -2,13 +2,13 @@
 //! delta (an id-ordered map), and how one logged op changes them. Readers get an immutable
 //! [`Snapshot`] built from it.
 
-use super::format::Meta;
+use super::format::{Meta, MULTI_CODE_VERSION};
 use super::manifest::{ItemRecord, Manifest, Op};
 use super::segment::{Segment, NO_LABEL};
 use super::snapshot::Snapshot;
 use super::undo::Undo;
-use super::NO_ID;
-use crate::code::{Code, CodeArray, CodeLen};
+use super::{MAX_CODES_PER_ITEM, NO_ID};
+use crate::code::{CodeArray, CodeLen};
 use crate::error::{Error, Result};
 use crate::index::ScanIndex;
 use crate::slab::Backing;
@@ -21,7 +21,8 @@ pub(super) type DeletedRows = Arc<BitVec<u64, Lsb0>>;
 
 #[derive(Clone)]
 pub(super) struct DeltaItem {
-    pub(super) code: Code,
+    /// The item's codes in word form, one after another (one or more).
+    pub(super) codes: Arc<[u64]>,
     pub(super) label: Option<u32>,
     pub(super) payload: Arc<[u8]>,
 }
@@ -29,6 +30,8 @@ pub(super) struct DeltaItem {
 /// The writer's view of the committed state.
 #[derive(Clone)]
 pub(super) struct State {
+    /// The file's format version: below [`MULTI_CODE_VERSION`] every item has one code.
+    pub(super) format_version: u32,
     pub(super) meta: Meta,
     /// The model record's bytes, as written at creation (opaque to storage).
     pub(super) model_record: Option<Arc<[u8]>>,
@@ -58,7 +61,7 @@ impl State {
 
     /// Segment items and the deleted ones among them.
     pub(super) fn segment_counts(&self) -> (u64, u64) {
-        let seg_items: u64 = self.segments.iter().map(|s| s.len() as u64).sum();
+        let seg_items: u64 = self.segments.iter().map(|s| s.items() as u64).sum();
         let deleted: u64 = self.deleted.iter().map(|d| d.len() as u64).sum();
         (seg_items, deleted)
     }
@@ -94,16 +97,21 @@ impl State {
                     "a delta batch stores the reserved id 2^64-1",
                 ));
             }
-            let code =
-                Code::from_bytes(&r.code).map_err(|_| Error::corrupt("delta code length"))?;
-            if code.len() != len {
-                return Err(Error::corrupt("delta code length"));
+            let codes = CodeArray::from_packed_bytes(len, &r.code)
+                .ok()
+                .filter(|c| (1..=MAX_CODES_PER_ITEM).contains(&c.len()))
+                .ok_or_else(|| Error::corrupt("delta code length"))?;
+            if codes.len() > 1 && self.format_version < MULTI_CODE_VERSION {
+                return Err(Error::corrupt(format!(
+                    "a delta batch stores an item of several codes in a format {} file",
+                    self.format_version
+                )));
             }
             if r.label == Some(NO_LABEL) {
                 return Err(Error::corrupt("reserved label value"));
             }
             Ok(DeltaItem {
-                code,
+                codes: codes.as_words().into(),
                 label: r.label,
                 payload: r.payload.clone().unwrap_or_default().into(),
             })
@@ -132,9 +140,9 @@ impl State {
             if which.is_some_and(|w| !w.contains(&si)) && si < self.deleted_rows.len() {
                 continue;
             }
-            let mut bits: BitVec<u64, Lsb0> = BitVec::repeat(false, seg.len());
+            let mut bits: BitVec<u64, Lsb0> = BitVec::repeat(false, seg.rows());
             for &id in &self.deleted[si] {
-                if let Some(row) = seg.row_of(id) {
+                for row in seg.rows_of(id).into_iter().flatten() {
                     bits.set(row as usize, true);
                 }
             }
@@ -147,21 +155,26 @@ impl State {
     }
 
     pub(super) fn snapshot(&self, len: CodeLen) -> Result<Snapshot> {
-        let mut codes = CodeArray::with_capacity(len, self.delta.len());
-        let mut ids = Vec::with_capacity(self.delta.len());
-        let mut labels = Vec::with_capacity(self.delta.len());
-        let mut payloads = Vec::with_capacity(self.delta.len());
+        // One delta row per code: an item of several codes repeats its id, label and payload.
+        let w = len.words();
+        let rows: usize = self.delta.values().map(|it| it.codes.len() / w).sum();
+        let mut words = Vec::with_capacity(rows * w);
+        let mut ids = Vec::with_capacity(rows);
+        let mut labels = Vec::with_capacity(rows);
+        let mut payloads = Vec::with_capacity(rows);
         for (&id, it) in &self.delta {
-            ids.push(id);
-            codes.push(&it.code)?;
-            labels.push(it.label);
-            payloads.push(it.payload.clone());
+            words.extend_from_slice(&it.codes);
+            for _ in 0..it.codes.len() / w {
+                ids.push(id);
+                labels.push(it.label);
+                payloads.push(it.payload.clone());
+            }
         }
         let seg_items: u64 = self
             .segments
             .iter()
             .zip(&self.deleted)
-            .map(|(s, d)| s.len() as u64 - d.len() as u64)
+            .map(|(s, d)| s.items() as u64 - d.len() as u64)
             .sum();
         Ok(Snapshot {
             len,
@@ -172,8 +185,9 @@ impl State {
                 .cloned()
                 .zip(self.deleted_rows.iter().cloned())
                 .collect(),
+            delta_multi: rows > self.delta.len(),
             delta_ids: ids,
-            delta: ScanIndex::new(codes)?,
+            delta: ScanIndex::new(CodeArray::from_words(len, &words)?)?,
             delta_labels: labels,
             delta_payloads: payloads,
             items: seg_items + self.delta.len() as u64,

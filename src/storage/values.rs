@@ -9,9 +9,19 @@ use crate::index::SearchStats;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub id: u64,
+    /// The item's (first) code.
     pub code: Code,
+    /// The item's further codes, in the order they were given; empty for a one-code item.
+    pub more_codes: Vec<Code>,
     pub label: Option<u32>,
     pub payload: Vec<u8>,
+}
+
+impl Item {
+    /// Every code of the item, the first one first.
+    pub fn codes(&self) -> impl Iterator<Item = &Code> + '_ {
+        std::iter::once(&self.code).chain(&self.more_codes)
+    }
 }
 
 /// One search result.
