@@ -246,6 +246,16 @@ impl Database {
         self.snapshot().search_radius(query, r, None)
     }
 
+    /// k-NN of a query of several codes over the latest commit (see [`Snapshot::search_set`]).
+    pub fn search_set(&self, queries: &CodeArray, k: usize) -> Result<QueryResult> {
+        self.snapshot().search_set(queries, k, None)
+    }
+
+    /// Radius search of a query of several codes (see [`Snapshot::search_radius_set`]).
+    pub fn search_radius_set(&self, queries: &CodeArray, r: u32) -> Result<QueryResult> {
+        self.snapshot().search_radius_set(queries, r, None)
+    }
+
     /// k-NN of every query over the latest commit (see [`Snapshot::search_many`]).
     pub fn search_many(
         &self,
