@@ -1250,3 +1250,119 @@ fn search_codes_threads_and_expected_radius() {
     assert_eq!(rc, 0, "{err}");
     assert_eq!(hamdb::Database::open(r).unwrap().expected_radius(), Some(4));
 }
+
+/// import-codes --codes-per-id stores runs of equal ids as items of several codes;
+/// search-codes --set answers the given codes as one query; each item once, at its least
+/// distance; dedup pairs items, not codes.
+#[test]
+fn items_of_several_codes_from_the_command_line() {
+    let dir = tempdir("cli-multi");
+    let db = dir.join("m.hamdb");
+    let db = db.to_str().unwrap();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    assert_eq!(hamdb(&["create", db, "--bits", "16"]).0, 0);
+    // Item 10: codes 0x0000, 0x00ff; item 20: 0xff00; item 30: 0x0f0f, 0xf0f0, 0x0001.
+    let rows: [(u64, u16, u32); 6] = [
+        (10, 0x0000, 1),
+        (10, 0x00ff, 1),
+        (20, 0xff00, 2),
+        (30, 0x0f0f, 3),
+        (30, 0xf0f0, 3),
+        (30, 0x0001, 3),
+    ];
+    let codes: Vec<u8> = rows.iter().flat_map(|r| r.1.to_be_bytes()).collect();
+    let ids: Vec<u8> = rows.iter().flat_map(|r| r.0.to_le_bytes()).collect();
+    let labels: Vec<u8> = rows
+        .iter()
+        .flat_map(|r| (r.2 as i64).to_le_bytes())
+        .collect();
+    std::fs::write(p("codes.npy"), npy::write("|u1", &[6, 2], &codes)).unwrap();
+    std::fs::write(p("ids.npy"), npy::write("<u8", &[6], &ids)).unwrap();
+    std::fs::write(p("labels.npy"), npy::write("<i8", &[6], &labels)).unwrap();
+    let (rc, out, err) = hamdb(&[
+        "import-codes",
+        db,
+        &p("codes.npy"),
+        "--ids",
+        &p("ids.npy"),
+        "--labels",
+        &p("labels.npy"),
+        "--codes-per-id",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("imported 3 items of 6 codes"), "{out}");
+    assert_eq!(items(db), 3);
+    let hits = |out: &str| -> Vec<Vec<(u64, u64)>> {
+        out.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["hits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| (h["id"].as_u64().unwrap(), h["distance"].as_u64().unwrap()))
+                    .collect()
+            })
+            .collect()
+    };
+    // 0x0003 is 1 from item 30 (0x0001) and 2 from item 10 (0x0000), 10 from 20.
+    let (rc, out, err) = hamdb(&["search-codes", db, "--hex", "0003", "-k", "5", "--json"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(hits(&out), vec![vec![(30, 1), (10, 2), (20, 10)]]);
+    // As a set with 0xff01: item 20 is at 1 from it.
+    let (rc, out, err) = hamdb(&[
+        "search-codes",
+        db,
+        "--hex",
+        "0003",
+        "ff01",
+        "--set",
+        "-k",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(hits(&out), vec![vec![(20, 1), (30, 1)]]);
+    let (rc, out, _) = hamdb(&[
+        "search-codes",
+        db,
+        "--hex",
+        "0003",
+        "ff01",
+        "--set",
+        "-r",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(rc, 0);
+    assert_eq!(hits(&out), vec![vec![(20, 1), (30, 1)]]);
+    // Pairs of items: 10 and 30 at 1 (0x0000 vs 0x0001), once.
+    let (rc, out, _) = hamdb(&["dedup", db, "-r", "4", "-q"]);
+    assert_eq!(rc, 0);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("\"a\":10") && out.contains("\"b\":30") && out.contains("\"distance\":1"));
+    // An item whose codes disagree on the label is refused, and nothing is written.
+    let bad: Vec<u8> = [1i64, 2, 2, 3, 3, 3]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    std::fs::write(p("bad.npy"), npy::write("<i8", &[6], &bad)).unwrap();
+    let db2 = p("m2.hamdb");
+    assert_eq!(hamdb(&["create", &db2, "--bits", "16"]).0, 0);
+    let (rc, _, err) = hamdb(&[
+        "import-codes",
+        &db2,
+        &p("codes.npy"),
+        "--ids",
+        &p("ids.npy"),
+        "--labels",
+        &p("bad.npy"),
+        "--codes-per-id",
+    ]);
+    assert_eq!(rc, 1);
+    assert!(err.contains("different labels"), "{err}");
+    assert_eq!(items(&db2), 0);
+    // --codes-per-id needs --ids.
+    let (rc, _, _) = hamdb(&["import-codes", &db2, &p("codes.npy"), "--codes-per-id"]);
+    assert_eq!(rc, 2);
+}

@@ -75,6 +75,45 @@ def load_fmnist(root: str = FMNIST_DIR) -> Dataset:
     return Dataset("fmnist", splits["train"], splits["test"], list(FMNIST_CLASSES), FMNIST_SPEC)
 
 
+# The validation split: held out of training, stratified by class, seeded. Model selection
+# (epochs, learning rates, clean stage, balance weight, backbone) reads only numbers measured
+# on it; the test split is evaluated once per shipped model (models/RESULTS.md, "Protocol").
+VAL_SIZE = 5000
+SPLIT_SEED = 0
+
+
+def stratified_split(y: np.ndarray, n_val: int, seed: int = SPLIT_SEED) -> Tuple[np.ndarray, np.ndarray]:
+    """(train indices, validation indices), both ascending: `n_val` images held out, each class
+    in proportion to its share of `y` (largest remainders get the leftover), chosen by a
+    permutation from `seed`. Deterministic across numpy versions (PCG64 with a fixed seed)."""
+    if n_val <= 0:
+        return np.arange(len(y)), np.arange(0)
+    if n_val >= len(y):
+        raise ValueError(f"validation size {n_val} leaves no training images of {len(y)}")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    classes, counts = np.unique(y, return_counts=True)
+    exact = counts * n_val / len(y)
+    take = np.floor(exact).astype(np.int64)
+    for c in np.argsort(-(exact - take), kind="stable")[: n_val - int(take.sum())]:
+        take[c] += 1
+    val = []
+    for c, t in zip(classes, take):
+        idx = np.flatnonzero(y == c)
+        val.append(idx[rng.permutation(len(idx))[:t]])
+    val = np.sort(np.concatenate(val))
+    mask = np.ones(len(y), dtype=bool)
+    mask[val] = False
+    return np.flatnonzero(mask), val
+
+
+def validation_dataset(ds: Dataset, n_val: int = VAL_SIZE, seed: int = SPLIT_SEED) -> Dataset:
+    """The training images split in two, as a Dataset whose `train` is the images the model
+    trains on (the validation database) and whose `test` is the held-out validation queries."""
+    tr, va = stratified_split(ds.train.y, n_val, seed)
+    return Dataset(f"{ds.name}:val{n_val}/seed{seed}", Split(ds.train.x[tr], ds.train.y[tr]),
+                   Split(ds.train.x[va], ds.train.y[va]), ds.classes, ds.spec)
+
+
 def _list_folder(root: Path) -> Tuple[List[Path], np.ndarray, List[str]]:
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     files, labels = [], []

@@ -54,7 +54,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", default="fmnist", help="'fmnist' or a folder of class sub-folders")
-    ap.add_argument("--out", help="JSON file (default: <model without .onnx>.eval.json)")
+    ap.add_argument("--split", default="test", choices=["test", "val"],
+                    help="test: 10k test queries vs the 60k training images (once per shipped model); "
+                         "val: the validation split's queries vs the other training images (selection)")
+    ap.add_argument("--val-size", type=int, default=5000)
+    ap.add_argument("--split-seed", type=int, default=0)
+    ap.add_argument("--out", help="JSON file (default: <model without .onnx>.eval.json, or .val.json)")
     args = ap.parse_args(argv)
     from .data import load_fmnist, load_folder
     from .preprocess import PreprocessSpec
@@ -65,8 +70,12 @@ def main(argv=None):
         meta = dict(ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
                     .get_modelmeta().custom_metadata_map)
         ds = load_folder(args.data, PreprocessSpec.from_metadata(meta))
+    if args.split == "val":
+        from .data import validation_dataset
+        ds = validation_dataset(ds, args.val_size, args.split_seed)
     res = evaluate_model(args.model, ds)
-    out = args.out or args.model[:-5] + ".eval.json"
+    res["split"] = "validation" if args.split == "val" else "test"
+    out = args.out or args.model[:-5] + (".val.json" if args.split == "val" else ".eval.json")
     with open(out, "w") as f:
         json.dump(res, f, indent=1)
     print(json.dumps(summary(res), indent=1))

@@ -36,6 +36,13 @@ def parse_args(argv=None):
     ap.add_argument("--clean-epochs", type=int, default=2,
                     help="train the last N epochs on un-augmented images (the database is the training set, "
                          "so fitting its un-augmented images is what retrieval measures; see RESULTS.md)")
+    ap.add_argument("--val-size", type=int, default=5000,
+                    help="training images held out as the validation split (stratified, --split-seed); "
+                         "0 trains on all of them (the runs made before the protocol)")
+    ap.add_argument("--split-seed", type=int, default=0, help="seed of the validation split")
+    ap.add_argument("--eval", default="val", choices=["val", "test", "both", "none"],
+                    help="what to evaluate after export: the validation split (model selection; "
+                         "<stem>.val.json), the test split (once per shipped model; <stem>.eval.json)")
     ap.add_argument("--init", help="start from this torch state_dict (same backbone and K) instead of random weights")
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only (smoke tests)")
     ap.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N of each split")
@@ -44,5 +51,5 @@ def parse_args(argv=None):
     ap.add_argument("--model-version", default=MODEL_VERSION, help="hamdb.model_version")
     ap.add_argument("--checkpoint", help="torch state_dict (default: models/runs/<stem>.pt)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-eval", action="store_true")
+    ap.add_argument("--no-eval", action="store_true", help="same as --eval none")
     return ap.parse_args(argv)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .contract import build_metadata
-from .data import load_fmnist, load_folder
+from .data import load_fmnist, load_folder, validation_dataset
 from .export import check, compare_with_torch, export_onnx
 from .loss import ssdh_loss
 from .net import SSDH
@@ -85,7 +85,12 @@ def main(argv=None):
                         - np.array(m, np.float32)[:, None, None]) / np.array(s, np.float32)[:, None, None]).astype(np.float32)
         ds.spec = spec = PreprocessSpec(args.size, args.size, args.color_mode, "bilinear-aa", m, s)
     spec = ds.spec
-    xtr, ytr = ds.train.x, ds.train.y
+    # Validation: held out of training; the per-epoch log and model selection read it, never
+    # the test split (which --eval test evaluates once, for a shipped model).
+    vds = validation_dataset(ds, args.val_size, args.split_seed) if args.val_size else None
+    xtr, ytr = (vds.train.x, vds.train.y) if vds else (ds.train.x, ds.train.y)
+    watch = vds.test if vds else ds.test
+    watch_name = "val_accuracy" if vds else "test_accuracy"
     if args.limit:
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
     if args.eval_limit:
@@ -106,7 +111,8 @@ def main(argv=None):
 
     log = {"settings": {**vars(args), "device": str(device), "torch": torch.__version__,
                         "python": platform.python_version(), "params": sum(p.numel() for p in model.parameters()),
-                        "train_images": int(len(xtr)), "backbone_note": "compact CNN from scratch (no pretrained weights)",
+                        "train_images": int(len(xtr)),
+                        "validation": vds.name if vds else None, "backbone_note": "compact CNN from scratch (no pretrained weights)",
                         "optimizer": "AdamW + OneCycleLR", "preprocess": spec.__dict__ | {"mean": list(spec.mean), "std": list(spec.std)}},
            "epochs": []}
     print(json.dumps(log["settings"]), flush=True)
@@ -131,7 +137,7 @@ def main(argv=None):
             for k, v in parts.items():
                 sums[k] += v
         rec = {"epoch": epoch + 1, **{k: round(v / steps_per_epoch, 5) for k, v in sums.items()},
-               "test_accuracy": accuracy(model, ds.test.x, ds.test.y, device),
+               watch_name: accuracy(model, watch.x, watch.y, device),
                "seconds": round(time.time() - t0, 1)}
         log["epochs"].append(rec)
         print(json.dumps(rec), flush=True)
@@ -154,13 +160,23 @@ def main(argv=None):
     with open(stem + ".train.json", "w") as f:
         json.dump(log, f, indent=1)
 
-    if not args.no_eval:
-        from .evaluate import evaluate_model, summary
+    what = "none" if args.no_eval else args.eval
+    command = "python -m models.ssdh.train " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    from .evaluate import evaluate_model, summary
+    if what in ("val", "both") and vds:
+        res = evaluate_model(args.out, vds)
+        res["command"] = command
+        res["split"] = "validation"
+        with open(stem + ".val.json", "w") as f:
+            json.dump(res, f, indent=1)
+        print(json.dumps({"validation": summary(res)}), flush=True)
+    if what in ("test", "both"):
         res = evaluate_model(args.out, ds)
-        res["command"] = "python -m models.ssdh.train " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+        res["command"] = command
+        res["split"] = "test"
         with open(stem + ".eval.json", "w") as f:
             json.dump(res, f, indent=1)
-        print(json.dumps(summary(res)), flush=True)
+        print(json.dumps({"test": summary(res)}), flush=True)
     return log
 
 

@@ -293,6 +293,10 @@ pub struct ImportArgs {
     /// uint32/int64 [N]
     #[arg(long, value_name = "LABELS.npy")]
     pub labels: Option<String>,
+    /// Adjacent rows with the same id form one item of several codes (PDQ variants, frames;
+    /// at most 64 per item, one label per item); needs --ids
+    #[arg(long, requires = "ids")]
+    pub codes_per_id: bool,
 }
 
 #[derive(Args)]
@@ -319,6 +323,10 @@ pub struct SearchCodesArgs {
     /// Only items with this label
     #[arg(long, value_name = "C")]
     pub class: Option<u32>,
+    /// The query codes are one query (an image's variants): each item once, at its least
+    /// distance to any of them
+    #[arg(long)]
+    pub set: bool,
     /// Search threads, 0 to 256 (0: automatic, up to one per core)
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = search_threads)]
     pub threads: usize,

@@ -156,6 +156,18 @@ fn cmd_import(a: &args::ImportArgs) -> Res<()> {
         "building the index and writing {} codes",
         codes.len()
     ));
+    if a.codes_per_id {
+        let ids = ids.expect("clap: --codes-per-id requires --ids");
+        let info = import_items(&db, &codes, &ids, labels.as_deref())?;
+        pb.finish_and_clear();
+        let secs = t.elapsed().as_secs_f64();
+        return outln!(
+            "imported {} items of {} codes in {secs:.2}s, commit {}",
+            info.1,
+            codes.len(),
+            info.0
+        );
+    }
     let info = db.import(Import {
         codes: &codes,
         ids: ids.as_deref(),
@@ -170,6 +182,44 @@ fn cmd_import(a: &args::ImportArgs) -> Res<()> {
         codes.len() as f64 / secs / 1e6,
         info.txn
     )
+}
+
+/// `import-codes --codes-per-id`: runs of equal adjacent ids are items of several codes,
+/// written in one commit. Returns (txn, items).
+fn import_items(
+    db: &Database,
+    codes: &CodeArray,
+    ids: &[u64],
+    labels: Option<&[u32]>,
+) -> Res<(u64, usize)> {
+    if ids.len() != codes.len() || labels.is_some_and(|l| l.len() != codes.len()) {
+        return Err(Fail::Other(format!(
+            "--ids and --labels need one entry per code ({} codes)",
+            codes.len()
+        )));
+    }
+    let mut batch = WriteBatch::new();
+    let mut items = 0;
+    let mut row = 0;
+    while row < ids.len() {
+        let id = ids[row];
+        let end = row + ids[row..].partition_point(|&x| x == id);
+        let label = labels.map(|l| l[row]);
+        if let Some(l) = labels {
+            if l[row..end].iter().any(|&x| x != l[row]) {
+                return Err(Fail::Other(format!(
+                    "the codes of id {id} (rows {row}..{end}) have different labels"
+                )));
+            }
+        }
+        let item: Vec<Code> = (row..end)
+            .map(|i| codes.get(i).expect("in range"))
+            .collect();
+        batch.insert_codes(id, &item, label, "");
+        items += 1;
+        row = end;
+    }
+    Ok((db.commit(batch)?.txn, items))
 }
 
 /// One `search-codes --json` line.
@@ -277,6 +327,17 @@ fn cmd_search(a: &args::SearchCodesArgs) -> Res<()> {
         threads: a.threads,
     };
     let snap = db.snapshot();
+    if a.set {
+        let result = match (a.k, a.radius) {
+            (Some(k), _) => snap.search_set(&queries, k, a.class),
+            (None, Some(r)) => snap.search_radius_set(&queries, r, a.class),
+            (None, None) => Err(Error::InvalidParameter {
+                name: "k",
+                reason: "give -k or --radius".into(),
+            }),
+        }?;
+        return print_results(&[result], a);
+    }
     let results = match (a.k, a.radius) {
         (Some(k), _) => snap.search_many(&queries, k, &opts),
         (None, Some(r)) => snap.search_radius_many(&queries, r, &opts),
