@@ -217,7 +217,7 @@ fn searches_return_each_item_once_at_its_least_distance() {
     let dir = tempdir("multi");
     let path = dir.join("m.hamdb");
     let opts = || OpenOptions {
-        flush_threshold: Some(60),
+        flush_threshold: Some(200),
         ..OpenOptions::default()
     };
     let db = Database::create_with(&path, CreateOptions::new(BITS), opts()).unwrap();
@@ -262,6 +262,15 @@ fn searches_return_each_item_once_at_its_least_distance() {
         }
         db.commit(batch).unwrap();
     }
+    // A small tail stays in the delta (the threshold counts codes, not items).
+    let mut tail = WriteBatch::new();
+    for _ in 0..3 {
+        let codes = item_codes(&mut rng, &pool);
+        tail.insert_codes(next, &codes_of(&codes), Some(2), b"tail");
+        model.insert(next, (codes, Some(2), b"tail".to_vec()));
+        next += 1;
+    }
+    db.commit(tail).unwrap();
     let stats = db.stats();
     assert!(stats.segments >= 2, "{stats:?}");
     assert!(stats.deleted_in_segments > 0, "{stats:?}");
@@ -367,4 +376,39 @@ fn an_older_file_refuses_multi_code_writes_until_compacted() {
     db.commit(batch).unwrap();
     assert_eq!(db.snapshot().get(3).unwrap().unwrap().more_codes, vec![b]);
     assert_eq!(db.snapshot().get(1).unwrap().unwrap().payload, b"one");
+}
+
+#[test]
+fn the_flush_threshold_counts_codes_not_items() {
+    let dir = tempdir("multi-flush");
+    let db = Database::create_with(
+        dir.join("f.hamdb"),
+        CreateOptions::new(BITS),
+        OpenOptions {
+            flush_threshold: Some(100),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    let codes = |n: usize, seed: u8| -> Vec<Code> {
+        (0..n)
+            .map(|i| Code::from_bytes(&[seed, i as u8, 0, 0, 0, 0, 0, 1]).unwrap())
+            .collect()
+    };
+    let mut b = WriteBatch::new();
+    b.insert_codes(1, &codes(60, 1), None, "");
+    db.commit(b).unwrap();
+    assert_eq!((db.stats().delta_items, db.stats().segments), (1, 0));
+    // 60 + 50 codes in the delta would pass 100: the commit flushes (two items, one segment).
+    let mut b = WriteBatch::new();
+    b.insert_codes(2, &codes(50, 2), None, "");
+    db.commit(b).unwrap();
+    assert_eq!((db.stats().delta_items, db.stats().segments), (0, 1));
+    // One batch of 2 items and 120 codes goes straight into a segment.
+    let mut b = WriteBatch::new();
+    b.insert_codes(3, &codes(60, 3), None, "");
+    b.insert_codes(4, &codes(60, 4), None, "");
+    db.commit(b).unwrap();
+    assert_eq!((db.stats().delta_items, db.stats().segments), (0, 2));
+    assert_eq!(db.stats().items, 4);
 }

@@ -155,6 +155,15 @@ impl WriteBatch {
         self.kinds.len()
     }
 
+    /// Codes the batch's inserts and upserts carry (what the flush threshold counts).
+    pub fn codes(&self) -> usize {
+        self.code_counts
+            .iter()
+            .filter(|&&c| c != MIXED_LENGTHS)
+            .map(|&c| c as usize)
+            .sum()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.kinds.is_empty()
     }

@@ -124,7 +124,7 @@ impl Inner {
         let storage = writer.storage()?;
         let len = self.code_len();
         let mut guard = self.lock_state();
-        if batch.len() + guard.delta.len() >= self.flush_threshold {
+        if batch.codes() + guard.delta_codes >= self.flush_threshold {
             // A flush would follow anyway: write the batch and the delta as one new segment
             // in one commit, with no per-item log records or delta entries (a million-item
             // batch then costs about what an import does, not ten times as much).
@@ -216,7 +216,7 @@ impl Inner {
         // Flushing bounds what every open replays and what every commit's manifest lists:
         // the delta's items, and its batches (an insert+delete workload keeps the delta
         // small while the batches pile up). It does not depend on compaction.
-        let flush = state.delta.len() >= self.flush_threshold
+        let flush = state.delta_codes >= self.flush_threshold
             || state.manifest.deltas.len() >= MAX_DELTA_BATCHES;
         self.publish(state)?;
         drop(guard);

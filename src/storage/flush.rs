@@ -46,7 +46,7 @@ fn batch_columns(
     resolved: &batch::Resolved,
 ) -> SegmentColumns {
     for &id in &resolved.removed {
-        if state.delta.remove(&id).is_none() {
+        if state.delta_take(id).is_none() {
             if let Some((si, _)) = state.find_live_in_segments(id) {
                 state.deleted[si].insert(id);
             }
@@ -255,7 +255,7 @@ impl Inner {
             state.segments.push(Arc::new(seg));
             state.deleted.push(BTreeSet::new());
         }
-        state.delta.clear();
+        state.delta_clear();
         state.map = map;
         state.meta = meta;
         state.manifest = manifest;

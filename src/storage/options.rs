@@ -14,7 +14,8 @@ pub const NO_ID: u64 = u64::MAX;
 /// query grows with how many of an item's codes lie near it, not with this limit.
 pub const MAX_CODES_PER_ITEM: usize = 64;
 
-/// Delta items past this count are flushed into a new segment at the next commit.
+/// Delta codes past this count are flushed into a new segment at the next commit (an item of
+/// several codes counts each: the delta is scanned row by row).
 pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
 
 /// Delta batches past this count are flushed at the next commit, whatever the delta's size.
@@ -53,7 +54,8 @@ impl CreateOptions {
 #[derive(Clone, Default)]
 pub struct OpenOptions {
     pub read_only: bool,
-    /// Delta size that triggers a flush into a segment (default 65,536).
+    /// Delta size, in codes (an item of several codes counts each), that triggers a flush
+    /// into a segment (default 65,536).
     pub flush_threshold: Option<usize>,
     /// When commits compact the database automatically (default: [`CompactionPolicy::default`]).
     pub compaction: Option<CompactionPolicy>,

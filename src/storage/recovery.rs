@@ -137,6 +137,8 @@ pub(super) fn load(file: &File, header_expect: Option<&Header>) -> Result<(Heade
         deleted,
         deleted_rows: Vec::new(),
         delta: BTreeMap::new(),
+        delta_codes: 0,
+        code_words: CodeLen::new(header.code_bits as usize)?.words(),
     };
     for (at, payload) in delta_blocks {
         let ops: Vec<Op> = codec::decode(payload, "a delta batch")?;

@@ -42,6 +42,11 @@ pub(super) struct State {
     pub(super) deleted: Vec<BTreeSet<u64>>,
     pub(super) deleted_rows: Vec<DeletedRows>,
     pub(super) delta: BTreeMap<u64, DeltaItem>,
+    /// Codes (rows) the delta holds: what a delta scan costs and what the flush threshold
+    /// counts. Kept by [`State::delta_put`], [`State::delta_take`] and [`State::delta_clear`].
+    pub(super) delta_codes: usize,
+    /// Words of one code (the header's code length).
+    pub(super) code_words: usize,
 }
 
 impl State {
@@ -66,8 +71,32 @@ impl State {
         (seg_items, deleted)
     }
 
+    /// Put an item into the delta, keeping the code count; returns the item it replaced.
+    pub(super) fn delta_put(&mut self, id: u64, item: DeltaItem) -> Option<DeltaItem> {
+        self.delta_codes += item.codes.len() / self.code_words;
+        let old = self.delta.insert(id, item);
+        if let Some(o) = &old {
+            self.delta_codes -= o.codes.len() / self.code_words;
+        }
+        old
+    }
+
+    /// Take an item out of the delta, keeping the code count.
+    pub(super) fn delta_take(&mut self, id: u64) -> Option<DeltaItem> {
+        let old = self.delta.remove(&id);
+        if let Some(o) = &old {
+            self.delta_codes -= o.codes.len() / self.code_words;
+        }
+        old
+    }
+
+    pub(super) fn delta_clear(&mut self) {
+        self.delta.clear();
+        self.delta_codes = 0;
+    }
+
     fn remove(&mut self, id: u64, undo: &mut Vec<Undo>) {
-        match self.delta.remove(&id) {
+        match self.delta_take(id) {
             Some(old) => undo.push(Undo::Delta(id, Some(old))),
             None => {
                 if let Some((si, _)) = self.find_live_in_segments(id) {
@@ -79,7 +108,7 @@ impl State {
     }
 
     fn put(&mut self, id: u64, item: DeltaItem, undo: &mut Vec<Undo>) {
-        let old = self.delta.insert(id, item);
+        let old = self.delta_put(id, item);
         undo.push(Undo::Delta(id, old));
         if id >= self.manifest.next_id {
             undo.push(Undo::NextId(self.manifest.next_id));

@@ -17,10 +17,10 @@ impl State {
         for u in undo.into_iter().rev() {
             match u {
                 Undo::Delta(id, Some(old)) => {
-                    self.delta.insert(id, old);
+                    self.delta_put(id, old);
                 }
                 Undo::Delta(id, None) => {
-                    self.delta.remove(&id);
+                    self.delta_take(id);
                 }
                 Undo::Tombstone(si, id) => {
                     self.deleted[si].remove(&id);
