@@ -171,19 +171,19 @@ fn main() {
         by_image(all.into_iter(), v).len()
     });
     // The answers agree: items vs rows merged by image, and set vs merged single queries.
-    for q in 0..nq.min(200) {
+    for (q, query) in singles.iter().enumerate().take(200) {
         let a: Vec<(u64, u32)> = ms
-            .search_radius(&singles[q], radius, None)
+            .search_radius(query, radius, None)
             .unwrap()
             .hits
             .iter()
             .map(|h| (h.id, h.distance))
             .collect();
-        let res = ss.search_radius(&singles[q], radius, None).unwrap();
+        let res = ss.search_radius(query, radius, None).unwrap();
         assert_eq!(a, by_image(res.hits.iter().map(|h| (h.id, h.distance)), v));
-        let knn = ms.search(&singles[q], k, None).unwrap();
+        let knn = ms.search(query, k, None).unwrap();
         let brute = by_image(
-            ss.search(&singles[q], k * variants, None)
+            ss.search(query, k * variants, None)
                 .unwrap()
                 .hits
                 .iter()
