@@ -292,6 +292,11 @@ def main():
             json.dump(report, f, indent=1)
         with open(args.dated + ".md", "w") as f:
             f.write(md)
+    # The plot next to each JSON (matplotlib is in benches/compare/requirements.txt).
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from plot import plot
+    for p in [os.path.join(OUT, "report.json")] + ([args.dated + ".json"] if args.dated else []):
+        print("plot:", plot(p))
     print(md)
 
 
