@@ -28,7 +28,7 @@ pub use error::{Error, IoCause, Result};
 pub use hamming::Kernel;
 pub use image::{
     ImageQueryResult, ImageSource, IngestError, IngestOptions, IngestProgress, IngestReport,
-    ItemFailure, ModelBinding, ModelRecord, Reach,
+    ItemFailure, ModelBinding, ModelRecord, Rank, Reach,
 };
 pub use index::{
     MihIndex, MihOptions, MihParts, Neighbor, PathPolicy, ScanIndex, SearchPath, SearchResult,

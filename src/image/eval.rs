@@ -49,6 +49,12 @@ pub struct EvalReport {
     pub precision_at_10: f64,
     /// The share of queries whose predicted class is their label.
     pub accuracy: f64,
+    /// mAP of the class-aware ranking ([`Snapshot::search_class_first`]): items whose stored
+    /// label is the query's *predicted* class first, then the rest, each group by (distance,
+    /// id). Relevance is still the query's true label.
+    pub map_class_first: f64,
+    /// Precision@10 of the class-aware ranking.
+    pub precision_at_10_class_first: f64,
     /// Wall-clock time of the evaluation (database walk, encoding, ranking).
     pub seconds: f64,
     /// Database items with no label (they count as irrelevant to every query).
@@ -215,8 +221,9 @@ pub fn evaluate<P: AsRef<Path>>(
             .encoder()
             .encode_file(path)
             .map_err(|e| query_error(path, e))?;
-        let (score, relevant) = walk.score_query(&snap, &e.code, path, *label, cut)?;
-        tally.add(&score, relevant, e.class == *label);
+        let (score, relevant) = walk.score_query(&snap, &e.code, path, *label, cut, None)?;
+        let (first, _) = walk.score_query(&snap, &e.code, path, *label, cut, Some(e.class))?;
+        tally.add(&score, &first, relevant, e.class == *label);
     }
     Ok(tally.report(&walk, cut, start.elapsed().as_secs_f64()))
 }
@@ -310,7 +317,8 @@ impl ItemFiles {
     }
 
     /// One query's ranking scored, and the number of items relevant to it (its own image
-    /// left out).
+    /// left out). `class_first`: rank the items of this class first (the query's predicted
+    /// class; [`Snapshot::search_class_first`]), else by distance alone.
     fn score_query(
         &self,
         snap: &Snapshot,
@@ -318,6 +326,7 @@ impl ItemFiles {
         path: &Path,
         label: u32,
         cut: Cut,
+        class_first: Option<u32>,
     ) -> Result<(QueryScore, usize)> {
         let own = self.index.get(&canonical(path)).copied();
         let own_relevant = own.map_or(0, |f| match self.files[f] {
@@ -333,7 +342,10 @@ impl ItemFiles {
                 (Cut::Top(k), k.saturating_add(copies).min(self.items))
             }
         };
-        let hits = snap.search(code, fetch, None)?.hits;
+        let hits = match class_first {
+            None => snap.search(code, fetch, None)?.hits,
+            Some(c) => snap.search_class_first(code, fetch, c)?.hits,
+        };
         let score = score_ranking(self.ranking(&hits, own, label), cut);
         Ok((score, relevant))
     }
@@ -365,15 +377,19 @@ struct Tally {
     queries: usize,
     ap_sum: f64,
     p10_sum: f64,
+    first_ap_sum: f64,
+    first_p10_sum: f64,
     correct: usize,
     without_relevant: usize,
 }
 
 impl Tally {
-    fn add(&mut self, score: &QueryScore, relevant: usize, correct: bool) {
+    fn add(&mut self, score: &QueryScore, first: &QueryScore, relevant: usize, correct: bool) {
         self.queries += 1;
         self.ap_sum += score.average_precision;
         self.p10_sum += score.precision_at_10;
+        self.first_ap_sum += first.average_precision;
+        self.first_p10_sum += first.precision_at_10;
         self.correct += correct as usize;
         self.without_relevant += (relevant == 0) as usize;
     }
@@ -390,6 +406,8 @@ impl Tally {
             map: self.ap_sum / n,
             precision_at_10: self.p10_sum / n,
             accuracy: self.correct as f64 / n,
+            map_class_first: self.first_ap_sum / n,
+            precision_at_10_class_first: self.first_p10_sum / n,
             seconds,
             unlabelled_items: walk.items - walk.labelled,
             queries_without_relevant: self.without_relevant,
@@ -511,17 +529,18 @@ mod tests {
         let f = |name: &str| dir.join(name);
         std::fs::write(f("a.png"), b"").unwrap();
         // Distances from the query code 0x00: a 0, b 1, c 2, d 3, e 4 (ids in that order).
+        // Stored labels (what the class-aware ranking reads) as the true ones, d none.
         let items = [
-            (0x00, "a.png"),
-            (0x01, "b.png"),
-            (0x03, "c.png"),
-            (0x07, "d.png"),
-            (0x0f, "e.png"),
+            (0x00, "a.png", Some(1)),
+            (0x01, "b.png", Some(2)),
+            (0x03, "c.png", Some(1)),
+            (0x07, "d.png", None),
+            (0x0f, "e.png", Some(1)),
         ];
         let mut b = WriteBatch::new();
-        for (id, (c, name)) in items.iter().enumerate() {
+        for (id, (c, name, stored)) in items.iter().enumerate() {
             let payload = f(name).to_string_lossy().into_owned();
-            b.insert(id as u64, code(*c), None, payload);
+            b.insert(id as u64, code(*c), *stored, payload);
         }
         db.commit(b).unwrap();
         // a, c, e are class 1; b class 2; d unlabelled.
@@ -539,17 +558,41 @@ mod tests {
         // [I(b), R(c), I(d), R(e)], 2 relevant others.
         let query = dir.join(".").join("a.png");
         let full = walk.cut(&EvalOptions::default());
-        let (s, relevant) = walk.score_query(&snap, &code(0), &query, 1, full).unwrap();
+        let (s, relevant) = walk
+            .score_query(&snap, &code(0), &query, 1, full, None)
+            .unwrap();
         assert_eq!(relevant, 2);
         assert!(
             close(s.average_precision, (1.0 / 2.0 + 2.0 / 4.0) / 2.0),
             "{s:?}"
         );
         assert_eq!((s.ranked, s.precision_at_10), (4, 0.5));
+        // Class-aware, predicted class 1: [R(c), R(e)] then [I(b), I(d)]: AP 1.
+        let (s, _) = walk
+            .score_query(&snap, &code(0), &query, 1, full, Some(1))
+            .unwrap();
+        assert!(close(s.average_precision, 1.0), "{s:?}");
+        assert_eq!((s.ranked, s.precision_at_10), (4, 0.5));
+        // A wrong prediction (class 2) puts b first: [I(b)] then [R(c), I(d), R(e)].
+        let (s, _) = walk
+            .score_query(&snap, &code(0), &query, 1, full, Some(2))
+            .unwrap();
+        assert!(
+            close(s.average_precision, (1.0 / 2.0 + 2.0 / 4.0) / 2.0),
+            "{s:?}"
+        );
+        // Top 2, class-aware: [R(c), R(e)].
+        let (s, _) = walk
+            .score_query(&snap, &code(0), &query, 1, Cut::Top(2), Some(1))
+            .unwrap();
+        assert!(close(s.average_precision, 1.0), "{s:?}");
+        assert_eq!(s.precision_at_10, 1.0);
         // k = 2 of 5 items: [I(b), R(c)], AP over the one found.
         let top2 = walk.cut(&EvalOptions { k: Some(2) });
         assert_eq!(top2, Cut::Top(2));
-        let (s, _) = walk.score_query(&snap, &code(0), &query, 1, top2).unwrap();
+        let (s, _) = walk
+            .score_query(&snap, &code(0), &query, 1, top2, None)
+            .unwrap();
         assert!(close(s.average_precision, 0.5), "{s:?}");
         assert_eq!((s.ranked, s.precision_at_10), (2, 0.5));
         // A k of at least the item count is the full ranking.
@@ -559,22 +602,32 @@ mod tests {
         );
         // A query not in the database: nothing skipped, all 3 class-1 items relevant.
         let (s, relevant) = walk
-            .score_query(&snap, &code(0), &f("z.png"), 1, full)
+            .score_query(&snap, &code(0), &f("z.png"), 1, full, None)
             .unwrap();
         assert_eq!(relevant, 3);
         let ap = (1.0 + 2.0 / 3.0 + 3.0 / 5.0) / 3.0;
         assert!(close(s.average_precision, ap), "{s:?}");
         // A label no other item has: no relevant item.
-        let (s, relevant) = walk.score_query(&snap, &code(0), &query, 7, full).unwrap();
+        let (s, relevant) = walk
+            .score_query(&snap, &code(0), &query, 7, full, None)
+            .unwrap();
         assert_eq!((relevant, s.average_precision), (0, 0.0));
 
         // The report: unlabelled items, queries without relevant items, means.
         let mut t = Tally::default();
-        t.add(&score_ranking([R], Cut::Full { relevant: 1 }), 1, true);
-        t.add(&score_ranking([I], Cut::Full { relevant: 0 }), 0, false);
+        let (r1, i1) = (
+            score_ranking([R], Cut::Full { relevant: 1 }),
+            score_ranking([I], Cut::Full { relevant: 0 }),
+        );
+        t.add(&r1, &r1, 1, true);
+        t.add(&i1, &r1, 0, false);
         let r = t.report(&walk, full, 2.0);
         assert_eq!((r.queries, r.items, r.k), (2, 5, None));
         assert_eq!((r.map, r.precision_at_10, r.accuracy), (0.5, 0.5, 0.5));
+        assert_eq!(
+            (r.map_class_first, r.precision_at_10_class_first),
+            (1.0, 1.0)
+        );
         assert_eq!((r.unlabelled_items, r.queries_without_relevant), (1, 1));
         assert_eq!((r.scope(), r.queries_per_s()), ("full ranking".into(), 1.0));
         assert_eq!(t.report(&walk, top2, 1.0).scope(), "top 2");

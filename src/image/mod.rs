@@ -18,4 +18,4 @@ pub use ingest::{
     ImageSource, IngestError, IngestOptions, IngestProgress, IngestReport, ItemFailure,
     MAX_BATCH_SIZE, MAX_DECODE_THREADS,
 };
-pub use search::{ImageQueryResult, Reach};
+pub use search::{ImageQueryResult, Rank, Reach};

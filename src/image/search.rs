@@ -30,6 +30,18 @@ pub enum Reach {
     Radius(u32),
 }
 
+/// How an image query's answer is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rank {
+    /// By (Hamming distance, id).
+    #[default]
+    Distance,
+    /// Items whose stored label is the query's predicted class first, then the others, each
+    /// group by (distance, id) ([`crate::Snapshot::search_class_first`]). With a class filter
+    /// the filter decides (every item is of that class).
+    PredictedClassFirst,
+}
+
 impl ModelBinding<'_> {
     /// Encode `image` (file bytes) and return its `k` nearest neighbours, only those of
     /// `class` if given.
@@ -50,7 +62,19 @@ impl ModelBinding<'_> {
         class: Option<u32>,
     ) -> Result<ImageQueryResult> {
         let e = self.encoder().encode_image(image)?;
-        self.search_encoded(e, reach, class)
+        self.search_encoded(e, reach, class, Rank::Distance)
+    }
+
+    /// [`ModelBinding::search_image_reach`] with a choice of ranking.
+    pub fn search_image_ranked(
+        &self,
+        image: &[u8],
+        reach: Reach,
+        class: Option<u32>,
+        rank: Rank,
+    ) -> Result<ImageQueryResult> {
+        let e = self.encoder().encode_image(image)?;
+        self.search_encoded(e, reach, class, rank)
     }
 
     /// [`ModelBinding::search_image_reach`] for any [`ImageSource`] (a path, bytes, or a
@@ -61,6 +85,17 @@ impl ModelBinding<'_> {
         reach: Reach,
         class: Option<u32>,
     ) -> Result<ImageQueryResult> {
+        self.search_source_ranked(source, reach, class, Rank::Distance)
+    }
+
+    /// [`ModelBinding::search_source`] with a choice of ranking.
+    pub fn search_source_ranked(
+        &self,
+        source: &ImageSource,
+        reach: Reach,
+        class: Option<u32>,
+        rank: Rank,
+    ) -> Result<ImageQueryResult> {
         let row = source.preprocess(self.encoder())?;
         let e = self
             .encoder()
@@ -70,7 +105,7 @@ impl ModelBinding<'_> {
             .ok_or_else(|| Error::Inference {
                 reason: "the model returned no row".into(),
             })?;
-        self.search_encoded(e, reach, class)
+        self.search_encoded(e, reach, class, rank)
     }
 
     fn search_encoded(
@@ -78,11 +113,18 @@ impl ModelBinding<'_> {
         e: Encoded,
         reach: Reach,
         class: Option<u32>,
+        rank: Rank,
     ) -> Result<ImageQueryResult> {
         let snap = self.database().snapshot();
-        let result = match reach {
-            Reach::Nearest(k) => snap.search(&e.code, k, class)?,
-            Reach::Radius(r) => snap.search_radius(&e.code, r, class)?,
+        let result = match (reach, class, rank) {
+            (Reach::Nearest(k), None, Rank::PredictedClassFirst) => {
+                snap.search_class_first(&e.code, k, e.class)?
+            }
+            (Reach::Radius(r), None, Rank::PredictedClassFirst) => {
+                snap.search_radius_class_first(&e.code, r, e.class)?
+            }
+            (Reach::Nearest(k), _, _) => snap.search(&e.code, k, class)?,
+            (Reach::Radius(r), _, _) => snap.search_radius(&e.code, r, class)?,
         };
         Ok(ImageQueryResult {
             class_name: self.record().class_name(e.class).to_owned(),

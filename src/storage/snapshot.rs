@@ -69,6 +69,47 @@ impl Snapshot {
         self.collect(query, Want::Radius(r), class)
     }
 
+    /// Class-aware ranking (SSDH's one network that classifies and hashes): the `k` nearest
+    /// live items of `class` (the query's predicted class) first, then the nearest of the
+    /// other items, each group ascending by (distance, id). Exact within each group. When
+    /// `class` has at least `k` items this is one class-filtered search; otherwise every item
+    /// of `class` is in the first group and one unfiltered search supplies the rest (its top
+    /// `k` hold at most that many items of `class`, so at least the `k` needed others).
+    pub fn search_class_first(&self, query: &Code, k: usize, class: u32) -> Result<QueryResult> {
+        let mut first = self.search(query, k, Some(class))?;
+        if first.hits.len() >= k {
+            return Ok(first);
+        }
+        let rest = self.search(query, k, None)?;
+        let need = k - first.hits.len();
+        first.hits.extend(
+            rest.hits
+                .into_iter()
+                .filter(|h| h.label != Some(class))
+                .take(need),
+        );
+        first.stats.buckets_probed += rest.stats.buckets_probed;
+        first.stats.candidates_checked += rest.stats.candidates_checked;
+        Ok(first)
+    }
+
+    /// Every live item within distance `r`: those of `class` first, then the others, each
+    /// group ascending by (distance, id).
+    pub fn search_radius_class_first(
+        &self,
+        query: &Code,
+        r: u32,
+        class: u32,
+    ) -> Result<QueryResult> {
+        let mut res = self.search_radius(query, r, None)?;
+        // A stable partition keeps each group in (distance, id) order.
+        let (mut first, rest): (Vec<_>, Vec<_>) =
+            res.hits.into_iter().partition(|h| h.label == Some(class));
+        first.extend(rest);
+        res.hits = first;
+        Ok(res)
+    }
+
     /// The `k` nearest live items to a query of several codes (an image's variants, a clip's
     /// frames): an item's distance is the least over every (query code, item code) pair.
     /// Exact: an item among the k nearest under that distance is among the k nearest to the

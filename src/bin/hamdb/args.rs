@@ -234,6 +234,10 @@ pub struct SearchArgs {
     /// Only items of this class (index or name)
     #[arg(long, value_name = "C|NAME")]
     pub class: Option<String>,
+    /// distance: by Hamming distance; class: items of the image's predicted class first,
+    /// then the rest, each group by distance
+    #[arg(long, value_name = "distance|class", default_value = "distance", value_parser = ["distance", "class"], conflicts_with = "class")]
+    pub rank: String,
     /// One JSON object per image, one per line (JSON Lines)
     #[arg(long)]
     pub json: bool,
@@ -327,6 +331,10 @@ pub struct SearchCodesArgs {
     /// distance to any of them
     #[arg(long)]
     pub set: bool,
+    /// Items of class C first, then the rest, each group by distance (the class-aware
+    /// ranking; give the query's predicted class)
+    #[arg(long, value_name = "C", conflicts_with_all = ["class", "set"])]
+    pub class_first: Option<u32>,
     /// Search threads, 0 to 256 (0: automatic, up to one per core)
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = search_threads)]
     pub threads: usize,

@@ -9,7 +9,7 @@ use hamdb::image::eval::{self, EvalOptions};
 use hamdb::image::{self, ModelRecord};
 use hamdb::{
     Database, Encoder, EncoderOptions, Error, ImageQueryResult, ImageSource, IngestOptions,
-    ModelBinding, Reach,
+    ModelBinding, Rank, Reach,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -307,7 +307,12 @@ pub fn cmd_search_image(a: &SearchArgs) -> Res<()> {
             }
         };
         let t = Instant::now();
-        let q = match images.search_image_reach(&bytes, reach, class) {
+        let rank = if a.rank == "class" {
+            Rank::PredictedClassFirst
+        } else {
+            Rank::Distance
+        };
+        let q = match images.search_image_ranked(&bytes, reach, class, rank) {
             Ok(q) => q,
             Err(e) if image_fault(&e) => {
                 failed += 1;
@@ -564,5 +569,10 @@ pub fn cmd_eval(a: &EvalArgs) -> Res<()> {
         r.precision_at_10,
         r.accuracy,
         r.queries_per_s()
+    )?;
+    outln!(
+        "class-aware ranking (items whose stored label is the predicted class first): mAP {:.4}, precision@10 {:.4}",
+        r.map_class_first,
+        r.precision_at_10_class_first
     )
 }

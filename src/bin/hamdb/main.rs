@@ -327,6 +327,22 @@ fn cmd_search(a: &args::SearchCodesArgs) -> Res<()> {
         threads: a.threads,
     };
     let snap = db.snapshot();
+    if let Some(c) = a.class_first {
+        let results = (0..queries.len())
+            .map(|i| {
+                let q = queries.get(i).expect("in range");
+                match (a.k, a.radius) {
+                    (Some(k), _) => snap.search_class_first(&q, k, c),
+                    (None, Some(r)) => snap.search_radius_class_first(&q, r, c),
+                    (None, None) => Err(Error::InvalidParameter {
+                        name: "k",
+                        reason: "give -k or --radius".into(),
+                    }),
+                }
+            })
+            .collect::<hamdb::Result<Vec<_>>>()?;
+        return print_results(&results, a);
+    }
     if a.set {
         let result = match (a.k, a.radius) {
             (Some(k), _) => snap.search_set(&queries, k, a.class),
