@@ -1161,10 +1161,11 @@ static void test_multi_codes(void) {
   }
   /* an item's own code finds it at distance 0; k = SIZE_MAX returns each item once */
   hamdb_results *res = NULL;
-  OK(hamdb_db_search_set(db, multi[4].codes + 4 * (MULTI_MAXC - 1), 4, 1, 1, HAMDB_ANY_CLASS, &res));
+  const uint8_t *last = multi[4].codes + 4 * (MULTI_MAXC - 1);
+  OK(hamdb_db_search_set(db, last, 4, 1, 1, HAMDB_ANY_CLASS, &res));
   hamdb_hit hit;
   OK(hamdb_results_get(res, 0, &hit));
-  CHECK(hit.distance == 0 && (hit.id == 4 || set_distance(&multi[hit.id], multi[4].codes, 1) == 0));
+  CHECK(hit.distance == 0 && (hit.id == 4 || set_distance(&multi[hit.id], last, 1) == 0));
   hamdb_results_free(res);
   OK(hamdb_snapshot_search_set(snap, multi[0].codes, 4, 1, SIZE_MAX, HAMDB_ANY_CLASS, &res));
   CHECK(hamdb_results_len(res) == MULTI_N - 1);
