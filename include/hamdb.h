@@ -90,6 +90,11 @@
 #define HAMDB_MAX_THREADS 256
 
 /**
+ * The most codes one item may hold (`hamdb_batch_insert_codes` and the like).
+ */
+#define HAMDB_MAX_CODES_PER_ITEM 64
+
+/**
  * Which algorithm answered a query (`hamdb_search_stats.path`): none ran (empty database).
  */
 #define HAMDB_PATH_NONE 0
@@ -618,7 +623,8 @@ typedef struct hamdb_item_fields {
    */
   uint32_t label;
   /**
-   * The packed code (never NULL).
+   * The packed (first) code (never NULL); `hamdb_item_code_count`, `hamdb_item_code` and
+   * `hamdb_item_codes` give every code of an item of several.
    */
   const uint8_t *code;
   /**
@@ -733,6 +739,62 @@ int hamdb_batch_upsert(struct hamdb_batch *batch,
                        uint32_t label,
                        const uint8_t *payload,
                        size_t payload_len);
+
+/**
+ * Add an insert, with a caller-chosen id, of an item of several codes (PDQ variants, a clip's
+ * frames): every search returns it once, at its least distance over its codes. `codes`:
+ * `n_codes` packed codes of one length (layout as `hamdb_batch_insert`), one after another in
+ * `codes_len` bytes. `n_codes` 0 or more than `HAMDB_MAX_CODES_PER_ITEM` fails here with
+ * `HAMDB_INVALID_PARAMETER`; a `codes_len` that is not a multiple of `n_codes` with
+ * `HAMDB_RAGGED_CODE_BUFFER`; a code length that is no valid code length with
+ * `HAMDB_UNSUPPORTED_CODE_LENGTH`. One that differs from the database's fails at commit
+ * (`HAMDB_CODE_LENGTH_MISMATCH`), as does an item of several codes in a file older than
+ * format 4 (`HAMDB_INVALID_PARAMETER`: compact it first). Other arguments as
+ * `hamdb_batch_insert`; with `n_codes` 1 it is `hamdb_batch_insert`.
+ *
+ * # Safety
+ * `batch` is NULL or a live batch not used by another thread during the call; `codes` and
+ * `payload` are NULL or point to `codes_len` and `payload_len` bytes.
+ */
+int hamdb_batch_insert_codes(struct hamdb_batch *batch,
+                             uint64_t id,
+                             const uint8_t *codes,
+                             size_t codes_len,
+                             size_t n_codes,
+                             uint32_t label,
+                             const uint8_t *payload,
+                             size_t payload_len);
+
+/**
+ * Add an insert of an item of several codes whose id the commit assigns (as
+ * `hamdb_batch_insert_auto`). Arguments as `hamdb_batch_insert_codes`.
+ *
+ * # Safety
+ * As `hamdb_batch_insert_codes`.
+ */
+int hamdb_batch_insert_auto_codes(struct hamdb_batch *batch,
+                                  const uint8_t *codes,
+                                  size_t codes_len,
+                                  size_t n_codes,
+                                  uint32_t label,
+                                  const uint8_t *payload,
+                                  size_t payload_len);
+
+/**
+ * Add an upsert of an item of several codes: it replaces the item with this id (of one code
+ * or several) if there is one. Arguments as `hamdb_batch_insert_codes`.
+ *
+ * # Safety
+ * As `hamdb_batch_insert_codes`.
+ */
+int hamdb_batch_upsert_codes(struct hamdb_batch *batch,
+                             uint64_t id,
+                             const uint8_t *codes,
+                             size_t codes_len,
+                             size_t n_codes,
+                             uint32_t label,
+                             const uint8_t *payload,
+                             size_t payload_len);
 
 /**
  * Add a delete by id (deleting an absent id is not an error).
@@ -981,6 +1043,42 @@ int hamdb_db_search_radius(const struct hamdb_db *db,
                            uint32_t radius,
                            uint32_t class_filter,
                            struct hamdb_results **out);
+
+/**
+ * k-NN search of the latest commit by a query of several codes (an image's variants, a
+ * clip's frames): `n_codes` query codes packed one after another in `codes` (`codes_len` must
+ * be `n_codes` times the code length in bytes, else `HAMDB_CODE_LENGTH_MISMATCH`; `n_codes`
+ * 0 fails with `HAMDB_INVALID_PARAMETER`). An item's distance is the least over every (query
+ * code, item code) pair; each item is returned once, the `k` nearest ascending by (distance,
+ * id), exact. `class_filter` and `*out` as `hamdb_db_search`.
+ *
+ * # Safety
+ * `db` is NULL or a live handle; `codes` is NULL or points to `codes_len` bytes; `out` is NULL
+ * or valid for writing one pointer.
+ */
+int hamdb_db_search_set(const struct hamdb_db *db,
+                        const uint8_t *codes,
+                        size_t codes_len,
+                        size_t n_codes,
+                        size_t k,
+                        uint32_t class_filter,
+                        struct hamdb_results **out);
+
+/**
+ * Radius search of the latest commit by a query of several codes: every live item within
+ * Hamming distance `radius` of any query code, once, at its least distance, ascending by
+ * (distance, id). Arguments as `hamdb_db_search_set`.
+ *
+ * # Safety
+ * As `hamdb_db_search_set`.
+ */
+int hamdb_db_search_radius_set(const struct hamdb_db *db,
+                               const uint8_t *codes,
+                               size_t codes_len,
+                               size_t n_codes,
+                               uint32_t radius,
+                               uint32_t class_filter,
+                               struct hamdb_results **out);
 
 /**
  * k-NN search into a caller-allocated array (no allocation for the caller to free; payloads
@@ -1383,6 +1481,38 @@ void hamdb_results_free(struct hamdb_results *results);
 int hamdb_item_view(const struct hamdb_item *item, struct hamdb_item_fields *out);
 
 /**
+ * The number of codes of the item (1 for an item of one code; up to
+ * `HAMDB_MAX_CODES_PER_ITEM`); 0 for NULL.
+ *
+ * # Safety
+ * `item` is NULL or a live item.
+ */
+size_t hamdb_item_code_count(const struct hamdb_item *item);
+
+/**
+ * Code `index` (0-based, in the order they were inserted; code 0 is `hamdb_item_fields.code`)
+ * of the item: `*code` receives a pointer to `*code_len` bytes of packed code, borrowed from
+ * the item and valid until it is freed; `HAMDB_NOT_FOUND` past the last code.
+ *
+ * # Safety
+ * `item` is NULL or a live item; `code` and `code_len` are NULL or valid for one write each.
+ */
+int hamdb_item_code(const struct hamdb_item *item,
+                    size_t index,
+                    const uint8_t **code,
+                    size_t *code_len);
+
+/**
+ * Every code of the item at once: `*codes` receives a pointer to `*n_codes` packed codes of
+ * `hamdb_item_fields.code_len` bytes each, one after another (the first one first), borrowed
+ * from the item and valid until it is freed.
+ *
+ * # Safety
+ * `item` is NULL or a live item; `codes` and `n_codes` are NULL or valid for one write each.
+ */
+int hamdb_item_codes(const struct hamdb_item *item, const uint8_t **codes, size_t *n_codes);
+
+/**
  * Free an item. NULL is a no-op.
  *
  * # Safety
@@ -1440,6 +1570,36 @@ int hamdb_snapshot_search_radius(const struct hamdb_snapshot *snap,
                                  uint32_t radius,
                                  uint32_t class_filter,
                                  struct hamdb_results **out);
+
+/**
+ * k-NN search of the snapshot by a query of several codes; as `hamdb_db_search_set`.
+ *
+ * # Safety
+ * `snap` is NULL or a live snapshot; `codes` is NULL or points to `codes_len` bytes; `out` is
+ * NULL or valid for writing one pointer.
+ */
+int hamdb_snapshot_search_set(const struct hamdb_snapshot *snap,
+                              const uint8_t *codes,
+                              size_t codes_len,
+                              size_t n_codes,
+                              size_t k,
+                              uint32_t class_filter,
+                              struct hamdb_results **out);
+
+/**
+ * Radius search of the snapshot by a query of several codes; as
+ * `hamdb_db_search_radius_set`.
+ *
+ * # Safety
+ * As `hamdb_snapshot_search_set`.
+ */
+int hamdb_snapshot_search_radius_set(const struct hamdb_snapshot *snap,
+                                     const uint8_t *codes,
+                                     size_t codes_len,
+                                     size_t n_codes,
+                                     uint32_t radius,
+                                     uint32_t class_filter,
+                                     struct hamdb_results **out);
 
 /**
  * k-NN search of the snapshot into a caller-allocated array; as `hamdb_db_search_into`: `cap`

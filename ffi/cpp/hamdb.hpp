@@ -45,6 +45,9 @@ class Error : public std::runtime_error {
 /// and the id of an IngestItem that was not inserted.
 inline constexpr uint64_t no_id = HAMDB_NO_ID;
 
+/// The most codes one item may hold (HAMDB_MAX_CODES_PER_ITEM; Batch::insert_codes).
+inline constexpr size_t max_codes_per_item = HAMDB_MAX_CODES_PER_ITEM;
+
 namespace detail {
 // The message is thread-local in the library and read right after the failing call, on the
 // same thread.
@@ -209,8 +212,29 @@ class Item {
 
   uint64_t id() const noexcept { return f_.id; }
   std::optional<uint32_t> label() const noexcept { return detail::label_of(f_.label); }
+  /// The item's (first) code.
   ByteView code() const noexcept { return ByteView(f_.code, f_.code_len); }
   ByteView payload() const noexcept { return ByteView(f_.payload, f_.payload_len); }
+  /// The number of codes (1 for an item of one code).
+  size_t code_count() const noexcept { return hamdb_item_code_count(it_); }
+  /// Code `i` (0-based, in insert order; code(0) is code()); Error(HAMDB_NOT_FOUND) past the
+  /// last.
+  ByteView code(size_t i) const {
+    const uint8_t* c = nullptr;
+    size_t n = 0;
+    detail::check(hamdb_item_code(it_, i, &c, &n));
+    return ByteView(c, n);
+  }
+  /// Every code, the first one first (views borrow from the item).
+  std::vector<ByteView> codes() const {
+    const uint8_t* all = nullptr;
+    size_t n = 0;
+    detail::check(hamdb_item_codes(it_, &all, &n));
+    std::vector<ByteView> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; i++) out.push_back(ByteView(all + i * f_.code_len, f_.code_len));
+    return out;
+  }
 
  private:
   hamdb_item* it_;
@@ -249,6 +273,29 @@ class Batch {
                 ByteView payload = {}) {
     detail::check(hamdb_batch_upsert(b_, id, code.data, code.size, detail::label_arg(label),
                                      payload.data, payload.size));
+    return *this;
+  }
+  /// Insert an item of several codes: `n_codes` (1 to max_codes_per_item) codes of one length
+  /// packed one after another in `codes`. Searches return it once, at its least distance.
+  Batch& insert_codes(uint64_t id, ByteView codes, size_t n_codes,
+                      std::optional<uint32_t> label = std::nullopt, ByteView payload = {}) {
+    detail::check(hamdb_batch_insert_codes(b_, id, codes.data, codes.size, n_codes,
+                                           detail::label_arg(label), payload.data, payload.size));
+    return *this;
+  }
+  /// insert_codes with an id assigned at commit (assigned_ids).
+  Batch& insert_auto_codes(ByteView codes, size_t n_codes,
+                           std::optional<uint32_t> label = std::nullopt, ByteView payload = {}) {
+    detail::check(hamdb_batch_insert_auto_codes(b_, codes.data, codes.size, n_codes,
+                                                detail::label_arg(label), payload.data,
+                                                payload.size));
+    return *this;
+  }
+  /// Insert, or replace the item with this id by, an item of several codes.
+  Batch& upsert_codes(uint64_t id, ByteView codes, size_t n_codes,
+                      std::optional<uint32_t> label = std::nullopt, ByteView payload = {}) {
+    detail::check(hamdb_batch_upsert_codes(b_, id, codes.data, codes.size, n_codes,
+                                           detail::label_arg(label), payload.data, payload.size));
     return *this;
   }
   Batch& erase(uint64_t id) {
@@ -320,6 +367,23 @@ class Snapshot {
                                              out.size(), &n));
     out.resize(n);
     return out;
+  }
+  /// k-NN by a query of several codes (`n_codes` packed one after another in `codes`): an
+  /// item's distance is the least over every (query code, item code) pair; each item once.
+  Results search_set(ByteView codes, size_t n_codes, size_t k,
+                     std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_snapshot_search_set(s_, codes.data, codes.size, n_codes, k,
+                                            cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
+  }
+  /// Radius search by a query of several codes; as search_set.
+  Results search_radius_set(ByteView codes, size_t n_codes, uint32_t radius,
+                            std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_snapshot_search_radius_set(s_, codes.data, codes.size, n_codes, radius,
+                                                   cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
   }
   /// Batched k-NN: `n_queries` codes packed one after another in `codes`; result i is
   /// search_neighbors(query i, k, cls). `threads`: 0 = automatic, n = exactly n (at most
@@ -522,6 +586,22 @@ class Database {
     if (rc == HAMDB_NOT_FOUND) return std::nullopt;
     detail::check(rc);
     return r;
+  }
+  /// k-NN of the latest commit by a query of several codes; as Snapshot::search_set.
+  Results search_set(ByteView codes, size_t n_codes, size_t k,
+                     std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_db_search_set(db_, codes.data, codes.size, n_codes, k,
+                                      cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
+  }
+  /// Radius search of the latest commit by a query of several codes; as Snapshot::search_set.
+  Results search_radius_set(ByteView codes, size_t n_codes, uint32_t radius,
+                            std::optional<uint32_t> cls = std::nullopt) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_db_search_radius_set(db_, codes.data, codes.size, n_codes, radius,
+                                             cls.value_or(HAMDB_ANY_CLASS), &r));
+    return Results(r);
   }
   /// Batched k-NN of the latest commit; as Snapshot::search_many.
   std::vector<std::vector<Neighbor>> search_many(ByteView codes, size_t n_queries, size_t k,

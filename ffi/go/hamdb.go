@@ -45,6 +45,9 @@ const AnyClass uint32 = C.HAMDB_ANY_CLASS
 // inserted, and it is the ID of an IngestItem that was not inserted.
 const NoID uint64 = C.HAMDB_NO_ID
 
+// MaxCodesPerItem is the most codes one item may hold (Batch.InsertCodes).
+const MaxCodesPerItem = int(C.HAMDB_MAX_CODES_PER_ITEM)
+
 // OpenFlag modifies Open.
 type OpenFlag uint32
 
@@ -88,8 +91,12 @@ var _ = [1]struct{}{}[unsafe.Offsetof(Neighbor{}.Label)-unsafe.Offsetof(C.hamdb_
 
 // Item is a stored item.
 type Item struct {
-	ID      uint64
-	Code    []byte
+	ID uint64
+	// Code is the item's (first) code.
+	Code []byte
+	// Codes is every code of the item, in insert order (Codes[0] is Code); one for an item
+	// of one code.
+	Codes   [][]byte
 	Label   uint32
 	Payload []byte
 }
@@ -664,8 +671,19 @@ func itemOf(it *C.hamdb_item) (Item, bool, error) {
 	if err := lastError(C.hamdb_item_view(it, &f)); err != nil {
 		return Item{}, false, err
 	}
-	item := Item{ID: uint64(f.id), Label: uint32(f.label),
-		Code: C.GoBytes(unsafe.Pointer(f.code), C.int(f.code_len))}
+	var all *C.uint8_t
+	var n C.size_t
+	if err := lastError(C.hamdb_item_codes(it, &all, &n)); err != nil {
+		return Item{}, false, err
+	}
+	// One copy of every code; each code a capacity-limited window of it.
+	cl := int(f.code_len)
+	buf := C.GoBytes(unsafe.Pointer(all), C.int(int(n)*cl))
+	item := Item{ID: uint64(f.id), Label: uint32(f.label), Codes: make([][]byte, int(n))}
+	for i := range item.Codes {
+		item.Codes[i] = buf[i*cl : (i+1)*cl : (i+1)*cl]
+	}
+	item.Code = item.Codes[0]
 	if f.payload_len > 0 {
 		item.Payload = C.GoBytes(unsafe.Pointer(f.payload), C.int(f.payload_len))
 	}
@@ -790,6 +808,103 @@ func (s *Snapshot) SearchRadius(code []byte, radius int, class uint32) ([]Hit, e
 		return nil, err
 	}
 	return resultsToHits(r)
+}
+
+// packCodes packs the codes of one item or one query set one after another, for the C calls
+// that take (codes, length, count). Codes of different lengths are refused here
+// (ErrInvalidParameter): the packed form cannot tell them apart.
+func packCodes(codes [][]byte) ([]byte, error) {
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	n := len(codes[0])
+	buf := make([]byte, 0, n*len(codes))
+	for i, c := range codes {
+		if len(c) != n {
+			return nil, &Error{Status: StatusInvalidParameter,
+				Message: fmt.Sprintf("codes: code %d is %d bytes, code 0 is %d bytes", i, len(c), n)}
+		}
+		buf = append(buf, c...)
+	}
+	return buf, nil
+}
+
+// setSearch runs a search by a query of several codes on a database or a snapshot. The
+// caller holds the handle's lock and the OS thread.
+func setSearch(db *C.hamdb_db, snap *C.hamdb_snapshot, codes [][]byte, knn bool, kr int, class uint32) ([]Hit, error) {
+	if kr < 0 {
+		what := "radius < 0"
+		if knn {
+			what = "k < 0"
+		}
+		return nil, &Error{Status: StatusInvalidParameter, Message: what}
+	}
+	q, err := packCodes(codes)
+	if err != nil {
+		return nil, err
+	}
+	var r *C.hamdb_results
+	var rc C.int
+	qp, ql, qn := bytesPtr(q), C.size_t(len(q)), C.size_t(len(codes))
+	switch {
+	case db != nil && knn:
+		rc = C.hamdb_db_search_set(db, qp, ql, qn, C.size_t(kr), C.uint32_t(class), &r)
+	case db != nil:
+		rc = C.hamdb_db_search_radius_set(db, qp, ql, qn, C.uint32_t(kr), C.uint32_t(class), &r)
+	case knn:
+		rc = C.hamdb_snapshot_search_set(snap, qp, ql, qn, C.size_t(kr), C.uint32_t(class), &r)
+	default:
+		rc = C.hamdb_snapshot_search_radius_set(snap, qp, ql, qn, C.uint32_t(kr), C.uint32_t(class), &r)
+	}
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return resultsToHits(r)
+}
+
+// SearchSet returns the k nearest live items to a query of several codes (an image's
+// variants, a clip's frames), each item once: its distance is the least over every (query
+// code, item code) pair; ascending by (distance, id), exact. No codes, or codes of different
+// lengths, is ErrInvalidParameter; a code length other than the database's is
+// ErrCodeLengthMismatch. class as Search.
+func (db *DB) SearchSet(codes [][]byte, k int, class uint32) ([]Hit, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return setSearch(p, nil, codes, true, k, class)
+}
+
+// SearchRadiusSet returns every live item within Hamming distance radius of any code of the
+// query, once, at its least distance. Arguments as SearchSet.
+func (db *DB) SearchRadiusSet(codes [][]byte, radius int, class uint32) ([]Hit, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return setSearch(p, nil, codes, false, radius, class)
+}
+
+// SearchSet is DB.SearchSet on the snapshot.
+func (s *Snapshot) SearchSet(codes [][]byte, k int, class uint32) ([]Hit, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return setSearch(nil, p, codes, true, k, class)
+}
+
+// SearchRadiusSet is DB.SearchRadiusSet on the snapshot.
+func (s *Snapshot) SearchRadiusSet(codes [][]byte, radius int, class uint32) ([]Hit, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return setSearch(nil, p, codes, false, radius, class)
 }
 
 // manyArgs checks a batched search's Go arguments.
@@ -998,6 +1113,55 @@ func (b *Batch) Upsert(id uint64, code []byte, label uint32, payload []byte) err
 	defer leave()
 	return lastError(C.hamdb_batch_upsert(p, C.uint64_t(id), bytesPtr(code), C.size_t(len(code)),
 		C.uint32_t(label), bytesPtr(payload), C.size_t(len(payload))))
+}
+
+// InsertCodes adds an insert, with a caller-chosen id, of an item of several codes (1 to
+// MaxCodesPerItem, of one length): every search returns it once, at its least distance over
+// its codes. No codes, too many, or codes of different lengths is ErrInvalidParameter; a code
+// length other than the database's fails at Commit (ErrCodeLengthMismatch), as does an item
+// of several codes in a file older than format 4 (ErrInvalidParameter: compact it first).
+func (b *Batch) InsertCodes(id uint64, codes [][]byte, label uint32, payload []byte) error {
+	p, leave, err := b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	packed, err := packCodes(codes)
+	if err != nil {
+		return err
+	}
+	return lastError(C.hamdb_batch_insert_codes(p, C.uint64_t(id), bytesPtr(packed), C.size_t(len(packed)),
+		C.size_t(len(codes)), C.uint32_t(label), bytesPtr(payload), C.size_t(len(payload))))
+}
+
+// InsertAutoCodes is InsertCodes with an id the commit assigns (CommitInfo.AssignedIDs).
+func (b *Batch) InsertAutoCodes(codes [][]byte, label uint32, payload []byte) error {
+	p, leave, err := b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	packed, err := packCodes(codes)
+	if err != nil {
+		return err
+	}
+	return lastError(C.hamdb_batch_insert_auto_codes(p, bytesPtr(packed), C.size_t(len(packed)),
+		C.size_t(len(codes)), C.uint32_t(label), bytesPtr(payload), C.size_t(len(payload))))
+}
+
+// UpsertCodes is InsertCodes that replaces the item with this id if there is one.
+func (b *Batch) UpsertCodes(id uint64, codes [][]byte, label uint32, payload []byte) error {
+	p, leave, err := b.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	packed, err := packCodes(codes)
+	if err != nil {
+		return err
+	}
+	return lastError(C.hamdb_batch_upsert_codes(p, C.uint64_t(id), bytesPtr(packed), C.size_t(len(packed)),
+		C.size_t(len(codes)), C.uint32_t(label), bytesPtr(payload), C.size_t(len(payload))))
 }
 
 // Delete adds a delete by id.

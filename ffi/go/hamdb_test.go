@@ -647,3 +647,185 @@ func TestCreateWithExpectedRadius(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 }
+
+func TestItemsOfSeveralCodesAndQuerySets(t *testing.T) {
+	f := newFixture(t, 200)
+	rng := rand.New(rand.NewSource(9))
+	items := map[uint64][]uint32{}
+	labels := map[uint64]uint32{}
+	for id, v := range f.values {
+		items[id] = []uint32{v}
+		labels[id] = uint32(id % 4)
+	}
+	codesOf := func(vs []uint32) [][]byte {
+		out := make([][]byte, len(vs))
+		for i, v := range vs {
+			out[i] = code32(v)
+		}
+		return out
+	}
+	b := NewBatch()
+	defer b.Close()
+	for id := uint64(1000); id < 1050; id++ {
+		vs := make([]uint32, 1+rng.Intn(5))
+		for i := range vs {
+			vs[i] = rng.Uint32()
+		}
+		if err := b.InsertCodes(id, codesOf(vs), uint32(id%4), []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+		items[id], labels[id] = vs, uint32(id%4)
+	}
+	autoVs := []uint32{rng.Uint32(), rng.Uint32(), rng.Uint32()}
+	if err := b.InsertAutoCodes(codesOf(autoVs), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	upVs := []uint32{rng.Uint32(), rng.Uint32()}
+	if err := b.UpsertCodes(7, codesOf(upVs), NoLabel, nil); err != nil {
+		t.Fatal(err)
+	}
+	info, err := f.db.Commit(b)
+	if err != nil || len(info.AssignedIDs) != 1 {
+		t.Fatal(err, info)
+	}
+	items[info.AssignedIDs[0]], labels[info.AssignedIDs[0]] = autoVs, 1
+	items[7], labels[7] = upVs, NoLabel
+
+	brute := func(q []uint32, k, radius int, class uint32) []distID {
+		var all []distID
+		for id, vs := range items {
+			if class != AnyClass && labels[id] != class {
+				continue
+			}
+			best := uint32(33)
+			for _, a := range q {
+				for _, c := range vs {
+					if d := uint32(bits.OnesCount32(a ^ c)); d < best {
+						best = d
+					}
+				}
+			}
+			if radius < 0 || best <= uint32(radius) {
+				all = append(all, distID{best, id})
+			}
+		}
+		sort.Slice(all, func(i, j int) bool {
+			return all[i].d < all[j].d || (all[i].d == all[j].d && all[i].id < all[j].id)
+		})
+		if k >= 0 && len(all) > k {
+			all = all[:k]
+		}
+		return all
+	}
+	same := func(what string, hits []Hit, err error, want []distID) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(what, err)
+		}
+		if len(hits) != len(want) {
+			t.Fatalf("%s: %d hits, want %d", what, len(hits), len(want))
+		}
+		for j, h := range hits {
+			if h.ID != want[j].id || h.Distance != want[j].d || h.Label != labels[h.ID] {
+				t.Fatalf("%s: hit %d = %+v, want %+v", what, j, h, want[j])
+			}
+		}
+	}
+	snap, err := f.db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	if err := f.db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		q := make([]uint32, 1+i%4)
+		for j := range q {
+			q[j] = rng.Uint32()
+		}
+		class := AnyClass
+		if i%3 == 1 {
+			class = 2
+		}
+		k, r := i+1, 5+i%4
+		hits, err := f.db.SearchSet(codesOf(q), k, class)
+		same("db knn", hits, err, brute(q, k, -1, class))
+		hits, err = snap.SearchSet(codesOf(q), k, class)
+		same("snapshot knn", hits, err, brute(q, k, -1, class))
+		hits, err = f.db.SearchRadiusSet(codesOf(q), r, class)
+		same("db radius", hits, err, brute(q, -1, r, class))
+		hits, err = snap.SearchRadiusSet(codesOf(q), r, class)
+		same("snapshot radius", hits, err, brute(q, -1, r, class))
+	}
+	for id, vs := range items {
+		for _, get := range []func(uint64) (Item, bool, error){f.db.Get, snap.Get} {
+			it, found, err := get(id)
+			if err != nil || !found || len(it.Codes) != len(vs) || string(it.Code) != string(code32(vs[0])) {
+				t.Fatalf("get %d: %v %v %+v", id, err, found, it)
+			}
+			for i, v := range vs {
+				if string(it.Codes[i]) != string(code32(v)) {
+					t.Fatalf("get %d: code %d = %x, want %x", id, i, it.Codes[i], code32(v))
+				}
+			}
+		}
+	}
+
+	// errors
+	if err := b.InsertCodes(1, nil, 0, nil); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("no codes:", err)
+	}
+	if err := b.UpsertCodes(1, [][]byte{code32(1), {1, 2}}, 0, nil); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("mixed lengths:", err)
+	}
+	tooMany := make([][]byte, MaxCodesPerItem+1)
+	for i := range tooMany {
+		tooMany[i] = code32(uint32(i))
+	}
+	if err := b.InsertAutoCodes(tooMany, 0, nil); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("too many codes:", err)
+	}
+	if b.Len() != 0 {
+		t.Fatal("refused writes were added")
+	}
+	if err := b.InsertCodes(2000, tooMany[:MaxCodesPerItem], NoLabel, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	if it, _, _ := f.db.Get(2000); len(it.Codes) != MaxCodesPerItem {
+		t.Fatal("the most codes:", len(it.Codes))
+	}
+	if err := b.InsertCodes(2001, [][]byte{{1, 2, 3}, {4, 5, 6}}, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Commit(b); !errors.Is(err, ErrCodeLengthMismatch) {
+		t.Fatal("24-bit codes:", err)
+	}
+	if _, err := f.db.SearchSet(nil, 3, AnyClass); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("empty query set:", err)
+	}
+	if _, err := snap.SearchRadiusSet([][]byte{{1, 2}}, 3, AnyClass); !errors.Is(err, ErrCodeLengthMismatch) {
+		t.Fatal("wrong length:", err)
+	}
+	if _, err := f.db.SearchSet([][]byte{code32(1)}, -1, AnyClass); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("k < 0:", err)
+	}
+	if _, err := snap.SearchRadiusSet([][]byte{code32(1)}, -1, AnyClass); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal("radius < 0:", err)
+	}
+	var nilBatch *Batch
+	if err := nilBatch.InsertCodes(1, [][]byte{code32(1)}, 0, nil); !errors.Is(err, ErrNullArgument) {
+		t.Fatal("nil batch:", err)
+	}
+	f.db.Close()
+	if _, err := f.db.SearchSet([][]byte{code32(1)}, 3, AnyClass); !errors.Is(err, ErrClosed) {
+		t.Fatal("closed:", err)
+	}
+	// the snapshot outlives the closed handle
+	if hits, err := snap.SearchRadiusSet([][]byte{code32(1)}, 32, AnyClass); err != nil || len(hits) != 200+50+1 {
+		t.Fatal(err, len(hits))
+	}
+}

@@ -100,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
                 4 => HAMDB_NO_LABEL,
                 l => l as u32,
             };
-            match op % 20 {
+            match op % 22 {
                 0 => {
                     let n = (inp.byte() % 4) as usize;
                     let pl = inp.bytes(n);
@@ -308,6 +308,82 @@ fuzz_target!(|data: &[u8]| {
                     let _ = CStr::from_ptr(hamdb_last_error_message()).to_bytes().len();
                     let mut r = hamdb_verify_report::default();
                     ok(hamdb_verify(cpath.as_ptr(), &mut r));
+                }
+                19 => {
+                    // An item of several codes: 0 to 3 codes (or more than an item holds),
+                    // packed, sometimes ragged; refused writes leave the batch as it was.
+                    let n_codes = match inp.byte() % 6 {
+                        5 => HAMDB_MAX_CODES_PER_ITEM + 1,
+                        n => (n % 4) as usize,
+                    };
+                    let ragged = (inp.byte() % 4 == 0) as usize;
+                    let codes = inp.bytes(n_codes.min(4) * code_len + ragged);
+                    let codes = if n_codes > 4 { vec![0u8; n_codes * code_len] } else { codes };
+                    let cp = if sel & 0x80 != 0 && !codes.is_empty() { ptr::null() } else { codes.as_ptr() };
+                    let before = hamdb_batch_len(batch);
+                    let rc = match inp.byte() % 3 {
+                        0 => hamdb_batch_insert_codes(batch, id, cp, codes.len(), n_codes, label, ptr::null(), 0),
+                        1 => hamdb_batch_insert_auto_codes(batch, cp, codes.len(), n_codes, label, b"a".as_ptr(), 1),
+                        _ => hamdb_batch_upsert_codes(batch, id, cp, codes.len(), n_codes, label, ptr::null(), 0),
+                    };
+                    if ok(rc) {
+                        assert!((1..=HAMDB_MAX_CODES_PER_ITEM).contains(&n_codes));
+                        assert_eq!(hamdb_batch_len(batch), before + 1);
+                    } else {
+                        assert_eq!(hamdb_batch_len(batch), before, "batch changed on failure");
+                    }
+                }
+                20 => {
+                    // A query of several codes (db or snapshot, k-NN or radius): each item
+                    // once, sorted; then every code of the last item read.
+                    let n_codes = (inp.byte() % 4) as usize;
+                    let ragged = (inp.byte() % 5 == 0) as usize;
+                    let codes = inp.bytes(n_codes * code_len + ragged);
+                    let cp = if sel & 0x80 != 0 && !codes.is_empty() { ptr::null() } else { codes.as_ptr() };
+                    let k = (inp.byte() % 10) as usize;
+                    let cls = if label == HAMDB_NO_LABEL { HAMDB_ANY_CLASS } else { label };
+                    let mut out = SENTINEL as *mut hamdb_results;
+                    let rc = match (sel % 4, snap.is_null()) {
+                        (0, _) | (2, true) => hamdb_db_search_set(h, cp, codes.len(), n_codes, k, cls, &mut out),
+                        (1, _) | (3, true) => hamdb_db_search_radius_set(h, cp, codes.len(), n_codes, k as u32, cls, &mut out),
+                        (2, false) => hamdb_snapshot_search_set(snap, cp, codes.len(), n_codes, k, cls, &mut out),
+                        _ => hamdb_snapshot_search_radius_set(snap, cp, codes.len(), n_codes, k as u32, cls, &mut out),
+                    };
+                    if ok(rc) {
+                        assert!(n_codes > 0 && codes.len() == n_codes * 2);
+                        let n = hamdb_results_len(out);
+                        let mut prev = (0u32, 0u64);
+                        let mut seen = std::collections::HashSet::new();
+                        for i in 0..n {
+                            let mut hit = std::mem::zeroed::<hamdb_hit>();
+                            assert!(ok(hamdb_results_get(out, i, &mut hit)));
+                            assert!(i == 0 || (hit.distance, hit.id) > prev, "unsorted");
+                            assert!(seen.insert(hit.id), "an item twice");
+                            assert!(cls == HAMDB_ANY_CLASS || hit.label == cls);
+                            prev = (hit.distance, hit.id);
+                        }
+                        hamdb_results_free(results);
+                        results = out;
+                    } else {
+                        assert_eq!(out as usize, SENTINEL, "output written on failure");
+                    }
+                    let it = if sel % 6 == 0 { ptr::null() } else { item };
+                    let count = hamdb_item_code_count(it);
+                    assert_eq!(count == 0, it.is_null());
+                    let (mut all, mut n) = (SENTINEL as *const u8, SENTINEL);
+                    if ok(hamdb_item_codes(it, &mut all, &mut n)) {
+                        assert_eq!(n, count);
+                        assert!((1..=HAMDB_MAX_CODES_PER_ITEM).contains(&n));
+                    } else {
+                        assert_eq!((all as usize, n), (SENTINEL, SENTINEL));
+                    }
+                    let idx = (inp.byte() % 4) as usize;
+                    let (mut c, mut len) = (SENTINEL as *const u8, SENTINEL);
+                    if ok(hamdb_item_code(it, idx, &mut c, &mut len)) {
+                        assert!(idx < count && len == 2);
+                    } else {
+                        assert_eq!((c as usize, len), (SENTINEL, SENTINEL));
+                    }
                 }
                 _ => {
                     // NULL outputs everywhere.

@@ -1011,6 +1011,263 @@ static void test_search_many(void) {
   hamdb_db_free(db);
 }
 
+/* ---- items of several codes, queries of several codes ---- */
+
+#define MULTI_N 120
+#define MULTI_MAXC 6
+typedef struct {
+  int live;
+  size_t n;
+  uint8_t codes[MULTI_MAXC * 4];
+  uint32_t label;
+} multi_item;
+static multi_item multi[MULTI_N];
+
+/* An item's distance to a query set: the least over every (query code, item code) pair. */
+static uint32_t set_distance(const multi_item *m, const uint8_t *q, size_t nq) {
+  uint32_t best = 33;
+  for (size_t i = 0; i < nq; i++)
+    for (size_t j = 0; j < m->n; j++) {
+      uint32_t d = distance(q + 4 * i, m->codes + 4 * j);
+      if (d < best) best = d;
+    }
+  return best;
+}
+
+static void check_set_results(hamdb_results *res, const uint8_t *q, size_t nq, size_t k,
+                              int radius, uint32_t cls) {
+  uint64_t ids[MULTI_N];
+  uint32_t dists[MULTI_N];
+  size_t want = 0;
+  for (uint32_t d = 0; d <= 32; d++) {
+    if (radius >= 0 && (int)d > radius) break;
+    for (uint64_t id = 0; id < MULTI_N && !(k && want == k); id++) {
+      const multi_item *m = &multi[id];
+      if (!m->live || set_distance(m, q, nq) != d) continue;
+      if (cls != HAMDB_ANY_CLASS && m->label != cls) continue;
+      ids[want] = id;
+      dists[want] = d;
+      want++;
+    }
+  }
+  size_t n = hamdb_results_len(res);
+  CHECK(n == want);
+  for (size_t i = 0; i < n && i < want; i++) {
+    hamdb_hit hit;
+    OK(hamdb_results_get(res, i, &hit));
+    CHECK(hit.id == ids[i] && hit.distance == dists[i]);
+    if (hit.id < MULTI_N) CHECK(hit.label == multi[hit.id].label);
+  }
+}
+
+static void check_item_codes(hamdb_item *it, const multi_item *m) {
+  CHECK(hamdb_item_code_count(it) == m->n);
+  hamdb_item_fields f;
+  OK(hamdb_item_view(it, &f));
+  CHECK(f.code_len == 4 && memcmp(f.code, m->codes, 4) == 0 && f.label == m->label);
+  const uint8_t *all = NULL;
+  size_t n = 0;
+  OK(hamdb_item_codes(it, &all, &n));
+  CHECK(n == m->n && all == f.code && memcmp(all, m->codes, 4 * n) == 0);
+  for (size_t i = 0; i < m->n; i++) {
+    const uint8_t *c = NULL;
+    size_t len = 0;
+    OK(hamdb_item_code(it, i, &c, &len));
+    CHECK(len == 4 && memcmp(c, m->codes + 4 * i, 4) == 0);
+  }
+  const uint8_t *c = SENTINEL;
+  size_t len = 7;
+  EXPECT(hamdb_item_code(it, m->n, &c, &len), HAMDB_NOT_FOUND);
+  CHECK(c == SENTINEL && len == 7);
+}
+
+static void test_multi_codes(void) {
+  memset(multi, 0, sizeof multi);
+  hamdb_db *db = create_db("multi.hamdb", HAMDB_OPEN_NO_AUTO_COMPACT);
+  CHECK(HAMDB_MAX_CODES_PER_ITEM == 64);
+  hamdb_batch *b = NULL;
+  OK(hamdb_batch_new(&b));
+  /* ids 0..79 chosen by the caller; then 40 auto ids, which the commit assigns past them */
+  for (uint64_t id = 0; id < 80; id++) {
+    multi_item *m = &multi[id];
+    m->n = 1 + (size_t)(next_rand() % MULTI_MAXC);
+    for (size_t j = 0; j < m->n; j++) random_code(m->codes + 4 * j);
+    m->label = (uint32_t)(id % 3);
+    m->live = 1;
+    OK(hamdb_batch_insert_codes(b, id, m->codes, 4 * m->n, m->n, m->label,
+                                (const uint8_t *)"p", 1));
+  }
+  hamdb_commit_info info = {0};
+  OK(hamdb_db_commit(db, b, &info));
+  CHECK(info.assigned_count == 0);
+  /* auto ids: the commit assigns them in order after the largest id */
+  uint8_t auto_codes[40][MULTI_MAXC * 4];
+  size_t auto_n[40];
+  for (size_t i = 0; i < 40; i++) {
+    auto_n[i] = 1 + (size_t)(next_rand() % MULTI_MAXC);
+    for (size_t j = 0; j < auto_n[i]; j++) random_code(auto_codes[i] + 4 * j);
+    OK(hamdb_batch_insert_auto_codes(b, auto_codes[i], 4 * auto_n[i], auto_n[i], 1, NULL, 0));
+  }
+  OK(hamdb_db_commit(db, b, &info));
+  CHECK(info.assigned_count == 40);
+  const uint64_t *assigned = NULL;
+  size_t n_assigned = 0;
+  OK(hamdb_batch_assigned_ids(b, &assigned, &n_assigned));
+  CHECK(n_assigned == 40);
+  for (size_t i = 0; i < n_assigned && i < 40; i++) {
+    CHECK(assigned[i] < MULTI_N && !multi[assigned[i]].live);
+    if (assigned[i] >= MULTI_N) continue;
+    multi_item *m = &multi[assigned[i]];
+    m->n = auto_n[i];
+    memcpy(m->codes, auto_codes[i], 4 * auto_n[i]);
+    m->label = 1;
+    m->live = 1;
+  }
+  /* upserts: a multi-code item becomes one code, a one-code item several, one deleted */
+  multi[3].n = 1;
+  random_code(multi[3].codes);
+  OK(hamdb_batch_upsert_codes(b, 3, multi[3].codes, 4, 1, multi[3].label, NULL, 0));
+  multi[4].n = MULTI_MAXC;
+  for (size_t j = 0; j < MULTI_MAXC; j++) random_code(multi[4].codes + 4 * j);
+  OK(hamdb_batch_upsert_codes(b, 4, multi[4].codes, 4 * MULTI_MAXC, MULTI_MAXC, multi[4].label,
+                              NULL, 0));
+  OK(hamdb_batch_delete(b, 5));
+  multi[5].live = 0;
+  OK(hamdb_db_commit(db, b, &info));
+
+  /* searches by sets of 1..4 codes, db (delta) and snapshot, k-NN and radius, classes */
+  hamdb_snapshot *snap = NULL;
+  OK(hamdb_db_snapshot(db, &snap));
+  OK(hamdb_db_compact(db)); /* segments now; the snapshot keeps the delta view */
+  for (int variant = 0; variant < 16; variant++) {
+    uint8_t q[4 * 4];
+    size_t nq = 1 + (size_t)variant % 4;
+    for (size_t i = 0; i < nq; i++) random_code(q + 4 * i);
+    int use_snap = variant % 2, radius = variant % 4 >= 2;
+    uint32_t cls = variant % 3 == 1 ? 1 : HAMDB_ANY_CLASS;
+    size_t k = (size_t)variant + 1;
+    uint32_t r = (uint32_t)(variant % 5) + 6;
+    hamdb_results *res = NULL;
+    if (use_snap && radius)
+      OK(hamdb_snapshot_search_radius_set(snap, q, 4 * nq, nq, r, cls, &res));
+    else if (use_snap)
+      OK(hamdb_snapshot_search_set(snap, q, 4 * nq, nq, k, cls, &res));
+    else if (radius)
+      OK(hamdb_db_search_radius_set(db, q, 4 * nq, nq, r, cls, &res));
+    else
+      OK(hamdb_db_search_set(db, q, 4 * nq, nq, k, cls, &res));
+    check_set_results(res, q, nq, radius ? 0 : k, radius ? (int)r : -1, cls);
+    hamdb_results_free(res);
+  }
+  /* an item's own code finds it at distance 0; k = SIZE_MAX returns each item once */
+  hamdb_results *res = NULL;
+  const uint8_t *last = multi[4].codes + 4 * (MULTI_MAXC - 1);
+  OK(hamdb_db_search_set(db, last, 4, 1, 1, HAMDB_ANY_CLASS, &res));
+  hamdb_hit hit;
+  OK(hamdb_results_get(res, 0, &hit));
+  CHECK(hit.distance == 0 && (hit.id == 4 || set_distance(&multi[hit.id], last, 1) == 0));
+  hamdb_results_free(res);
+  OK(hamdb_snapshot_search_set(snap, multi[0].codes, 4, 1, SIZE_MAX, HAMDB_ANY_CLASS, &res));
+  CHECK(hamdb_results_len(res) == MULTI_N - 1);
+  hamdb_results_free(res);
+
+  /* get: every code of every item, from the db and the snapshot */
+  for (uint64_t id = 0; id < MULTI_N; id++) {
+    hamdb_item *it = NULL;
+    if (!multi[id].live) {
+      EXPECT(hamdb_db_get(db, id, &it), HAMDB_NOT_FOUND);
+      continue;
+    }
+    OK(hamdb_db_get(db, id, &it));
+    check_item_codes(it, &multi[id]);
+    hamdb_item_free(it);
+    OK(hamdb_snapshot_get(snap, id, &it));
+    check_item_codes(it, &multi[id]);
+    hamdb_item_free(it);
+  }
+  hamdb_item *it = NULL;
+  OK(hamdb_db_get(db, 0, &it));
+  const uint8_t *cp = SENTINEL;
+  size_t len = 7;
+  EXPECT(hamdb_item_code(NULL, 0, &cp, &len), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_item_code(it, 0, NULL, &len), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_item_code(it, 0, &cp, NULL), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_item_codes(NULL, &cp, &len), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_item_codes(it, NULL, &len), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_item_codes(it, &cp, NULL), HAMDB_NULL_ARGUMENT);
+  CHECK(cp == SENTINEL && len == 7);
+  EXPECT(hamdb_item_code(it, SIZE_MAX, &cp, &len), HAMDB_NOT_FOUND);
+  CHECK(hamdb_item_code_count(NULL) == 0);
+  hamdb_item_free(it);
+
+  /* misuse of the batch calls: refused at once, the batch unchanged */
+  uint8_t many[(HAMDB_MAX_CODES_PER_ITEM + 1) * 4];
+  for (size_t i = 0; i < sizeof many; i++) many[i] = (uint8_t)next_rand();
+  EXPECT(hamdb_batch_insert_codes(NULL, 1, many, 8, 2, 0, NULL, 0), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_batch_insert_auto_codes(NULL, many, 8, 2, 0, NULL, 0), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_batch_upsert_codes(NULL, 1, many, 8, 2, 0, NULL, 0), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_batch_insert_codes(b, 1, NULL, 8, 2, 0, NULL, 0), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_batch_insert_codes(b, 1, many, 8, 2, 0, NULL, 3), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_batch_insert_codes(b, 1, NULL, 0, 0, 0, NULL, 0), HAMDB_INVALID_PARAMETER);
+  CHECK(strstr(hamdb_last_error_message(), "n_codes") != NULL);
+  EXPECT(hamdb_batch_upsert_codes(b, 1, many, sizeof many, HAMDB_MAX_CODES_PER_ITEM + 1, 0, NULL,
+                                  0),
+         HAMDB_INVALID_PARAMETER);
+  EXPECT(hamdb_batch_insert_auto_codes(b, many, 8, SIZE_MAX, 0, NULL, 0), HAMDB_INVALID_PARAMETER);
+  EXPECT(hamdb_batch_insert_codes(b, 1, many, 9, 2, 0, NULL, 0), HAMDB_RAGGED_CODE_BUFFER);
+  EXPECT(hamdb_batch_insert_codes(b, 1, many, SIZE_MAX, 2, 0, NULL, 0), HAMDB_INVALID_PARAMETER);
+  EXPECT(hamdb_batch_insert_codes(b, 1, NULL, 0, 2, 0, NULL, 0), HAMDB_UNSUPPORTED_CODE_LENGTH);
+  EXPECT(hamdb_batch_insert_auto_codes(b, many, 2 * 129, 2, 0, NULL, 0),
+         HAMDB_UNSUPPORTED_CODE_LENGTH);
+  CHECK(hamdb_batch_len(b) == 0);
+  /* the most codes an item holds is accepted; a code length the database does not have fails
+   * at commit */
+  OK(hamdb_batch_insert_codes(b, 1000, many, 4 * HAMDB_MAX_CODES_PER_ITEM,
+                              HAMDB_MAX_CODES_PER_ITEM, HAMDB_NO_LABEL, NULL, 0));
+  OK(hamdb_db_commit(db, b, &info));
+  it = NULL;
+  OK(hamdb_db_get(db, 1000, &it));
+  CHECK(hamdb_item_code_count(it) == HAMDB_MAX_CODES_PER_ITEM);
+  hamdb_item_free(it);
+  OK(hamdb_batch_insert_codes(b, 1001, many, 6, 2, 0, NULL, 0)); /* 24-bit codes */
+  EXPECT(hamdb_db_commit(db, b, &info), HAMDB_CODE_LENGTH_MISMATCH);
+  OK(hamdb_batch_clear(b));
+  OK(hamdb_batch_insert_codes(b, 0, many, 8, 2, 0, NULL, 0));
+  EXPECT(hamdb_db_commit(db, b, &info), HAMDB_DUPLICATE_ID);
+  OK(hamdb_batch_clear(b));
+
+  /* misuse of the set searches: the output stays untouched */
+  uint8_t q[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  res = SENTINEL;
+  EXPECT(hamdb_db_search_set(NULL, q, 8, 2, 3, HAMDB_ANY_CLASS, &res), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_snapshot_search_set(NULL, q, 8, 2, 3, HAMDB_ANY_CLASS, &res), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_search_radius_set(db, NULL, 8, 2, 3, HAMDB_ANY_CLASS, &res),
+         HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_snapshot_search_radius_set(snap, q, 8, 2, 3, HAMDB_ANY_CLASS, NULL),
+         HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_search_set(db, NULL, 0, 0, 3, HAMDB_ANY_CLASS, &res), HAMDB_INVALID_PARAMETER);
+  EXPECT(hamdb_snapshot_search_radius_set(snap, q, 0, 0, 3, HAMDB_ANY_CLASS, &res),
+         HAMDB_INVALID_PARAMETER);
+  EXPECT(hamdb_db_search_set(db, q, 7, 2, 3, HAMDB_ANY_CLASS, &res), HAMDB_CODE_LENGTH_MISMATCH);
+  CHECK(strstr(hamdb_last_error_message(), "32 bits") != NULL);
+  EXPECT(hamdb_snapshot_search_set(snap, q, 8, 3, 3, HAMDB_ANY_CLASS, &res),
+         HAMDB_CODE_LENGTH_MISMATCH);
+  EXPECT(hamdb_db_search_radius_set(db, q, 8, SIZE_MAX / 2, 3, HAMDB_ANY_CLASS, &res),
+         HAMDB_CODE_LENGTH_MISMATCH);
+  CHECK(res == SENTINEL);
+  OK(hamdb_db_close(db));
+  EXPECT(hamdb_db_search_set(db, q, 8, 2, 3, HAMDB_ANY_CLASS, &res), HAMDB_CLOSED);
+  EXPECT(hamdb_db_search_radius_set(db, q, 8, 2, 3, HAMDB_ANY_CLASS, &res), HAMDB_CLOSED);
+  CHECK(res == SENTINEL);
+  /* the snapshot outlives the closed handle */
+  OK(hamdb_snapshot_search_radius_set(snap, q, 8, 2, 32, HAMDB_ANY_CLASS, &res));
+  CHECK(hamdb_results_len(res) == MULTI_N - 1);
+  hamdb_results_free(res);
+  hamdb_snapshot_free(snap);
+  hamdb_batch_free(b);
+  hamdb_db_free(db);
+}
+
 static void test_create_with_options(void) {
   char p[300];
   path_of(p, sizeof p, "radius.hamdb");
@@ -1063,10 +1320,11 @@ int main(void) {
   test_threads();
   test_huge_k_and_no_id();
   test_search_many();
+  test_multi_codes();
   test_create_with_options();
 
   const char *names[] = {"main.hamdb", "threads.hamdb", "bad.hamdb", "misuse.hamdb",
-                         "huge.hamdb", "many.hamdb"};
+                         "huge.hamdb", "many.hamdb", "multi.hamdb"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     char p[300];
     path_of(p, sizeof p, names[i]);

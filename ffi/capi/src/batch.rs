@@ -1,7 +1,8 @@
 //! `hamdb_batch`: writes that commit together.
 
-use super::boundary::{self, guard, guard_value, handle, handle_mut, CResult, Out};
-use super::constants::HAMDB_NO_LABEL;
+use super::boundary::{self, guard, guard_value, handle, handle_mut, CResult, Failure, Out};
+use super::constants::{HAMDB_MAX_CODES_PER_ITEM, HAMDB_NO_LABEL};
+use super::status::*;
 use hamdb::Code;
 use hamdb::WriteBatch;
 use std::ffi::c_int;
@@ -10,13 +11,13 @@ use std::ffi::c_int;
 enum Op {
     Insert {
         id: Option<u64>,
-        code: Code,
+        codes: Vec<Code>,
         label: Option<u32>,
         payload: Vec<u8>,
     },
     Upsert {
         id: u64,
-        code: Code,
+        codes: Vec<Code>,
         label: Option<u32>,
         payload: Vec<u8>,
     },
@@ -42,22 +43,22 @@ impl hamdb_batch {
             match op.clone() {
                 Op::Insert {
                     id: Some(id),
-                    code,
+                    codes,
                     label,
                     payload,
-                } => b.insert(id, code, label, payload),
+                } => b.insert_codes(id, &codes, label, payload),
                 Op::Insert {
                     id: None,
-                    code,
+                    codes,
                     label,
                     payload,
-                } => b.insert_auto(code, label, payload),
+                } => b.insert_auto_codes(&codes, label, payload),
                 Op::Upsert {
                     id,
-                    code,
+                    codes,
                     label,
                     payload,
-                } => b.upsert(id, code, label, payload),
+                } => b.upsert_codes(id, &codes, label, payload),
                 Op::Delete(id) => b.delete(id),
             };
         }
@@ -85,12 +86,55 @@ unsafe fn item(
     code_len: usize,
     payload: *const u8,
     payload_len: usize,
-) -> CResult<(Code, Vec<u8>)> {
+) -> CResult<(Vec<Code>, Vec<u8>)> {
     // SAFETY: forwarded contract.
     let code = unsafe { boundary::slice(code, code_len, "code")? };
     // SAFETY: forwarded contract.
     let payload = unsafe { boundary::slice(payload, payload_len, "payload")? };
-    Ok((Code::from_bytes(code)?, payload.to_vec()))
+    Ok((vec![Code::from_bytes(code)?], payload.to_vec()))
+}
+
+/// Codes and payload of an insert or upsert of several codes: `n_codes` (1 to
+/// `HAMDB_MAX_CODES_PER_ITEM`) codes of one length packed one after another in `codes_len`
+/// bytes.
+///
+/// # Safety
+/// As the entry points: `codes` points to `codes_len` bytes, `payload` to `payload_len` (each
+/// may be NULL only with length 0).
+unsafe fn item_codes(
+    codes: *const u8,
+    codes_len: usize,
+    n_codes: usize,
+    payload: *const u8,
+    payload_len: usize,
+) -> CResult<(Vec<Code>, Vec<u8>)> {
+    if n_codes == 0 || n_codes > HAMDB_MAX_CODES_PER_ITEM {
+        return Err(Failure::new(
+            HAMDB_INVALID_PARAMETER,
+            format!(
+                "`n_codes`: {n_codes} codes for one item; it holds 1 to {HAMDB_MAX_CODES_PER_ITEM}"
+            ),
+        ));
+    }
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { boundary::slice(codes, codes_len, "codes")? };
+    // SAFETY: forwarded contract.
+    let payload = unsafe { boundary::slice(payload, payload_len, "payload")? };
+    if bytes.len() % n_codes != 0 {
+        return Err(Failure::new(
+            HAMDB_RAGGED_CODE_BUFFER,
+            format!(
+                "`codes_len` {} is not a multiple of `n_codes` {n_codes}",
+                bytes.len()
+            ),
+        ));
+    }
+    // Not `chunks_exact`: a code of 0 bytes is an unsupported length, not a panic.
+    let per = bytes.len() / n_codes;
+    let codes = (0..n_codes)
+        .map(|i| Code::from_bytes(&bytes[i * per..(i + 1) * per]))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((codes, payload.to_vec()))
 }
 
 /// A new, empty batch into `*out`; the caller frees it with `hamdb_batch_free`.
@@ -146,7 +190,7 @@ pub unsafe extern "C" fn hamdb_batch_insert(
         let (code, payload) = unsafe { item(code, code_len, payload, payload_len)? };
         batch.ops.push(Op::Insert {
             id: Some(id),
-            code,
+            codes: code,
             label: label_of(label),
             payload,
         });
@@ -175,7 +219,7 @@ pub unsafe extern "C" fn hamdb_batch_insert_auto(
         let (code, payload) = unsafe { item(code, code_len, payload, payload_len)? };
         batch.ops.push(Op::Insert {
             id: None,
-            code,
+            codes: code,
             label: label_of(label),
             payload,
         });
@@ -205,7 +249,111 @@ pub unsafe extern "C" fn hamdb_batch_upsert(
         let (code, payload) = unsafe { item(code, code_len, payload, payload_len)? };
         batch.ops.push(Op::Upsert {
             id,
-            code,
+            codes: code,
+            label: label_of(label),
+            payload,
+        });
+        Ok(())
+    })
+}
+
+/// Add an insert, with a caller-chosen id, of an item of several codes (PDQ variants, a clip's
+/// frames): every search returns it once, at its least distance over its codes. `codes`:
+/// `n_codes` packed codes of one length (layout as `hamdb_batch_insert`), one after another in
+/// `codes_len` bytes. `n_codes` 0 or more than `HAMDB_MAX_CODES_PER_ITEM` fails here with
+/// `HAMDB_INVALID_PARAMETER`; a `codes_len` that is not a multiple of `n_codes` with
+/// `HAMDB_RAGGED_CODE_BUFFER`; a code length that is no valid code length with
+/// `HAMDB_UNSUPPORTED_CODE_LENGTH`. One that differs from the database's fails at commit
+/// (`HAMDB_CODE_LENGTH_MISMATCH`), as does an item of several codes in a file older than
+/// format 4 (`HAMDB_INVALID_PARAMETER`: compact it first). Other arguments as
+/// `hamdb_batch_insert`; with `n_codes` 1 it is `hamdb_batch_insert`.
+///
+/// # Safety
+/// `batch` is NULL or a live batch not used by another thread during the call; `codes` and
+/// `payload` are NULL or point to `codes_len` and `payload_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_batch_insert_codes(
+    batch: *mut hamdb_batch,
+    id: u64,
+    codes: *const u8,
+    codes_len: usize,
+    n_codes: usize,
+    label: u32,
+    payload: *const u8,
+    payload_len: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let batch = unsafe { handle_mut(batch, "batch")? };
+        // SAFETY: the caller's contract above.
+        let (codes, payload) =
+            unsafe { item_codes(codes, codes_len, n_codes, payload, payload_len)? };
+        batch.ops.push(Op::Insert {
+            id: Some(id),
+            codes,
+            label: label_of(label),
+            payload,
+        });
+        Ok(())
+    })
+}
+
+/// Add an insert of an item of several codes whose id the commit assigns (as
+/// `hamdb_batch_insert_auto`). Arguments as `hamdb_batch_insert_codes`.
+///
+/// # Safety
+/// As `hamdb_batch_insert_codes`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_batch_insert_auto_codes(
+    batch: *mut hamdb_batch,
+    codes: *const u8,
+    codes_len: usize,
+    n_codes: usize,
+    label: u32,
+    payload: *const u8,
+    payload_len: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let batch = unsafe { handle_mut(batch, "batch")? };
+        // SAFETY: the caller's contract above.
+        let (codes, payload) =
+            unsafe { item_codes(codes, codes_len, n_codes, payload, payload_len)? };
+        batch.ops.push(Op::Insert {
+            id: None,
+            codes,
+            label: label_of(label),
+            payload,
+        });
+        Ok(())
+    })
+}
+
+/// Add an upsert of an item of several codes: it replaces the item with this id (of one code
+/// or several) if there is one. Arguments as `hamdb_batch_insert_codes`.
+///
+/// # Safety
+/// As `hamdb_batch_insert_codes`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_batch_upsert_codes(
+    batch: *mut hamdb_batch,
+    id: u64,
+    codes: *const u8,
+    codes_len: usize,
+    n_codes: usize,
+    label: u32,
+    payload: *const u8,
+    payload_len: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let batch = unsafe { handle_mut(batch, "batch")? };
+        // SAFETY: the caller's contract above.
+        let (codes, payload) =
+            unsafe { item_codes(codes, codes_len, n_codes, payload, payload_len)? };
+        batch.ops.push(Op::Upsert {
+            id,
+            codes,
             label: label_of(label),
             payload,
         });

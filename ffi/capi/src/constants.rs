@@ -17,3 +17,6 @@ pub const HAMDB_OPEN_NO_AUTO_COMPACT: u32 = 2;
 
 /// The most threads a batched search (`hamdb_db_search_many` and the like) may be given.
 pub const HAMDB_MAX_THREADS: usize = 256;
+
+/// The most codes one item may hold (`hamdb_batch_insert_codes` and the like).
+pub const HAMDB_MAX_CODES_PER_ITEM: usize = 64;

@@ -615,6 +615,84 @@ pub unsafe extern "C" fn hamdb_db_search_radius(
     })
 }
 
+/// k-NN search of the latest commit by a query of several codes (an image's variants, a
+/// clip's frames): `n_codes` query codes packed one after another in `codes` (`codes_len` must
+/// be `n_codes` times the code length in bytes, else `HAMDB_CODE_LENGTH_MISMATCH`; `n_codes`
+/// 0 fails with `HAMDB_INVALID_PARAMETER`). An item's distance is the least over every (query
+/// code, item code) pair; each item is returned once, the `k` nearest ascending by (distance,
+/// id), exact. `class_filter` and `*out` as `hamdb_db_search`.
+///
+/// # Safety
+/// `db` is NULL or a live handle; `codes` is NULL or points to `codes_len` bytes; `out` is NULL
+/// or valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_db_search_set(
+    db: *const hamdb_db,
+    codes: *const u8,
+    codes_len: usize,
+    n_codes: usize,
+    k: usize,
+    class_filter: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let codes = unsafe { boundary::slice(codes, codes_len, "codes")? };
+        // SAFETY: the caller's contract above.
+        let res = unsafe { handle(db, "db")? }.with(|db| {
+            snapshot::knn_set(
+                &db.snapshot(),
+                db.code_len(),
+                codes,
+                n_codes,
+                k,
+                class_filter,
+            )
+        })?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
+/// Radius search of the latest commit by a query of several codes: every live item within
+/// Hamming distance `radius` of any query code, once, at its least distance, ascending by
+/// (distance, id). Arguments as `hamdb_db_search_set`.
+///
+/// # Safety
+/// As `hamdb_db_search_set`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_db_search_radius_set(
+    db: *const hamdb_db,
+    codes: *const u8,
+    codes_len: usize,
+    n_codes: usize,
+    radius: u32,
+    class_filter: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let codes = unsafe { boundary::slice(codes, codes_len, "codes")? };
+        // SAFETY: the caller's contract above.
+        let res = unsafe { handle(db, "db")? }.with(|db| {
+            snapshot::radius_set(
+                &db.snapshot(),
+                db.code_len(),
+                codes,
+                n_codes,
+                radius,
+                class_filter,
+            )
+        })?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
 /// k-NN search into a caller-allocated array (no allocation for the caller to free; payloads
 /// are not returned): up to `k` neighbours are written to `out[0..]` and their count to
 /// `*n_out`. `cap` must be at least min(`k`, the number of live items in the commit searched),

@@ -46,13 +46,28 @@ impl hamdb_results {
 /// One stored item (wraps `hamdb::Item`). Immutable; thread rules as `hamdb_results`.
 pub struct hamdb_item {
     item: Item,
-    code: Vec<u8>,
+    /// Every code of the item, packed one after another (the first one first).
+    codes: Vec<u8>,
+    /// The number of codes.
+    n_codes: usize,
+    /// Bytes per code.
+    code_len: usize,
 }
 
 impl hamdb_item {
     pub(crate) fn new(item: Item) -> Self {
-        let code = item.code.to_bytes();
-        Self { item, code }
+        let code_len = item.code.len().bytes();
+        let n_codes = 1 + item.more_codes.len();
+        let mut codes = Vec::with_capacity(n_codes * code_len);
+        for c in item.codes() {
+            codes.extend_from_slice(&c.to_bytes());
+        }
+        Self {
+            item,
+            codes,
+            n_codes,
+            code_len,
+        }
     }
 }
 
@@ -115,7 +130,8 @@ pub struct hamdb_item_fields {
     pub id: u64,
     /// The item's label, or `HAMDB_NO_LABEL`.
     pub label: u32,
-    /// The packed code (never NULL).
+    /// The packed (first) code (never NULL); `hamdb_item_code_count`, `hamdb_item_code` and
+    /// `hamdb_item_codes` give every code of an item of several.
     pub code: *const u8,
     /// Code length in bytes.
     pub code_len: usize,
@@ -301,13 +317,86 @@ pub unsafe extern "C" fn hamdb_item_view(
         let fields = hamdb_item_fields {
             id: it.item.id,
             label: it.item.label.unwrap_or(HAMDB_NO_LABEL),
-            code: it.code.as_ptr(),
-            code_len: it.code.len(),
+            code: it.codes.as_ptr(),
+            code_len: it.code_len,
             payload: bytes_ptr(&it.item.payload),
             payload_len: it.item.payload.len(),
         };
         // SAFETY: valid for a write by the caller's contract.
         unsafe { out.write(fields) };
+        Ok(())
+    })
+}
+
+/// The number of codes of the item (1 for an item of one code; up to
+/// `HAMDB_MAX_CODES_PER_ITEM`); 0 for NULL.
+///
+/// # Safety
+/// `item` is NULL or a live item.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_item_code_count(item: *const hamdb_item) -> usize {
+    guard_value(0, || {
+        // SAFETY: the caller's contract above.
+        unsafe { handle(item, "item") }.map_or(0, |it| it.n_codes)
+    })
+}
+
+/// Code `index` (0-based, in the order they were inserted; code 0 is `hamdb_item_fields.code`)
+/// of the item: `*code` receives a pointer to `*code_len` bytes of packed code, borrowed from
+/// the item and valid until it is freed; `HAMDB_NOT_FOUND` past the last code.
+///
+/// # Safety
+/// `item` is NULL or a live item; `code` and `code_len` are NULL or valid for one write each.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_item_code(
+    item: *const hamdb_item,
+    index: usize,
+    code: *mut *const u8,
+    code_len: *mut usize,
+) -> c_int {
+    guard(|| {
+        let code = Out::new(code, "code")?;
+        let code_len = Out::new(code_len, "code_len")?;
+        // SAFETY: the caller's contract above.
+        let it = unsafe { handle(item, "item")? };
+        if index >= it.n_codes {
+            return Err(Failure::new(
+                HAMDB_NOT_FOUND,
+                format!("code {index} of an item of {} codes", it.n_codes),
+            ));
+        }
+        // SAFETY: both valid for a write by the caller's contract; `index < n_codes`, so the
+        // code lies inside `codes`.
+        unsafe {
+            code.write(it.codes[index * it.code_len..].as_ptr());
+            code_len.write(it.code_len);
+        }
+        Ok(())
+    })
+}
+
+/// Every code of the item at once: `*codes` receives a pointer to `*n_codes` packed codes of
+/// `hamdb_item_fields.code_len` bytes each, one after another (the first one first), borrowed
+/// from the item and valid until it is freed.
+///
+/// # Safety
+/// `item` is NULL or a live item; `codes` and `n_codes` are NULL or valid for one write each.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_item_codes(
+    item: *const hamdb_item,
+    codes: *mut *const u8,
+    n_codes: *mut usize,
+) -> c_int {
+    guard(|| {
+        let codes = Out::new(codes, "codes")?;
+        let n_codes = Out::new(n_codes, "n_codes")?;
+        // SAFETY: the caller's contract above.
+        let it = unsafe { handle(item, "item")? };
+        // SAFETY: both valid for a write by the caller's contract.
+        unsafe {
+            codes.write(it.codes.as_ptr());
+            n_codes.write(it.n_codes);
+        }
         Ok(())
     })
 }

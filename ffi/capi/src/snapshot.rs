@@ -4,7 +4,7 @@ use super::boundary::{self, guard, handle, CResult, Failure, Out};
 use super::constants::{HAMDB_ANY_CLASS, HAMDB_NO_LABEL};
 use super::results::{hamdb_item, hamdb_neighbor, hamdb_results};
 use super::status::*;
-use hamdb::{Code, CodeLen};
+use hamdb::{Code, CodeArray, CodeLen};
 use hamdb::{Database, Snapshot};
 use std::ffi::c_int;
 use std::mem::MaybeUninit;
@@ -88,6 +88,61 @@ pub(crate) fn radius(
 ) -> CResult<hamdb_results> {
     let q = query_code(len, code)?;
     Ok(hamdb_results::new(snap.search_radius(
+        &q,
+        r,
+        class_of(class_filter),
+    )?))
+}
+
+/// A query of several codes from (pointer, length) and a code count: `codes_len` must be
+/// `n_codes` times the database's code length in bytes.
+fn query_set(len: CodeLen, codes: &[u8], n_codes: usize) -> CResult<CodeArray> {
+    if n_codes.checked_mul(len.bytes()) != Some(codes.len()) {
+        return Err(Failure::new(
+            HAMDB_CODE_LENGTH_MISMATCH,
+            format!(
+                "code length mismatch: {n_codes} query codes of {} bits need {} bytes, got {}",
+                len.bits(),
+                n_codes.saturating_mul(len.bytes()),
+                codes.len()
+            ),
+        ));
+    }
+    if n_codes == 0 {
+        return Err(Failure::new(
+            HAMDB_INVALID_PARAMETER,
+            "`n_codes`: a query set needs at least one code",
+        ));
+    }
+    Ok(CodeArray::from_packed_bytes(len, codes)?)
+}
+
+pub(crate) fn knn_set(
+    snap: &Snapshot,
+    len: CodeLen,
+    codes: &[u8],
+    n_codes: usize,
+    k: usize,
+    class_filter: u32,
+) -> CResult<hamdb_results> {
+    let q = query_set(len, codes, n_codes)?;
+    Ok(hamdb_results::new(snap.search_set(
+        &q,
+        bounded_k(snap, k),
+        class_of(class_filter),
+    )?))
+}
+
+pub(crate) fn radius_set(
+    snap: &Snapshot,
+    len: CodeLen,
+    codes: &[u8],
+    n_codes: usize,
+    r: u32,
+    class_filter: u32,
+) -> CResult<hamdb_results> {
+    let q = query_set(len, codes, n_codes)?;
+    Ok(hamdb_results::new(snap.search_radius_set(
         &q,
         r,
         class_of(class_filter),
@@ -227,6 +282,62 @@ pub unsafe extern "C" fn hamdb_snapshot_search_radius(
         // SAFETY: the caller's contract above.
         let s = unsafe { handle(snap, "snap")? };
         let res = self::radius(&s.snap, s.len, code, radius, class_filter)?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
+/// k-NN search of the snapshot by a query of several codes; as `hamdb_db_search_set`.
+///
+/// # Safety
+/// `snap` is NULL or a live snapshot; `codes` is NULL or points to `codes_len` bytes; `out` is
+/// NULL or valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_snapshot_search_set(
+    snap: *const hamdb_snapshot,
+    codes: *const u8,
+    codes_len: usize,
+    n_codes: usize,
+    k: usize,
+    class_filter: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let codes = unsafe { boundary::slice(codes, codes_len, "codes")? };
+        // SAFETY: the caller's contract above.
+        let s = unsafe { handle(snap, "snap")? };
+        let res = knn_set(&s.snap, s.len, codes, n_codes, k, class_filter)?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
+/// Radius search of the snapshot by a query of several codes; as
+/// `hamdb_db_search_radius_set`.
+///
+/// # Safety
+/// As `hamdb_snapshot_search_set`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_snapshot_search_radius_set(
+    snap: *const hamdb_snapshot,
+    codes: *const u8,
+    codes_len: usize,
+    n_codes: usize,
+    radius: u32,
+    class_filter: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let codes = unsafe { boundary::slice(codes, codes_len, "codes")? };
+        // SAFETY: the caller's contract above.
+        let s = unsafe { handle(snap, "snap")? };
+        let res = radius_set(&s.snap, s.len, codes, n_codes, radius, class_filter)?;
         // SAFETY: valid for a write by the caller's contract.
         unsafe { out.write(boundary::into_raw(res)) };
         Ok(())

@@ -139,3 +139,8 @@ fn docs_status_table_lists_every_code() {
 fn max_threads_is_the_crates() {
     assert_eq!(HAMDB_MAX_THREADS, hamdb::MAX_THREADS);
 }
+
+#[test]
+fn max_codes_per_item_matches_the_library() {
+    assert_eq!(HAMDB_MAX_CODES_PER_ITEM, hamdb::MAX_CODES_PER_ITEM);
+}

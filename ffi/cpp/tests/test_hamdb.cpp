@@ -216,6 +216,111 @@ TEST_F(DatabaseTest, BatchOpsGetAndAssignedIds) {
   EXPECT_EQ(db->stats().items, 300u + 2 + 1 - 1 - 2);
 }
 
+TEST_F(DatabaseTest, ItemsOfSeveralCodesAndQuerySets) {
+  // Items 1000.. hold 1..5 codes each; every item of the fixture holds one (values[id]).
+  std::mt19937 rng(7);
+  std::vector<std::pair<uint64_t, std::vector<uint32_t>>> items;
+  for (uint64_t id = 0; id < values.size(); id++) items.push_back({id, {values[id]}});
+  auto packed = [](const std::vector<uint32_t>& vs) {
+    std::vector<uint8_t> out;
+    for (uint32_t v : vs) {
+      auto c = code32(v);
+      out.insert(out.end(), c.begin(), c.end());
+    }
+    return out;
+  };
+  hamdb::Batch b;
+  for (uint64_t id = 1000; id < 1060; id++) {
+    std::vector<uint32_t> vs(1 + rng() % 5);
+    for (auto& v : vs) v = uint32_t(rng());
+    b.insert_codes(id, packed(vs), vs.size(), uint32_t(id % 4), "m");
+    items.push_back({id, vs});
+  }
+  std::vector<uint32_t> auto_vs{uint32_t(rng()), uint32_t(rng()), uint32_t(rng())};
+  b.insert_auto_codes(packed(auto_vs), 3, 1u);
+  std::vector<uint32_t> up_vs{uint32_t(rng()), uint32_t(rng())};
+  b.upsert_codes(7, packed(up_vs), 2, uint32_t(7 % 4));  // a one-code item becomes two
+  db->commit(b);
+  uint64_t auto_id = b.assigned_ids().at(0);
+  items.push_back({auto_id, auto_vs});
+  items[7].second = up_vs;
+
+  auto brute = [&](const std::vector<uint32_t>& q, size_t k, int radius,
+                   std::optional<uint32_t> cls) {
+    std::vector<std::pair<uint32_t, uint64_t>> all;
+    for (auto& [id, vs] : items) {
+      uint32_t label = id == auto_id ? 1 : uint32_t(id % 4);
+      if (cls && label != *cls) continue;
+      uint32_t best = 33;
+      for (uint32_t a : q)
+        for (uint32_t c : vs) best = std::min(best, uint32_t(popcount(a ^ c)));
+      if (radius < 0 || int(best) <= radius) all.push_back({best, id});
+    }
+    std::sort(all.begin(), all.end());
+    if (radius < 0 && all.size() > k) all.resize(k);
+    return all;
+  };
+  auto as_pairs = [](const hamdb::Results& r) {
+    std::vector<std::pair<uint32_t, uint64_t>> out;
+    for (auto& h : r.to_vector()) out.push_back({h.distance, h.id});
+    return out;
+  };
+  auto snap = db->snapshot();
+  db->compact();
+  for (int variant = 0; variant < 12; variant++) {
+    std::vector<uint32_t> q(1 + variant % 4);
+    for (auto& v : q) v = uint32_t(rng());
+    std::optional<uint32_t> cls;
+    if (variant % 3 == 1) cls = 2u;
+    size_t k = size_t(variant) + 1;
+    uint32_t r = uint32_t(variant % 4) + 5;
+    auto qb = packed(q);
+    EXPECT_EQ(as_pairs(db->search_set(qb, q.size(), k, cls)), brute(q, k, -1, cls));
+    EXPECT_EQ(as_pairs(snap.search_set(qb, q.size(), k, cls)), brute(q, k, -1, cls));
+    EXPECT_EQ(as_pairs(db->search_radius_set(qb, q.size(), r, cls)), brute(q, 0, int(r), cls));
+    EXPECT_EQ(as_pairs(snap.search_radius_set(qb, q.size(), r, cls)), brute(q, 0, int(r), cls));
+  }
+
+  // get: every code, in insert order
+  for (auto& [id, vs] : items) {
+    auto it = db->get(id);
+    ASSERT_TRUE(it.has_value());
+    ASSERT_EQ(it->code_count(), vs.size());
+    EXPECT_EQ(it->code().to_vector(), code32(vs[0]));
+    auto codes = it->codes();
+    ASSERT_EQ(codes.size(), vs.size());
+    for (size_t i = 0; i < vs.size(); i++) {
+      EXPECT_EQ(codes[i].to_vector(), code32(vs[i]));
+      EXPECT_EQ(it->code(i).to_vector(), code32(vs[i]));
+    }
+    EXPECT_EQ(status_of([&] { it->code(vs.size()); }), HAMDB_NOT_FOUND);
+  }
+  EXPECT_EQ(snap.get(7)->code_count(), 2u);
+
+  // errors
+  std::vector<uint8_t> many(4 * (hamdb::max_codes_per_item + 1), 0x5a);
+  hamdb::Batch bad;
+  EXPECT_EQ(status_of([&] { bad.insert_codes(1, hamdb::ByteView(), 0); }),
+            HAMDB_INVALID_PARAMETER);
+  EXPECT_EQ(status_of([&] { bad.upsert_codes(1, many, hamdb::max_codes_per_item + 1); }),
+            HAMDB_INVALID_PARAMETER);
+  EXPECT_EQ(status_of([&] { bad.insert_auto_codes(hamdb::ByteView(many.data(), 9), 2); }),
+            HAMDB_RAGGED_CODE_BUFFER);
+  EXPECT_TRUE(bad.empty());
+  bad.insert_codes(2000, hamdb::ByteView(many.data(), 6), 2);  // 24-bit codes
+  EXPECT_EQ(status_of([&] { db->commit(bad); }), HAMDB_CODE_LENGTH_MISMATCH);
+  bad.clear();
+  bad.insert_codes(2000, hamdb::ByteView(many.data(), 4 * hamdb::max_codes_per_item),
+                   hamdb::max_codes_per_item);
+  db->commit(bad);
+  EXPECT_EQ(db->get(2000)->code_count(), hamdb::max_codes_per_item);
+  EXPECT_EQ(status_of([&] { db->search_set(hamdb::ByteView(), 0, 3); }), HAMDB_INVALID_PARAMETER);
+  EXPECT_EQ(status_of([&] { snap.search_radius_set(hamdb::ByteView(many.data(), 7), 2, 3); }),
+            HAMDB_CODE_LENGTH_MISMATCH);
+  EXPECT_EQ(status_of([&] { db->search_radius_set(hamdb::ByteView(many.data(), 8), 3, 3); }),
+            HAMDB_CODE_LENGTH_MISMATCH);
+}
+
 TEST_F(DatabaseTest, ErrorsCarryStatusAndMessage) {
   try {
     db->search(code32(1), 0);

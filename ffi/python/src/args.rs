@@ -33,6 +33,44 @@ pub(crate) fn code_arg(obj: &Bound<'_, PyAny>) -> PyResult<Code> {
     Code::from_bytes(&bytes).map_err(to_py)
 }
 
+/// The codes of one item or one query set: a 2-D uint8 array `[v, bytes]` (one code per row,
+/// any memory layout: it is copied, a few codes are small) or a sequence of codes (bytes or
+/// 1-D uint8 arrays). Their number and lengths are checked by the core (at commit, or by the
+/// search).
+pub(crate) fn code_list_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Code>> {
+    let want = "codes must be a 2-D uint8 array [n, bytes] or a sequence of codes (bytes or \
+                1-D uint8 arrays, np.packbits order)";
+    if let Ok(a) = obj.downcast::<PyUntypedArray>() {
+        if a.ndim() != 2 || !a.dtype().is_equiv_to(&numpy::dtype::<u8>(obj.py())) {
+            return Err(PyTypeError::new_err(format!(
+                "{want}, got a {}-D array of dtype {}",
+                a.ndim(),
+                a.dtype()
+            )));
+        }
+        let arr = obj.downcast::<PyArray2<u8>>()?.readonly();
+        return arr
+            .as_array()
+            .rows()
+            .into_iter()
+            .map(|row| Code::from_bytes(&row.to_vec()).map_err(to_py))
+            .collect();
+    }
+    if obj.downcast::<PyBytes>().is_ok() || obj.is_instance_of::<pyo3::types::PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "{want}, got one {} (for one code use [code])",
+            obj.get_type().name()?
+        )));
+    }
+    let Ok(items) = obj.try_iter() else {
+        return Err(PyTypeError::new_err(format!(
+            "{want}, got {}",
+            obj.get_type().name()?
+        )));
+    };
+    items.map(|c| code_arg(&c?)).collect()
+}
+
 /// Check that `obj` is a C-contiguous uint8 array of shape `[N, len.bytes()]`.
 pub(crate) fn codes_arg<'py>(
     obj: &Bound<'py, PyAny>,

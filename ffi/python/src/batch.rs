@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 
-use crate::args::code_arg;
+use crate::args::{code_arg, code_list_arg};
 
 /// A group of inserts, upserts and deletes that `Database.commit` applies atomically.
 #[pyclass(module = "hamdb")]
@@ -60,6 +60,48 @@ impl WriteBatch {
     ) -> PyResult<()> {
         self.inner
             .upsert(id, code_arg(code)?, label, payload_of(payload));
+        Ok(())
+    }
+
+    /// Insert an item of several codes (1 to MAX_CODES_PER_ITEM, one length) with a
+    /// caller-given id: searches return it once, at its least distance over its codes.
+    #[pyo3(signature = (id, codes, label=None, payload=None))]
+    fn insert_codes(
+        &mut self,
+        id: u64,
+        codes: &Bound<'_, PyAny>,
+        label: Option<u32>,
+        payload: Option<&[u8]>,
+    ) -> PyResult<()> {
+        self.inner
+            .insert_codes(id, &code_list_arg(codes)?, label, payload_of(payload));
+        Ok(())
+    }
+
+    /// `insert_codes` with an id assigned at commit (`CommitInfo.assigned_ids`, in order).
+    #[pyo3(signature = (codes, label=None, payload=None))]
+    fn insert_auto_codes(
+        &mut self,
+        codes: &Bound<'_, PyAny>,
+        label: Option<u32>,
+        payload: Option<&[u8]>,
+    ) -> PyResult<()> {
+        self.inner
+            .insert_auto_codes(&code_list_arg(codes)?, label, payload_of(payload));
+        Ok(())
+    }
+
+    /// Insert, or replace the item with this id by, an item of several codes.
+    #[pyo3(signature = (id, codes, label=None, payload=None))]
+    fn upsert_codes(
+        &mut self,
+        id: u64,
+        codes: &Bound<'_, PyAny>,
+        label: Option<u32>,
+        payload: Option<&[u8]>,
+    ) -> PyResult<()> {
+        self.inner
+            .upsert_codes(id, &code_list_arg(codes)?, label, payload_of(payload));
         Ok(())
     }
 

@@ -158,6 +158,35 @@ impl Database {
         search::radius(py, View::Latest(db), len, code_or_codes, r, label, batch)
     }
 
+    /// The k nearest items to a query of several codes (2-D uint8 array or a sequence of
+    /// codes): each item once, at its least distance over every (query code, item code) pair.
+    #[pyo3(signature = (codes, k, label=None))]
+    fn search_set<'py>(
+        &self,
+        py: Python<'py>,
+        codes: &Bound<'py, PyAny>,
+        k: usize,
+        label: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let db = self.db()?;
+        let len = db.code_len();
+        search::knn_set(py, View::Latest(db), len, codes, k, label)
+    }
+
+    /// Every item within distance r (inclusive) of any code of a query set, once.
+    #[pyo3(signature = (codes, r, label=None))]
+    fn search_radius_set<'py>(
+        &self,
+        py: Python<'py>,
+        codes: &Bound<'py, PyAny>,
+        r: u32,
+        label: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let db = self.db()?;
+        let len = db.code_len();
+        search::radius_set(py, View::Latest(db), len, codes, r, label)
+    }
+
     /// The live item with this id, or None.
     fn get(&self, py: Python<'_>, id: u64) -> PyResult<Option<Item>> {
         search::get(py, View::Latest(self.db()?), id)

@@ -48,6 +48,7 @@ fn _hamdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(images::create_for_model, m)?)?;
     m.add("NO_ID", search::NO_ID)?;
     m.add("NO_LABEL", search::NO_LABEL)?;
+    m.add("MAX_CODES_PER_ITEM", hamdb::MAX_CODES_PER_ITEM)?;
     let statuses = PyDict::new(m.py());
     for (name, value) in errors::STATUSES {
         statuses.set_item(name, value)?;

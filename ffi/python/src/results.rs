@@ -58,9 +58,12 @@ pub(crate) struct Item {
     /// The item's id.
     #[pyo3(get)]
     pub(crate) id: u64,
-    /// The code's packed bytes (np.packbits order).
+    /// The (first) code's packed bytes (np.packbits order).
     #[pyo3(get)]
     pub(crate) code: Py<PyBytes>,
+    /// Every code of the item, one per row (uint8 [n, bits/8], the first one first).
+    #[pyo3(get)]
+    pub(crate) codes: Py<numpy::PyArray2<u8>>,
     /// The item's label (class), or None.
     #[pyo3(get)]
     pub(crate) label: Option<u32>,

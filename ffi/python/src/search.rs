@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use hamdb::Code;
 use hamdb::{CodeArray, CodeLen, SearchManyOptions};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArrayMethods, PyUntypedArrayMethods};
@@ -10,7 +11,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::args::{code_arg, codes_arg, is_2d_array, too_big};
+use crate::args::{code_arg, code_list_arg, codes_arg, is_2d_array, too_big};
 use crate::errors::to_py;
 use crate::results::{hit_list, Item};
 
@@ -228,12 +229,74 @@ pub(crate) fn radius<'py>(
     }
 }
 
+/// A query set from Python (`code_list_arg`), checked against the database's code length.
+fn query_set(len: CodeLen, codes: &Bound<'_, PyAny>) -> PyResult<CodeArray> {
+    let codes: Vec<Code> = code_list_arg(codes)?;
+    let mut q = CodeArray::new(len);
+    for c in &codes {
+        if c.len() != len {
+            return Err(to_py(hamdb::Error::CodeLengthMismatch {
+                expected: len.bits(),
+                actual: c.len().bits(),
+            }));
+        }
+        q.push(c).map_err(to_py)?;
+    }
+    Ok(q)
+}
+
+/// The k nearest items to a query of several codes (each item once, at its least distance
+/// over every query code x item code pair): a list of `Hit`.
+pub(crate) fn knn_set<'py>(
+    py: Python<'py>,
+    view: View,
+    len: CodeLen,
+    codes: &Bound<'py, PyAny>,
+    k: usize,
+    label: Option<u32>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let q = query_set(len, codes)?;
+    let res = py
+        .detach(|| {
+            let snap = view.snapshot();
+            let k = usize::try_from(snap.len()).map_or(k, |live| k.min(live));
+            snap.search_set(&q, k, label)
+        })
+        .map_err(to_py)?;
+    hit_list(py, res)
+}
+
+/// Every item within distance `r` (inclusive) of any code of a query set, once: a list of
+/// `Hit`.
+pub(crate) fn radius_set<'py>(
+    py: Python<'py>,
+    view: View,
+    len: CodeLen,
+    codes: &Bound<'py, PyAny>,
+    r: u32,
+    label: Option<u32>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let q = query_set(len, codes)?;
+    let res = py
+        .detach(|| view.snapshot().search_radius_set(&q, r, label))
+        .map_err(to_py)?;
+    hit_list(py, res)
+}
+
 /// The live item with this id, or None.
 pub(crate) fn get(py: Python<'_>, view: View, id: u64) -> PyResult<Option<Item>> {
     let item = py.detach(|| view.snapshot().get(id)).map_err(to_py)?;
-    Ok(item.map(|it| Item {
+    let Some(it) = item else { return Ok(None) };
+    let width = it.code.len().bytes();
+    let packed: Vec<u8> = it.codes().flat_map(|c| c.to_bytes()).collect();
+    let codes = Array2::from_shape_vec((packed.len() / width, width), packed)
+        .expect("every code has the item's width")
+        .into_pyarray(py)
+        .unbind();
+    Ok(Some(Item {
         id: it.id,
         code: PyBytes::new(py, &it.code.to_bytes()).unbind(),
+        codes,
         label: it.label,
         payload: PyBytes::new(py, &it.payload).unbind(),
     }))

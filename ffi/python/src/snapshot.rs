@@ -102,6 +102,32 @@ impl Snapshot {
         search::radius(py, self.view()?, self.len, code_or_codes, r, label, batch)
     }
 
+    /// The k nearest items to a query of several codes in this commit (as
+    /// `Database.search_set`).
+    #[pyo3(signature = (codes, k, label=None))]
+    fn search_set<'py>(
+        &self,
+        py: Python<'py>,
+        codes: &Bound<'py, PyAny>,
+        k: usize,
+        label: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        search::knn_set(py, self.view()?, self.len, codes, k, label)
+    }
+
+    /// Every item within distance r of any code of a query set in this commit (as
+    /// `Database.search_radius_set`).
+    #[pyo3(signature = (codes, r, label=None))]
+    fn search_radius_set<'py>(
+        &self,
+        py: Python<'py>,
+        codes: &Bound<'py, PyAny>,
+        r: u32,
+        label: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        search::radius_set(py, self.view()?, self.len, codes, r, label)
+    }
+
     /// The item with this id as of this commit, or None.
     fn get(&self, py: Python<'_>, id: u64) -> PyResult<Option<Item>> {
         search::get(py, self.view()?, id)

@@ -17,6 +17,7 @@ FAISS binary indexes.
 from ._errors import *  # noqa: F401,F403
 from ._errors import __all__ as _error_names
 from ._hamdb import (
+    MAX_CODES_PER_ITEM,
     NO_ID,
     NO_LABEL,
     STATUS,
@@ -37,6 +38,7 @@ from ._hamdb import (
 )
 
 __all__ = [
+    "MAX_CODES_PER_ITEM",
     "NO_ID",
     "NO_LABEL",
     "STATUS",

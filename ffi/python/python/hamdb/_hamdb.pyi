@@ -14,12 +14,17 @@ NO_ID: int
 #: The label of an item without one (and of a padding slot) in ``with_labels`` arrays:
 #: ``2**32 - 1`` (the C ABI's ``HAMDB_NO_LABEL``).
 NO_LABEL: int
+#: The most codes one item may hold (``WriteBatch.insert_codes``): 64.
+MAX_CODES_PER_ITEM: int
 #: The C status codes by name (``hamdb._errors`` maps each to an exception class).
 STATUS: Dict[str, int]
 
 _Path = Union[str, "PathLike[str]"]
 #: One code: packed bytes, or a 1-D ``uint8`` array (``np.packbits`` order).
 _Code = Union[bytes, npt.NDArray[np.uint8]]
+#: Several codes of one length (an item's, or a query set's): a 2-D ``uint8`` array
+#: ``[n, bits/8]`` (one code per row, any memory layout), or a sequence of ``_Code``.
+_Codes = Union[npt.NDArray[np.uint8], Iterable[_Code]]
 #: One image: a path, file bytes, a uint8 array (HxW, or HxWxC with C in 1, 3, 4: gray, RGB,
 #: RGBA), or a PIL image (L, RGB, RGBA as they are; other modes through PIL's ``convert``).
 _Image = Union[str, "PathLike[str]", bytes, bytearray, memoryview, npt.NDArray[np.uint8], Any]
@@ -50,7 +55,11 @@ class Item:
         """The item's id."""
     @property
     def code(self) -> bytes:
-        """The code's packed bytes (``np.packbits`` order)."""
+        """The (first) code's packed bytes (``np.packbits`` order)."""
+    @property
+    def codes(self) -> npt.NDArray[np.uint8]:
+        """Every code of the item, one per row (``uint8 [n, bits/8]``, in insert order; row 0
+        is ``code``; one row for an item of one code)."""
     @property
     def label(self) -> Optional[int]:
         """The item's label (class), or None."""
@@ -93,6 +102,23 @@ class WriteBatch:
         self, id: int, code: _Code, label: Optional[int] = None, payload: Optional[bytes] = None
     ) -> None:
         """Insert, or replace the item with this id."""
+    def insert_codes(
+        self, id: int, codes: _Codes, label: Optional[int] = None, payload: Optional[bytes] = None
+    ) -> None:
+        """Insert an item of several codes (PDQ variants, a clip's frames) with a caller-given
+        id: every search returns it once, at its least distance over its codes. ``codes``: 1 to
+        ``MAX_CODES_PER_ITEM`` codes of one length. A bytes object alone or another array than
+        2-D ``uint8`` raises TypeError here; no codes, too many or mixed lengths raise
+        InvalidParameterError at commit, a length other than the database's CodeLengthError,
+        and a file older than format 4 InvalidParameterError (compact it first)."""
+    def insert_auto_codes(
+        self, codes: _Codes, label: Optional[int] = None, payload: Optional[bytes] = None
+    ) -> None:
+        """``insert_codes`` with an id assigned at commit (``CommitInfo.assigned_ids``)."""
+    def upsert_codes(
+        self, id: int, codes: _Codes, label: Optional[int] = None, payload: Optional[bytes] = None
+    ) -> None:
+        """Insert, or replace the item with this id by, an item of several codes."""
     def delete(self, id: int) -> None:
         """Delete by id (deleting an absent id is not an error)."""
     def clear(self) -> None:
@@ -166,6 +192,10 @@ class Snapshot:
     ]: ...
     def search_radius(self, code_or_codes, r, label=None, *, threads=1, with_labels=False):  # type: ignore[no-untyped-def]
         """``Database.search_radius`` in this commit."""
+    def search_set(self, codes: _Codes, k: int, label: Optional[int] = None) -> List[Hit]:
+        """``Database.search_set`` in this commit."""
+    def search_radius_set(self, codes: _Codes, r: int, label: Optional[int] = None) -> List[Hit]:
+        """``Database.search_radius_set`` in this commit."""
     def get(self, id: int) -> Optional[Item]:
         """The item with this id as of this commit, or None."""
 
@@ -384,6 +414,15 @@ class Database:
         ``distances`` ``int32``. ``threads`` as for ``search``; ``with_labels=True`` adds a
         fourth array, each hit's label (``uint32``, ``NO_LABEL`` for none).
         """
+    def search_set(self, codes: _Codes, k: int, label: Optional[int] = None) -> List[Hit]:
+        """The ``k`` nearest live items to a query of several codes (an image's variants, a
+        clip's frames), ascending by (distance, id), exact: an item's distance is the least
+        over every (query code, item code) pair, and each item comes once. ``label`` keeps only
+        items of that class. No codes raise InvalidParameterError; a code of another length
+        than the database's CodeLengthError."""
+    def search_radius_set(self, codes: _Codes, r: int, label: Optional[int] = None) -> List[Hit]:
+        """Every live item within distance ``r`` (inclusive) of any code of the query, once,
+        at its least distance; arguments as ``search_set``."""
     def get(self, id: int) -> Optional[Item]:
         """The live item with this id, or None."""
     def snapshot(self) -> Snapshot:
