@@ -253,6 +253,84 @@ fn image_commands_end_to_end() {
     ]);
     assert_eq!(rc, 0, "{err}");
     assert!(out.contains("1000 queries") && out.contains("mAP"), "{out}");
+    // Both rankings are reported; the class-aware one is labelled as such.
+    let first = out
+        .lines()
+        .find(|l| l.starts_with("class-aware ranking"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        first.contains("mAP 0.") || first.contains("mAP 1."),
+        "{first}"
+    );
+
+    // search --rank class: items of the predicted class first, then the rest, each
+    // group by distance; k larger than the database shows both groups.
+    let (rc, out, err) = hamdb(&[
+        "search", db, "--image", q, "--rank", "class", "-k", "40", "--json",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let hits = v["hits"].as_array().unwrap();
+    let predicted = &v["class_name"];
+    let in_class = hits
+        .iter()
+        .take_while(|h| &h["class_name"] == predicted)
+        .count();
+    assert!(in_class > 0 && in_class < hits.len(), "{out}");
+    assert!(hits[in_class..]
+        .iter()
+        .all(|h| &h["class_name"] != predicted));
+    let dist = |h: &serde_json::Value| h["distance"].as_u64().unwrap();
+    assert!(hits[..in_class]
+        .windows(2)
+        .all(|w| dist(&w[0]) <= dist(&w[1])));
+    assert!(hits[in_class..]
+        .windows(2)
+        .all(|w| dist(&w[0]) <= dist(&w[1])));
+    // For 40 sample images: the plain ranking of every item, stably partitioned by the
+    // image's predicted class; at least one where that changes the order (so this is not
+    // the plain ranking by chance).
+    let imgs: Vec<String> = (100..140)
+        .map(|i| {
+            samples
+                .join(format!("images/{i:05}.png"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let run = |rank: &str| -> Vec<serde_json::Value> {
+        let mut args = vec![
+            "search", db, "-k", "40", "--json", "--rank", rank, "--image",
+        ];
+        args.extend(imgs.iter().map(String::as_str));
+        let (rc, out, err) = hamdb(&args);
+        assert_eq!(rc, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (plain, ranked) = (run("distance"), run("class"));
+    assert_eq!((plain.len(), ranked.len()), (40, 40));
+    let row = |h: &serde_json::Value| (h["id"].as_u64().unwrap(), h["class_name"].clone());
+    let mut reordered = 0;
+    for (p, r) in plain.iter().zip(&ranked) {
+        let predicted = &p["class_name"];
+        let plain_rows: Vec<_> = p["hits"].as_array().unwrap().iter().map(row).collect();
+        let (mut want, rest): (Vec<_>, Vec<_>) = plain_rows
+            .iter()
+            .cloned()
+            .partition(|(_, c)| c == predicted);
+        want.extend(rest);
+        let got: Vec<_> = r["hits"].as_array().unwrap().iter().map(row).collect();
+        assert_eq!(got, want, "{}", p["image"]);
+        reordered += (got != plain_rows) as usize;
+    }
+    assert!(reordered > 0);
+    let (rc, _, _) = hamdb(&[
+        "search", db, "--image", q, "--rank", "class", "--class", "Trouser",
+    ]);
+    assert_eq!(rc, 2, "--rank class with --class is a usage error");
 
     // The wrong model is refused, naming both.
     let (rc, _, err) = hamdb(&["search", db, "--image", q, "--model", model32]);
@@ -1365,4 +1443,66 @@ fn items_of_several_codes_from_the_command_line() {
     // --codes-per-id needs --ids.
     let (rc, _, _) = hamdb(&["import-codes", &db2, &p("codes.npy"), "--codes-per-id"]);
     assert_eq!(rc, 2);
+}
+
+/// search-codes --class-first C: label C's items first, then the rest, each group by distance.
+#[test]
+fn search_codes_class_first() {
+    let dir = tempdir("cli-class-first");
+    let db = dir.join("c.hamdb");
+    let db = db.to_str().unwrap();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    assert_eq!(hamdb(&["create", db, "--bits", "16"]).0, 0);
+    // Code i (i = 0..8), label i % 2.
+    let codes: Vec<u8> = (0..8u16).flat_map(|i| i.to_be_bytes()).collect();
+    let labels: Vec<u8> = (0..8i64).flat_map(|i| (i % 2).to_le_bytes()).collect();
+    std::fs::write(p("codes.npy"), npy::write("|u1", &[8, 2], &codes)).unwrap();
+    std::fs::write(p("labels.npy"), npy::write("<i8", &[8], &labels)).unwrap();
+    let (rc, _, err) = hamdb(&[
+        "import-codes",
+        db,
+        &p("codes.npy"),
+        "--labels",
+        &p("labels.npy"),
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let ids = |out: &str| -> Vec<u64> {
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_u64().unwrap())
+            .collect()
+    };
+    // From 0x0000: odd codes 1, 3, 5, 7 are at 1, 2, 2, 3; then even 0, 2, 4, 6 at 0, 1, 1, 2.
+    let (rc, out, err) = hamdb(&[
+        "search-codes",
+        db,
+        "--hex",
+        "0000",
+        "-k",
+        "6",
+        "--class-first",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(ids(&out), vec![1, 3, 5, 7, 0, 2]);
+    let (rc, out, _) = hamdb(&[
+        "search-codes",
+        db,
+        "--hex",
+        "0000",
+        "-r",
+        "1",
+        "--class-first",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(rc, 0);
+    assert_eq!(ids(&out), vec![1, 0, 2, 4]);
+    let (rc, out, _) = hamdb(&["search-codes", db, "--hex", "0000", "-k", "3", "--json"]);
+    assert_eq!(rc, 0);
+    assert_eq!(ids(&out), vec![0, 1, 2]);
 }

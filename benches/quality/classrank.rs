@@ -84,8 +84,16 @@ fn main() {
     for i in 0..nq {
         let code: Code = q_codes.get(i).unwrap();
         let (label, rel) = (q_true[i], per_class[q_true[i] as usize]);
-        let truth = |hits: &[hamdb::Hit]| hits.iter().map(|h| db_true[h.id as usize]).collect::<Vec<_>>();
-        map_h += average_precision(truth(&sp.search(&code, n, None).unwrap().hits).into_iter(), label, rel);
+        let truth = |hits: &[hamdb::Hit]| {
+            hits.iter()
+                .map(|h| db_true[h.id as usize])
+                .collect::<Vec<_>>()
+        };
+        map_h += average_precision(
+            truth(&sp.search(&code, n, None).unwrap().hits).into_iter(),
+            label,
+            rel,
+        );
         map_p += average_precision(
             truth(&sp.search_class_first(&code, n, q_pred[i]).unwrap().hits).into_iter(),
             label,
