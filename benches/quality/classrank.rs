@@ -114,12 +114,12 @@ fn main() {
     );
     for k in [10usize, 100] {
         let (mut plain, mut first) = (Vec::new(), Vec::new());
-        for i in 0..q_codes.len() {
+        for (i, &pred) in q_pred.iter().enumerate().take(q_codes.len()) {
             let code = q_codes.get(i).unwrap();
             let run = |class_first: bool| {
                 let t = Instant::now();
                 let res = if class_first {
-                    sp.search_class_first(&code, k, q_pred[i]).unwrap()
+                    sp.search_class_first(&code, k, pred).unwrap()
                 } else {
                     sp.search(&code, k, None).unwrap()
                 };
