@@ -95,6 +95,17 @@
 #define HAMDB_MAX_CODES_PER_ITEM 64
 
 /**
+ * Image search ranking (`hamdb_db_search_image_ranked` and the like): by (Hamming distance, id).
+ */
+#define HAMDB_RANK_DISTANCE 0
+
+/**
+ * Image search ranking: the items whose label is the query's predicted class first, then the
+ * others, each group by (distance, id) (with a class filter given, the filter decides).
+ */
+#define HAMDB_RANK_CLASS_FIRST 1
+
+/**
  * Which algorithm answered a query (`hamdb_search_stats.path`): none ran (empty database).
  */
 #define HAMDB_PATH_NONE 0
@@ -1045,6 +1056,38 @@ int hamdb_db_search_radius(const struct hamdb_db *db,
                            struct hamdb_results **out);
 
 /**
+ * Class-first k-NN search of the latest commit: the `k` nearest live items whose label is
+ * `class` first, then the nearest others, each group ascending by (distance, id), exact within
+ * each group (fewer than `k` of `class` are topped up by the others). `class` must be a label,
+ * not `HAMDB_ANY_CLASS` (`HAMDB_INVALID_PARAMETER`). Other arguments and `*out` as
+ * `hamdb_db_search`.
+ *
+ * # Safety
+ * As `hamdb_db_search`.
+ */
+int hamdb_db_search_class_first(const struct hamdb_db *db,
+                                const uint8_t *code,
+                                size_t code_len,
+                                size_t k,
+                                uint32_t class_,
+                                struct hamdb_results **out);
+
+/**
+ * Class-first radius search of the latest commit: every live item within Hamming distance
+ * `radius`, those whose label is `class` first, each group ascending by (distance, id).
+ * Arguments as `hamdb_db_search_class_first`.
+ *
+ * # Safety
+ * As `hamdb_db_search`.
+ */
+int hamdb_db_search_radius_class_first(const struct hamdb_db *db,
+                                       const uint8_t *code,
+                                       size_t code_len,
+                                       uint32_t radius,
+                                       uint32_t class_,
+                                       struct hamdb_results **out);
+
+/**
  * k-NN search of the latest commit by a query of several codes (an image's variants, a
  * clip's frames): `n_codes` query codes packed one after another in `codes` (`codes_len` must
  * be `n_codes` times the code length in bytes, else `HAMDB_CODE_LENGTH_MISMATCH`; `n_codes`
@@ -1317,6 +1360,43 @@ int hamdb_db_search_image_radius(const struct hamdb_db *db,
                                  struct hamdb_results **out);
 
 /**
+ * Search by image, ranked: as `hamdb_db_search_image`, and `rank` orders the results:
+ * `HAMDB_RANK_DISTANCE` by (distance, id) (as `hamdb_db_search_image`),
+ * `HAMDB_RANK_CLASS_FIRST` the `k` nearest items whose label is the query's predicted class
+ * (`hamdb_results_prediction`) first, then the nearest others, each group by (distance, id)
+ * (as `hamdb_db_search_class_first`; with a `class_filter` given, the filter decides). Any
+ * other `rank` fails with `HAMDB_INVALID_PARAMETER`.
+ *
+ * # Safety
+ * As `hamdb_db_search_image`.
+ */
+int hamdb_db_search_image_ranked(const struct hamdb_db *db,
+                                 const struct hamdb_encoder *enc,
+                                 const uint8_t *image,
+                                 size_t image_len,
+                                 size_t k,
+                                 uint32_t class_filter,
+                                 uint32_t rank,
+                                 struct hamdb_results **out);
+
+/**
+ * Search by image within Hamming distance `radius`, ranked: as `hamdb_db_search_image_radius`
+ * ordered by `rank` as `hamdb_db_search_image_ranked` (class first: every item within
+ * `radius`, those of the predicted class first).
+ *
+ * # Safety
+ * As `hamdb_db_search_image`.
+ */
+int hamdb_db_search_image_radius_ranked(const struct hamdb_db *db,
+                                        const struct hamdb_encoder *enc,
+                                        const uint8_t *image,
+                                        size_t image_len,
+                                        uint32_t radius,
+                                        uint32_t class_filter,
+                                        uint32_t rank,
+                                        struct hamdb_results **out);
+
+/**
  * Batched k-NN search of the latest commit: `n_queries` query codes packed one after another
  * in `codes` (`codes_len` must be `n_queries` times the code length in bytes, else
  * `HAMDB_CODE_LENGTH_MISMATCH`), each answered exactly as `hamdb_db_search` answers it.
@@ -1570,6 +1650,32 @@ int hamdb_snapshot_search_radius(const struct hamdb_snapshot *snap,
                                  uint32_t radius,
                                  uint32_t class_filter,
                                  struct hamdb_results **out);
+
+/**
+ * Class-first k-NN search of the snapshot; as `hamdb_db_search_class_first`.
+ *
+ * # Safety
+ * As `hamdb_snapshot_search`.
+ */
+int hamdb_snapshot_search_class_first(const struct hamdb_snapshot *snap,
+                                      const uint8_t *code,
+                                      size_t code_len,
+                                      size_t k,
+                                      uint32_t class_,
+                                      struct hamdb_results **out);
+
+/**
+ * Class-first radius search of the snapshot; as `hamdb_db_search_radius_class_first`.
+ *
+ * # Safety
+ * As `hamdb_snapshot_search`.
+ */
+int hamdb_snapshot_search_radius_class_first(const struct hamdb_snapshot *snap,
+                                             const uint8_t *code,
+                                             size_t code_len,
+                                             uint32_t radius,
+                                             uint32_t class_,
+                                             struct hamdb_results **out);
 
 /**
  * k-NN search of the snapshot by a query of several codes; as `hamdb_db_search_set`.

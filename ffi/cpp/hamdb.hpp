@@ -48,6 +48,13 @@ inline constexpr uint64_t no_id = HAMDB_NO_ID;
 /// The most codes one item may hold (HAMDB_MAX_CODES_PER_ITEM; Batch::insert_codes).
 inline constexpr size_t max_codes_per_item = HAMDB_MAX_CODES_PER_ITEM;
 
+/// How a search by image ranks its results (HAMDB_RANK_*): by (distance, id), or the items of
+/// the query's predicted class first, then the others, each group by (distance, id).
+enum class Rank : uint32_t {
+  distance = HAMDB_RANK_DISTANCE,
+  class_first = HAMDB_RANK_CLASS_FIRST,
+};
+
 namespace detail {
 // The message is thread-local in the library and read right after the failing call, on the
 // same thread.
@@ -385,6 +392,20 @@ class Snapshot {
                                                    cls.value_or(HAMDB_ANY_CLASS), &r));
     return Results(r);
   }
+  /// Class-aware k-NN: the k nearest items whose label is `cls` first, then the nearest
+  /// others, each group by (distance, id), exact within each group.
+  Results search_class_first(ByteView code, size_t k, uint32_t cls) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_snapshot_search_class_first(s_, code.data, code.size, k, cls, &r));
+    return Results(r);
+  }
+  /// Every item within `radius`, those whose label is `cls` first, each group by (distance, id).
+  Results search_radius_class_first(ByteView code, uint32_t radius, uint32_t cls) const {
+    hamdb_results* r = nullptr;
+    detail::check(
+        hamdb_snapshot_search_radius_class_first(s_, code.data, code.size, radius, cls, &r));
+    return Results(r);
+  }
   /// Batched k-NN: `n_queries` codes packed one after another in `codes`; result i is
   /// search_neighbors(query i, k, cls). `threads`: 0 = automatic, n = exactly n (at most
   /// HAMDB_MAX_THREADS).
@@ -603,6 +624,18 @@ class Database {
                                              cls.value_or(HAMDB_ANY_CLASS), &r));
     return Results(r);
   }
+  /// Class-aware k-NN of the latest commit; as Snapshot::search_class_first.
+  Results search_class_first(ByteView code, size_t k, uint32_t cls) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_db_search_class_first(db_, code.data, code.size, k, cls, &r));
+    return Results(r);
+  }
+  /// Class-aware radius search of the latest commit; as Snapshot::search_radius_class_first.
+  Results search_radius_class_first(ByteView code, uint32_t radius, uint32_t cls) const {
+    hamdb_results* r = nullptr;
+    detail::check(hamdb_db_search_radius_class_first(db_, code.data, code.size, radius, cls, &r));
+    return Results(r);
+  }
   /// Batched k-NN of the latest commit; as Snapshot::search_many.
   std::vector<std::vector<Neighbor>> search_many(ByteView codes, size_t n_queries, size_t k,
                                                  std::optional<uint32_t> cls = std::nullopt,
@@ -742,19 +775,24 @@ class Database {
                                          options, &r));
     return detail::take_report(r);
   }
-  /// k-NN by image; `Results::prediction()` is the query's class.
+  /// k-NN by image; `Results::prediction()` is the query's class. `rank` Rank::class_first
+  /// puts the items of the predicted class first (with `cls` given, the filter decides).
   Results search_image(const Encoder& enc, ByteView image, size_t k,
-                       std::optional<uint32_t> cls = std::nullopt) const {
+                       std::optional<uint32_t> cls = std::nullopt,
+                       Rank rank = Rank::distance) const {
     hamdb_results* r = nullptr;
-    detail::check(hamdb_db_search_image(db_, enc.get(), image.data, image.size, k,
-                                        cls.value_or(HAMDB_ANY_CLASS), &r));
+    detail::check(hamdb_db_search_image_ranked(db_, enc.get(), image.data, image.size, k,
+                                               cls.value_or(HAMDB_ANY_CLASS),
+                                               static_cast<uint32_t>(rank), &r));
     return Results(r);
   }
   Results search_image_radius(const Encoder& enc, ByteView image, uint32_t radius,
-                              std::optional<uint32_t> cls = std::nullopt) const {
+                              std::optional<uint32_t> cls = std::nullopt,
+                              Rank rank = Rank::distance) const {
     hamdb_results* r = nullptr;
-    detail::check(hamdb_db_search_image_radius(db_, enc.get(), image.data, image.size, radius,
-                                               cls.value_or(HAMDB_ANY_CLASS), &r));
+    detail::check(hamdb_db_search_image_radius_ranked(db_, enc.get(), image.data, image.size,
+                                                      radius, cls.value_or(HAMDB_ANY_CLASS),
+                                                      static_cast<uint32_t>(rank), &r));
     return Results(r);
   }
   hamdb_db* handle() const noexcept { return db_; }

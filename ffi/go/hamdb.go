@@ -907,6 +907,78 @@ func (s *Snapshot) SearchRadiusSet(codes [][]byte, radius int, class uint32) ([]
 	return setSearch(nil, p, codes, false, radius, class)
 }
 
+// classFirstSearch runs one of the four class-first searches (db or snap set, k-NN or radius).
+func classFirstSearch(db *C.hamdb_db, snap *C.hamdb_snapshot, code []byte, knn bool, kr int, class uint32) ([]Hit, error) {
+	if kr < 0 {
+		what := "radius < 0"
+		if knn {
+			what = "k < 0"
+		}
+		return nil, &Error{Status: StatusInvalidParameter, Message: what}
+	}
+	var r *C.hamdb_results
+	var rc C.int
+	cp, cl, cls := bytesPtr(code), C.size_t(len(code)), C.uint32_t(class)
+	switch {
+	case db != nil && knn:
+		rc = C.hamdb_db_search_class_first(db, cp, cl, C.size_t(kr), cls, &r)
+	case db != nil:
+		rc = C.hamdb_db_search_radius_class_first(db, cp, cl, C.uint32_t(kr), cls, &r)
+	case knn:
+		rc = C.hamdb_snapshot_search_class_first(snap, cp, cl, C.size_t(kr), cls, &r)
+	default:
+		rc = C.hamdb_snapshot_search_radius_class_first(snap, cp, cl, C.uint32_t(kr), cls, &r)
+	}
+	if err := lastError(rc); err != nil {
+		return nil, err
+	}
+	return resultsToHits(r)
+}
+
+// SearchClassFirst is class-aware ranking: the k nearest live items whose label is class
+// first, then the nearest others (fewer than k of class are topped up), each group ascending
+// by (distance, id), exact within each group. class is a label: AnyClass is
+// ErrInvalidParameter.
+func (db *DB) SearchClassFirst(code []byte, k int, class uint32) ([]Hit, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return classFirstSearch(p, nil, code, true, k, class)
+}
+
+// SearchRadiusClassFirst returns every live item within Hamming distance radius of code,
+// those whose label is class first, each group ascending by (distance, id).
+func (db *DB) SearchRadiusClassFirst(code []byte, radius int, class uint32) ([]Hit, error) {
+	p, leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return classFirstSearch(p, nil, code, false, radius, class)
+}
+
+// SearchClassFirst is DB.SearchClassFirst on the snapshot.
+func (s *Snapshot) SearchClassFirst(code []byte, k int, class uint32) ([]Hit, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return classFirstSearch(nil, p, code, true, k, class)
+}
+
+// SearchRadiusClassFirst is DB.SearchRadiusClassFirst on the snapshot.
+func (s *Snapshot) SearchRadiusClassFirst(code []byte, radius int, class uint32) ([]Hit, error) {
+	p, leave, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return classFirstSearch(nil, p, code, false, radius, class)
+}
+
 // manyArgs checks a batched search's Go arguments.
 func manyArgs(n, threads int) error {
 	if n < 0 {

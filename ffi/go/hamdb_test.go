@@ -829,3 +829,84 @@ func TestItemsOfSeveralCodesAndQuerySets(t *testing.T) {
 		t.Fatal(err, len(hits))
 	}
 }
+
+func TestClassFirstMatchesBruteForce(t *testing.T) {
+	f := newFixture(t, 300)
+	snap, err := f.db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	rng := rand.New(rand.NewSource(9))
+	for i := 0; i < 40; i++ {
+		q := rng.Uint32()
+		class := uint32(i % 6) // 4, 5: no item has them (plain order)
+		k := 1 + i%90
+		if i == 39 {
+			k = 1 << 40
+		}
+		// The class's nearest first, then the nearest others, each by (distance, id).
+		all := f.brute(q, -1, AnyClass)
+		var first, rest []distID
+		for _, e := range all {
+			if uint32(e.id%4) == class {
+				first = append(first, e)
+			} else {
+				rest = append(rest, e)
+			}
+		}
+		want := append(append([]distID{}, first...), rest...)
+		if len(want) > k {
+			want = want[:k]
+		}
+		r := i % 14
+		var within []distID
+		for _, e := range append(append([]distID{}, first...), rest...) {
+			if int(e.d) <= r {
+				within = append(within, e)
+			}
+		}
+		check := func(what string, hits []Hit, err error, want []distID) {
+			t.Helper()
+			if err != nil || len(hits) != len(want) {
+				t.Fatalf("%s: %v, %d hits, want %d", what, err, len(hits), len(want))
+			}
+			for j, h := range hits {
+				if h.ID != want[j].id || h.Distance != want[j].d || h.Label != uint32(h.ID%4) {
+					t.Fatalf("%s: hit %d = %+v, want %+v", what, j, h, want[j])
+				}
+			}
+		}
+		hits, err := f.db.SearchClassFirst(code32(q), k, class)
+		check("db k-NN", hits, err, want)
+		hits, err = snap.SearchClassFirst(code32(q), k, class)
+		check("snapshot k-NN", hits, err, want)
+		hits, err = f.db.SearchRadiusClassFirst(code32(q), r, class)
+		check("db radius", hits, err, within)
+		hits, err = snap.SearchRadiusClassFirst(code32(q), r, class)
+		check("snapshot radius", hits, err, within)
+	}
+	if _, err := f.db.SearchClassFirst(code32(1), 3, AnyClass); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	if _, err := snap.SearchClassFirst(code32(1), -1, 0); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SearchRadiusClassFirst(code32(1), -1, 0); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	if _, err := snap.SearchRadiusClassFirst([]byte{1, 2}, 3, 0); !errors.Is(err, ErrCodeLengthMismatch) {
+		t.Fatal(err)
+	}
+	f.db.Close()
+	if _, err := f.db.SearchClassFirst(code32(1), 3, 0); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	if hits, err := snap.SearchRadiusClassFirst(code32(1), 32, 0); err != nil || len(hits) != 300 {
+		t.Fatal(len(hits), err) // the snapshot outlives the handle
+	}
+	snap.Close()
+	if _, err := snap.SearchClassFirst(code32(1), 3, 0); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+}

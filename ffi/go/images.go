@@ -338,9 +338,32 @@ func imageResult(r *C.hamdb_results) (ImageResult, error) {
 	return ImageResult{Prediction{uint32(pr.class_id), float32(pr.probability)}, hits}, nil
 }
 
+// Rank orders a search by image (HAMDB_RANK_*).
+type Rank uint32
+
+const (
+	// RankDistance ranks by (Hamming distance, id).
+	RankDistance Rank = C.HAMDB_RANK_DISTANCE
+	// RankClassFirst puts the items whose label is the query's predicted class first, then
+	// the others, each group by (distance, id); with a class filter, the filter decides.
+	RankClassFirst Rank = C.HAMDB_RANK_CLASS_FIRST
+)
+
 // SearchImage encodes image (a file's bytes) with enc and returns the query's predicted class
 // and its k nearest items; class keeps one class (AnyClass for all).
 func (db *DB) SearchImage(enc *Encoder, image []byte, k int, class uint32) (ImageResult, error) {
+	return db.SearchImageRanked(enc, image, k, class, RankDistance)
+}
+
+// SearchImageRadius is SearchImage for every item within Hamming distance radius.
+func (db *DB) SearchImageRadius(enc *Encoder, image []byte, radius int, class uint32) (ImageResult, error) {
+	return db.SearchImageRadiusRanked(enc, image, radius, class, RankDistance)
+}
+
+// SearchImageRanked is SearchImage ordered by rank: RankClassFirst returns the k nearest
+// items of the query's predicted class first, then the nearest others (as SearchClassFirst
+// with that class). A rank other than RankDistance and RankClassFirst is ErrInvalidParameter.
+func (db *DB) SearchImageRanked(enc *Encoder, image []byte, k int, class uint32, rank Rank) (ImageResult, error) {
 	ep, leaveEnc, err := enc.enter()
 	if err != nil {
 		return ImageResult{}, err
@@ -355,15 +378,16 @@ func (db *DB) SearchImage(enc *Encoder, image []byte, k int, class uint32) (Imag
 		return ImageResult{}, &Error{Status: StatusInvalidParameter, Message: "k < 0"}
 	}
 	var r *C.hamdb_results
-	rc := C.hamdb_db_search_image(p, ep, bytesPtr(image), C.size_t(len(image)), C.size_t(k), C.uint32_t(class), &r)
+	rc := C.hamdb_db_search_image_ranked(p, ep, bytesPtr(image), C.size_t(len(image)), C.size_t(k), C.uint32_t(class), C.uint32_t(rank), &r)
 	if err := lastError(rc); err != nil {
 		return ImageResult{}, err
 	}
 	return imageResult(r)
 }
 
-// SearchImageRadius is SearchImage for every item within Hamming distance radius.
-func (db *DB) SearchImageRadius(enc *Encoder, image []byte, radius int, class uint32) (ImageResult, error) {
+// SearchImageRadiusRanked is SearchImageRadius ordered by rank: RankClassFirst returns every
+// item within radius, those of the query's predicted class first.
+func (db *DB) SearchImageRadiusRanked(enc *Encoder, image []byte, radius int, class uint32, rank Rank) (ImageResult, error) {
 	ep, leaveEnc, err := enc.enter()
 	if err != nil {
 		return ImageResult{}, err
@@ -378,7 +402,7 @@ func (db *DB) SearchImageRadius(enc *Encoder, image []byte, radius int, class ui
 		return ImageResult{}, &Error{Status: StatusInvalidParameter, Message: "radius < 0"}
 	}
 	var r *C.hamdb_results
-	rc := C.hamdb_db_search_image_radius(p, ep, bytesPtr(image), C.size_t(len(image)), C.uint32_t(radius), C.uint32_t(class), &r)
+	rc := C.hamdb_db_search_image_radius_ranked(p, ep, bytesPtr(image), C.size_t(len(image)), C.uint32_t(radius), C.uint32_t(class), C.uint32_t(rank), &r)
 	if err := lastError(rc); err != nil {
 		return ImageResult{}, err
 	}

@@ -92,6 +92,33 @@ func TestImages(t *testing.T) {
 	if err != nil || len(all.Hits) != 30 || all.Prediction != pred {
 		t.Fatal(len(all.Hits), err)
 	}
+	// Ranked: class first equals SearchClassFirst by the query's code; distance equals plain.
+	ranked, err := db.SearchImageRanked(enc, img, 12, AnyClass, RankClassFirst)
+	if err != nil || ranked.Prediction != pred {
+		t.Fatal(ranked, err)
+	}
+	if want, _ := db.SearchClassFirst(code, 12, pred.Class); fmt.Sprint(want) != fmt.Sprint(ranked.Hits) {
+		t.Fatal(ranked.Hits, want)
+	}
+	if plain, _ := db.SearchImageRanked(enc, img, 5, AnyClass, RankDistance); fmt.Sprint(plain.Hits) != fmt.Sprint(res.Hits) {
+		t.Fatal(plain.Hits, res.Hits)
+	}
+	rr, err := db.SearchImageRadiusRanked(enc, img, 14, AnyClass, RankClassFirst)
+	if want, _ := db.SearchRadiusClassFirst(code, 14, pred.Class); err != nil || fmt.Sprint(want) != fmt.Sprint(rr.Hits) {
+		t.Fatal(rr.Hits, want, err)
+	}
+	other := (pred.Class + 1) % 10 // a class filter decides
+	f1, _ := db.SearchImageRanked(enc, img, 5, other, RankClassFirst)
+	f2, _ := db.SearchImage(enc, img, 5, other)
+	if fmt.Sprint(f1.Hits) != fmt.Sprint(f2.Hits) {
+		t.Fatal(f1.Hits, f2.Hits)
+	}
+	if _, err := db.SearchImageRanked(enc, img, 5, AnyClass, Rank(9)); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	if _, err := db.SearchImageRadiusRanked(enc, img, -1, AnyClass, RankClassFirst); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
 	exact, err := db.SearchImageRadius(enc, img, 0, AnyClass)
 	if err != nil || len(exact.Hits) == 0 {
 		t.Fatal(exact, err)

@@ -100,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
                 4 => HAMDB_NO_LABEL,
                 l => l as u32,
             };
-            match op % 22 {
+            match op % 23 {
                 0 => {
                     let n = (inp.byte() % 4) as usize;
                     let pl = inp.bytes(n);
@@ -383,6 +383,41 @@ fuzz_target!(|data: &[u8]| {
                         assert!(idx < count && len == 2);
                     } else {
                         assert_eq!((c as usize, len), (SENTINEL, SENTINEL));
+                    }
+                }
+                21 => {
+                    // Class-first ranking (db or snapshot, k-NN or radius): the class's items
+                    // first, then the others, each group sorted; HAMDB_ANY_CLASS refused.
+                    let k = (inp.byte() % 10) as usize;
+                    let mut out = SENTINEL as *mut hamdb_results;
+                    let rc = match (sel % 4, snap.is_null()) {
+                        (0, _) | (2, true) => hamdb_db_search_class_first(h, code_ptr, code_len, k, label, &mut out),
+                        (1, _) | (3, true) => hamdb_db_search_radius_class_first(h, code_ptr, code_len, k as u32, label, &mut out),
+                        (2, false) => hamdb_snapshot_search_class_first(snap, code_ptr, code_len, k, label, &mut out),
+                        _ => hamdb_snapshot_search_radius_class_first(snap, code_ptr, code_len, k as u32, label, &mut out),
+                    };
+                    if label == HAMDB_ANY_CLASS && !h.is_null() && code_len == 2 && !code_ptr.is_null() {
+                        assert_ne!(rc, HAMDB_OK, "class first without a class");
+                    }
+                    if ok(rc) {
+                        assert!(label != HAMDB_ANY_CLASS && code_len == 2);
+                        let n = hamdb_results_len(out);
+                        assert!(sel % 2 == 1 || n <= k);
+                        let mut prev = (true, 0u32, 0u64);
+                        for i in 0..n {
+                            let mut hit = std::mem::zeroed::<hamdb_hit>();
+                            assert!(ok(hamdb_results_get(out, i, &mut hit)));
+                            let key = (hit.label == label, hit.distance, hit.id);
+                            if i > 0 {
+                                assert!(prev.0 || !key.0, "a class item after the others");
+                                assert!(prev.0 != key.0 || (key.1, key.2) > (prev.1, prev.2), "unsorted group");
+                            }
+                            prev = key;
+                        }
+                        hamdb_results_free(results);
+                        results = out;
+                    } else {
+                        assert_eq!(out as usize, SENTINEL, "output written on failure");
                     }
                 }
                 _ => {

@@ -132,6 +132,34 @@ static void check_results(hamdb_results *res, const uint8_t *q, size_t k, int ra
   }
 }
 
+/* Class-first reference: brute() of `cls`, then brute() of the others (label != cls), each group
+   ascending by (distance, id), the k nearest overall (k == 0: every item within radius). */
+static void check_class_first(hamdb_results *res, const uint8_t *q, size_t k, int radius,
+                              uint32_t cls) {
+  uint64_t ids[MAXN], all[MAXN];
+  uint32_t dists[MAXN], all_d[MAXN];
+  size_t want = brute(q, k, radius, cls, ids, dists);
+  size_t n_all = brute(q, 0, radius, HAMDB_ANY_CLASS, all, all_d);
+  for (size_t i = 0; i < n_all && !(k && want == k); i++) {
+    if (model[all[i]].label == cls) continue;
+    ids[want] = all[i];
+    dists[want] = all_d[i];
+    want++;
+  }
+  size_t n = hamdb_results_len(res);
+  CHECK(n == want);
+  for (size_t i = 0; i < n && i < want; i++) {
+    hamdb_hit hit;
+    OK(hamdb_results_get(res, i, &hit));
+    CHECK(hit.id == ids[i] && hit.distance == dists[i]);
+    if (hit.id != ids[i])
+      fprintf(stderr, "  class-first hit %zu: got id %llu at %u, want id %llu at %u (k %zu, r %d, class %u)\n",
+              i, (unsigned long long)hit.id, hit.distance, (unsigned long long)ids[i], dists[i], k,
+              radius, cls);
+    if (hit.id < MAXN) CHECK(hit.label == model[hit.id].label);
+  }
+}
+
 /* ---- tests ---- */
 
 static void test_version_and_status(void) {
@@ -304,7 +332,49 @@ static void check_searches(hamdb_db *db, hamdb_snapshot *snap) {
       OK(hamdb_db_search_radius(db, code, 4, (uint32_t)r, cls, &res));
     check_results(res, code, 0, r, cls);
     hamdb_results_free(res);
+
+    /* class first: classes 0..3, and 4, 5 that no item has (plain order); k past n */
+    uint32_t first = (uint32_t)(q % 6);
+    size_t kf = q == 19 ? SIZE_MAX : (size_t)(q % 13) + 1;
+    res = NULL;
+    if (snap)
+      OK(hamdb_snapshot_search_class_first(snap, code, 4, kf, first, &res));
+    else
+      OK(hamdb_db_search_class_first(db, code, 4, kf, first, &res));
+    check_class_first(res, code, kf == SIZE_MAX ? 0 : kf, -1, first);
+    hamdb_results_free(res);
+    res = NULL;
+    if (snap)
+      OK(hamdb_snapshot_search_radius_class_first(snap, code, 4, (uint32_t)r, first, &res));
+    else
+      OK(hamdb_db_search_radius_class_first(db, code, 4, (uint32_t)r, first, &res));
+    check_class_first(res, code, 0, r, first);
+    hamdb_results_free(res);
   }
+
+  /* class-first misuse: the output stays untouched */
+  uint8_t code[4] = {1, 2, 3, 4};
+  hamdb_results *res = SENTINEL;
+  if (snap) {
+    EXPECT(hamdb_snapshot_search_class_first(NULL, code, 4, 3, 1, &res), HAMDB_NULL_ARGUMENT);
+    EXPECT(hamdb_snapshot_search_class_first(snap, code, 4, 3, 1, NULL), HAMDB_NULL_ARGUMENT);
+    EXPECT(hamdb_snapshot_search_radius_class_first(snap, NULL, 4, 3, 1, &res),
+           HAMDB_NULL_ARGUMENT);
+    EXPECT(hamdb_snapshot_search_class_first(snap, code, 3, 3, 1, &res),
+           HAMDB_CODE_LENGTH_MISMATCH);
+    EXPECT(hamdb_snapshot_search_radius_class_first(snap, code, 4, 3, HAMDB_ANY_CLASS, &res),
+           HAMDB_INVALID_PARAMETER);
+  } else {
+    EXPECT(hamdb_db_search_class_first(NULL, code, 4, 3, 1, &res), HAMDB_NULL_ARGUMENT);
+    EXPECT(hamdb_db_search_radius_class_first(db, code, 4, 3, 1, NULL), HAMDB_NULL_ARGUMENT);
+    EXPECT(hamdb_db_search_class_first(db, NULL, 4, 3, 1, &res), HAMDB_NULL_ARGUMENT);
+    EXPECT(hamdb_db_search_radius_class_first(db, code, 5, 3, 1, &res),
+           HAMDB_CODE_LENGTH_MISMATCH);
+    EXPECT(hamdb_db_search_class_first(db, code, 4, 3, HAMDB_ANY_CLASS, &res),
+           HAMDB_INVALID_PARAMETER);
+    CHECK(strstr(hamdb_last_error_message(), "HAMDB_ANY_CLASS") != NULL);
+  }
+  CHECK(res == SENTINEL);
 }
 
 static void test_write_and_search(void) {
@@ -652,6 +722,8 @@ static void test_read_only_locked_refresh(void) {
   EXPECT(hamdb_db_snapshot(w, &snap), HAMDB_CLOSED);
   EXPECT(hamdb_db_search(w, q, 4, 1, HAMDB_ANY_CLASS, &res), HAMDB_CLOSED);
   EXPECT(hamdb_db_search_radius(w, q, 4, 1, HAMDB_ANY_CLASS, &res), HAMDB_CLOSED);
+  EXPECT(hamdb_db_search_class_first(w, q, 4, 1, 0, &res), HAMDB_CLOSED);
+  EXPECT(hamdb_db_search_radius_class_first(w, q, 4, 1, 0, &res), HAMDB_CLOSED);
   EXPECT(hamdb_db_search_into(w, q, 4, 1, HAMDB_ANY_CLASS, nb, 2, &n), HAMDB_CLOSED);
   EXPECT(hamdb_db_get(w, 1, &item), HAMDB_CLOSED);
   CHECK(res == SENTINEL && item == SENTINEL);

@@ -290,7 +290,104 @@ int main(int argc, char **argv) {
     CHECK(self);
     hamdb_results_free(res);
   }
+  /* ---- ranked search by image: against the plain searches ---- */
+  for (int q = 0; q < NIMG; q += 5) {
+    hamdb_results *ranked = NULL, *plain = NULL, *own = NULL, *all = NULL;
+    hamdb_prediction p;
+    hamdb_hit h, w;
+    OK(hamdb_db_search_image_ranked(db, enc, img[q], img_len[q], 7, HAMDB_ANY_CLASS,
+                                    HAMDB_RANK_DISTANCE, &ranked));
+    OK(hamdb_db_search_image(db, enc, img[q], img_len[q], 7, HAMDB_ANY_CLASS, &plain));
+    CHECK(hamdb_results_len(ranked) == hamdb_results_len(plain));
+    for (size_t i = 0; i < hamdb_results_len(ranked); i++) {
+      OK(hamdb_results_get(ranked, i, &h));
+      OK(hamdb_results_get(plain, i, &w));
+      CHECK(h.id == w.id && h.distance == w.distance);
+    }
+    hamdb_results_free(ranked);
+    hamdb_results_free(plain);
+
+    /* class first: the predicted class's nearest, then the nearest others */
+    OK(hamdb_db_search_image_ranked(db, enc, img[q], img_len[q], 7, HAMDB_ANY_CLASS,
+                                    HAMDB_RANK_CLASS_FIRST, &ranked));
+    OK(hamdb_results_prediction(ranked, &p));
+    CHECK(p.class_id == exp_[q].label);
+    OK(hamdb_db_search_image(db, enc, img[q], img_len[q], 7, p.class_id, &own));
+    OK(hamdb_db_search_image(db, enc, img[q], img_len[q], NIMG, HAMDB_ANY_CLASS, &all));
+    size_t n = hamdb_results_len(ranked), i = 0;
+    CHECK(n == (NIMG < 7 ? NIMG : 7));
+    for (size_t j = 0; j < hamdb_results_len(own) && i < n; j++, i++) {
+      OK(hamdb_results_get(ranked, i, &h));
+      OK(hamdb_results_get(own, j, &w));
+      CHECK(h.id == w.id && h.distance == w.distance && h.label == p.class_id);
+    }
+    for (size_t j = 0; j < hamdb_results_len(all) && i < n; j++) {
+      OK(hamdb_results_get(all, j, &w));
+      if (w.label == p.class_id) continue;
+      OK(hamdb_results_get(ranked, i, &h));
+      CHECK(h.id == w.id && h.distance == w.distance);
+      i++;
+    }
+    CHECK(i == n);
+    hamdb_results_free(ranked);
+    hamdb_results_free(own);
+
+    /* radius, class first: every item within it, the predicted class's first, each group by
+       (distance, id) */
+    OK(hamdb_db_search_image_radius_ranked(db, enc, img[q], img_len[q], 12, HAMDB_ANY_CLASS,
+                                           HAMDB_RANK_CLASS_FIRST, &ranked));
+    OK(hamdb_db_search_image_radius(db, enc, img[q], img_len[q], 12, HAMDB_ANY_CLASS, &plain));
+    CHECK(hamdb_results_len(ranked) == hamdb_results_len(plain));
+    i = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t j = 0; j < hamdb_results_len(plain); j++) {
+        OK(hamdb_results_get(plain, j, &w));
+        if ((w.label == p.class_id) != (pass == 0)) continue;
+        OK(hamdb_results_get(ranked, i, &h));
+        CHECK(h.id == w.id && h.distance == w.distance);
+        i++;
+      }
+    CHECK(i == hamdb_results_len(ranked));
+    hamdb_results_free(ranked);
+    hamdb_results_free(plain);
+
+    /* with a class filter, the filter decides */
+    uint32_t other = (p.class_id + 1) % 10;
+    OK(hamdb_db_search_image_ranked(db, enc, img[q], img_len[q], 4, other,
+                                    HAMDB_RANK_CLASS_FIRST, &ranked));
+    OK(hamdb_db_search_image(db, enc, img[q], img_len[q], 4, other, &plain));
+    CHECK(hamdb_results_len(ranked) == hamdb_results_len(plain));
+    for (size_t j = 0; j < hamdb_results_len(ranked); j++) {
+      OK(hamdb_results_get(ranked, j, &h));
+      OK(hamdb_results_get(plain, j, &w));
+      CHECK(h.id == w.id && h.label == other);
+    }
+    hamdb_results_free(ranked);
+    hamdb_results_free(plain);
+    hamdb_results_free(all);
+  }
   hamdb_results *res = (hamdb_results *)0x5a5a;
+  EXPECT(hamdb_db_search_image_ranked(db, enc, img[0], img_len[0], 5, HAMDB_ANY_CLASS, 2, &res),
+         HAMDB_INVALID_PARAMETER);
+  EXPECT(hamdb_db_search_image_radius_ranked(db, enc, img[0], img_len[0], 5, HAMDB_ANY_CLASS,
+                                             UINT32_MAX, &res),
+         HAMDB_INVALID_PARAMETER);
+  EXPECT(hamdb_db_search_image_ranked(db, NULL, img[0], img_len[0], 5, HAMDB_ANY_CLASS,
+                                      HAMDB_RANK_CLASS_FIRST, &res),
+         HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_search_image_radius_ranked(NULL, enc, img[0], img_len[0], 5, HAMDB_ANY_CLASS,
+                                             HAMDB_RANK_DISTANCE, &res),
+         HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_search_image_ranked(db, enc, img[0], img_len[0], 5, HAMDB_ANY_CLASS,
+                                      HAMDB_RANK_DISTANCE, NULL),
+         HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_search_image_ranked(db, enc, (const uint8_t *)"xx", 2, 5, HAMDB_ANY_CLASS,
+                                      HAMDB_RANK_CLASS_FIRST, &res),
+         HAMDB_IMAGE);
+  EXPECT(hamdb_db_search_image_ranked(db, enc16, img[0], img_len[0], 5, HAMDB_ANY_CLASS,
+                                      HAMDB_RANK_CLASS_FIRST, &res),
+         HAMDB_ENCODER_MISMATCH);
+  CHECK(res == (hamdb_results *)0x5a5a);
   EXPECT(hamdb_db_search_image(db, enc, (const uint8_t *)"xx", 2, 5, HAMDB_ANY_CLASS, &res),
          HAMDB_IMAGE);
   EXPECT(hamdb_db_search_image(db, enc16, img[0], img_len[0], 5, HAMDB_ANY_CLASS, &res),

@@ -20,3 +20,9 @@ pub const HAMDB_MAX_THREADS: usize = 256;
 
 /// The most codes one item may hold (`hamdb_batch_insert_codes` and the like).
 pub const HAMDB_MAX_CODES_PER_ITEM: usize = 64;
+
+/// Image search ranking (`hamdb_db_search_image_ranked` and the like): by (Hamming distance, id).
+pub const HAMDB_RANK_DISTANCE: u32 = 0;
+/// Image search ranking: the items whose label is the query's predicted class first, then the
+/// others, each group by (distance, id) (with a class filter given, the filter decides).
+pub const HAMDB_RANK_CLASS_FIRST: u32 = 1;

@@ -615,6 +615,65 @@ pub unsafe extern "C" fn hamdb_db_search_radius(
     })
 }
 
+/// Class-first k-NN search of the latest commit: the `k` nearest live items whose label is
+/// `class` first, then the nearest others, each group ascending by (distance, id), exact within
+/// each group (fewer than `k` of `class` are topped up by the others). `class` must be a label,
+/// not `HAMDB_ANY_CLASS` (`HAMDB_INVALID_PARAMETER`). Other arguments and `*out` as
+/// `hamdb_db_search`.
+///
+/// # Safety
+/// As `hamdb_db_search`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_db_search_class_first(
+    db: *const hamdb_db,
+    code: *const u8,
+    code_len: usize,
+    k: usize,
+    class: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let code = unsafe { boundary::slice(code, code_len, "code")? };
+        // SAFETY: the caller's contract above.
+        let res = unsafe { handle(db, "db")? }
+            .with(|db| snapshot::knn_class_first(&db.snapshot(), db.code_len(), code, k, class))?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
+/// Class-first radius search of the latest commit: every live item within Hamming distance
+/// `radius`, those whose label is `class` first, each group ascending by (distance, id).
+/// Arguments as `hamdb_db_search_class_first`.
+///
+/// # Safety
+/// As `hamdb_db_search`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_db_search_radius_class_first(
+    db: *const hamdb_db,
+    code: *const u8,
+    code_len: usize,
+    radius: u32,
+    class: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let code = unsafe { boundary::slice(code, code_len, "code")? };
+        // SAFETY: the caller's contract above.
+        let res = unsafe { handle(db, "db")? }.with(|db| {
+            snapshot::radius_class_first(&db.snapshot(), db.code_len(), code, radius, class)
+        })?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
 /// k-NN search of the latest commit by a query of several codes (an image's variants, a
 /// clip's frames): `n_codes` query codes packed one after another in `codes` (`codes_len` must
 /// be `n_codes` times the code length in bytes, else `HAMDB_CODE_LENGTH_MISMATCH`; `n_codes`

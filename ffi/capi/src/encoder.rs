@@ -4,11 +4,12 @@
 use super::boundary::{self, guard, guard_value, handle, CResult, Failure, Out};
 use super::constants::{
     HAMDB_ANY_CLASS, HAMDB_NO_ID, HAMDB_OPEN_NO_AUTO_COMPACT, HAMDB_OPEN_READ_ONLY,
+    HAMDB_RANK_CLASS_FIRST, HAMDB_RANK_DISTANCE,
 };
 use super::db::hamdb_db;
 use super::results::{hamdb_prediction, hamdb_results};
 use super::status::*;
-use hamdb::image::{self, ImageSource, IngestOptions, IngestReport, ModelBinding, Reach};
+use hamdb::image::{self, ImageSource, IngestOptions, IngestReport, ModelBinding, Rank, Reach};
 use hamdb::{CompactionPolicy, OpenOptions};
 use hamdb::{Encoder, EncoderOptions};
 use std::ffi::{c_char, c_int, CStr, CString};
@@ -553,10 +554,12 @@ fn search_image(
     image: &[u8],
     reach: Reach,
     class_filter: u32,
+    rank: Rank,
 ) -> CResult<hamdb_results> {
     let class = (class_filter != HAMDB_ANY_CLASS).then_some(class_filter);
-    let r = db
-        .with(|db| Ok(ModelBinding::new(db, &enc.enc)?.search_image_reach(image, reach, class)?))?;
+    let r = db.with(|db| {
+        Ok(ModelBinding::new(db, &enc.enc)?.search_image_ranked(image, reach, class, rank)?)
+    })?;
     Ok(hamdb_results::with_prediction(
         r.result,
         hamdb_prediction {
@@ -564,6 +567,18 @@ fn search_image(
             probability: r.probability,
         },
     ))
+}
+
+/// A ranking from its ABI value (`HAMDB_RANK_*`), else `HAMDB_INVALID_PARAMETER`.
+fn rank_of(rank: u32) -> CResult<Rank> {
+    match rank {
+        HAMDB_RANK_DISTANCE => Ok(Rank::Distance),
+        HAMDB_RANK_CLASS_FIRST => Ok(Rank::PredictedClassFirst),
+        _ => Err(Failure::new(
+            HAMDB_INVALID_PARAMETER,
+            format!("unknown rank {rank} (HAMDB_RANK_DISTANCE or HAMDB_RANK_CLASS_FIRST)"),
+        )),
+    }
 }
 
 /// Search by image: encode `image` (a file's bytes) with `enc` (the database's model, else
@@ -593,7 +608,14 @@ pub unsafe extern "C" fn hamdb_db_search_image(
         let enc = unsafe { handle(enc, "enc")? };
         // SAFETY: the caller's contract above.
         let image = unsafe { boundary::slice(image, image_len, "image")? };
-        let res = search_image(db, enc, image, Reach::Nearest(k), class_filter)?;
+        let res = search_image(
+            db,
+            enc,
+            image,
+            Reach::Nearest(k),
+            class_filter,
+            Rank::Distance,
+        )?;
         // SAFETY: valid for a write by the caller's contract.
         unsafe { out.write(boundary::into_raw(res)) };
         Ok(())
@@ -622,7 +644,85 @@ pub unsafe extern "C" fn hamdb_db_search_image_radius(
         let enc = unsafe { handle(enc, "enc")? };
         // SAFETY: the caller's contract above.
         let image = unsafe { boundary::slice(image, image_len, "image")? };
-        let res = search_image(db, enc, image, Reach::Radius(radius), class_filter)?;
+        let res = search_image(
+            db,
+            enc,
+            image,
+            Reach::Radius(radius),
+            class_filter,
+            Rank::Distance,
+        )?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
+/// Search by image, ranked: as `hamdb_db_search_image`, and `rank` orders the results:
+/// `HAMDB_RANK_DISTANCE` by (distance, id) (as `hamdb_db_search_image`),
+/// `HAMDB_RANK_CLASS_FIRST` the `k` nearest items whose label is the query's predicted class
+/// (`hamdb_results_prediction`) first, then the nearest others, each group by (distance, id)
+/// (as `hamdb_db_search_class_first`; with a `class_filter` given, the filter decides). Any
+/// other `rank` fails with `HAMDB_INVALID_PARAMETER`.
+///
+/// # Safety
+/// As `hamdb_db_search_image`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn hamdb_db_search_image_ranked(
+    db: *const hamdb_db,
+    enc: *const hamdb_encoder,
+    image: *const u8,
+    image_len: usize,
+    k: usize,
+    class_filter: u32,
+    rank: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let db = unsafe { handle(db, "db")? };
+        // SAFETY: the caller's contract above.
+        let enc = unsafe { handle(enc, "enc")? };
+        // SAFETY: the caller's contract above.
+        let image = unsafe { boundary::slice(image, image_len, "image")? };
+        let rank = rank_of(rank)?;
+        let res = search_image(db, enc, image, Reach::Nearest(k), class_filter, rank)?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
+/// Search by image within Hamming distance `radius`, ranked: as `hamdb_db_search_image_radius`
+/// ordered by `rank` as `hamdb_db_search_image_ranked` (class first: every item within
+/// `radius`, those of the predicted class first).
+///
+/// # Safety
+/// As `hamdb_db_search_image`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn hamdb_db_search_image_radius_ranked(
+    db: *const hamdb_db,
+    enc: *const hamdb_encoder,
+    image: *const u8,
+    image_len: usize,
+    radius: u32,
+    class_filter: u32,
+    rank: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let db = unsafe { handle(db, "db")? };
+        // SAFETY: the caller's contract above.
+        let enc = unsafe { handle(enc, "enc")? };
+        // SAFETY: the caller's contract above.
+        let image = unsafe { boundary::slice(image, image_len, "image")? };
+        let rank = rank_of(rank)?;
+        let res = search_image(db, enc, image, Reach::Radius(radius), class_filter, rank)?;
         // SAFETY: valid for a write by the caller's contract.
         unsafe { out.write(boundary::into_raw(res)) };
         Ok(())

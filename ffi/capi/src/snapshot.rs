@@ -94,6 +94,47 @@ pub(crate) fn radius(
     )?))
 }
 
+/// The class of a class-first search: a label, not `HAMDB_ANY_CLASS` (no item has it).
+fn ranked_class(class: u32) -> CResult<u32> {
+    if class == HAMDB_ANY_CLASS {
+        return Err(Failure::new(
+            HAMDB_INVALID_PARAMETER,
+            "a class-first search needs a class, not HAMDB_ANY_CLASS".to_string(),
+        ));
+    }
+    Ok(class)
+}
+
+pub(crate) fn knn_class_first(
+    snap: &Snapshot,
+    len: CodeLen,
+    code: &[u8],
+    k: usize,
+    class: u32,
+) -> CResult<hamdb_results> {
+    let q = query_code(len, code)?;
+    let class = ranked_class(class)?;
+    Ok(hamdb_results::new(snap.search_class_first(
+        &q,
+        bounded_k(snap, k),
+        class,
+    )?))
+}
+
+pub(crate) fn radius_class_first(
+    snap: &Snapshot,
+    len: CodeLen,
+    code: &[u8],
+    r: u32,
+    class: u32,
+) -> CResult<hamdb_results> {
+    let q = query_code(len, code)?;
+    let class = ranked_class(class)?;
+    Ok(hamdb_results::new(
+        snap.search_radius_class_first(&q, r, class)?,
+    ))
+}
+
 /// A query of several codes from (pointer, length) and a code count: `codes_len` must be
 /// `n_codes` times the database's code length in bytes.
 fn query_set(len: CodeLen, codes: &[u8], n_codes: usize) -> CResult<CodeArray> {
@@ -282,6 +323,58 @@ pub unsafe extern "C" fn hamdb_snapshot_search_radius(
         // SAFETY: the caller's contract above.
         let s = unsafe { handle(snap, "snap")? };
         let res = self::radius(&s.snap, s.len, code, radius, class_filter)?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
+/// Class-first k-NN search of the snapshot; as `hamdb_db_search_class_first`.
+///
+/// # Safety
+/// As `hamdb_snapshot_search`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_snapshot_search_class_first(
+    snap: *const hamdb_snapshot,
+    code: *const u8,
+    code_len: usize,
+    k: usize,
+    class: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let code = unsafe { boundary::slice(code, code_len, "code")? };
+        // SAFETY: the caller's contract above.
+        let s = unsafe { handle(snap, "snap")? };
+        let res = knn_class_first(&s.snap, s.len, code, k, class)?;
+        // SAFETY: valid for a write by the caller's contract.
+        unsafe { out.write(boundary::into_raw(res)) };
+        Ok(())
+    })
+}
+
+/// Class-first radius search of the snapshot; as `hamdb_db_search_radius_class_first`.
+///
+/// # Safety
+/// As `hamdb_snapshot_search`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_snapshot_search_radius_class_first(
+    snap: *const hamdb_snapshot,
+    code: *const u8,
+    code_len: usize,
+    radius: u32,
+    class: u32,
+    out: *mut *mut hamdb_results,
+) -> c_int {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller's contract above.
+        let code = unsafe { boundary::slice(code, code_len, "code")? };
+        // SAFETY: the caller's contract above.
+        let s = unsafe { handle(snap, "snap")? };
+        let res = radius_class_first(&s.snap, s.len, code, radius, class)?;
         // SAFETY: valid for a write by the caller's contract.
         unsafe { out.write(boundary::into_raw(res)) };
         Ok(())

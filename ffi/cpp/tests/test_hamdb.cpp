@@ -104,6 +104,49 @@ TEST_F(DatabaseTest, SearchMatchesBruteForce) {
   }
 }
 
+TEST_F(DatabaseTest, ClassFirstMatchesBruteForce) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 40; i++) {
+    uint32_t q = rng();
+    uint32_t cls = uint32_t(i % 6);  // 4, 5: no item has them (plain order)
+    size_t k = i == 39 ? SIZE_MAX : size_t(1 + i % 90);
+    // The class's nearest first, then the nearest others, each by (distance, id).
+    std::vector<std::pair<uint32_t, uint64_t>> first, rest;
+    for (uint64_t id = 0; id < values.size(); id++)
+      (id % 4 == cls ? first : rest).push_back({uint32_t(popcount(values[id] ^ q)), id});
+    std::sort(first.begin(), first.end());
+    std::sort(rest.begin(), rest.end());
+    auto want = first;
+    want.insert(want.end(), rest.begin(), rest.end());
+    if (want.size() > k) want.resize(k);
+    auto hits = db->search_class_first(code32(q), k, cls).to_vector();
+    ASSERT_EQ(hits.size(), want.size());
+    for (size_t j = 0; j < hits.size(); j++) {
+      EXPECT_EQ(hits[j].distance, want[j].first);
+      EXPECT_EQ(hits[j].id, want[j].second);
+    }
+    EXPECT_EQ(db->snapshot().search_class_first(code32(q), k, cls).to_vector(), hits);
+    uint32_t r = uint32_t(i % 14);
+    std::vector<std::pair<uint32_t, uint64_t>> within;
+    for (auto group : {&first, &rest})
+      for (auto& e : *group)
+        if (e.first <= r) within.push_back(e);
+    auto rhits = db->search_radius_class_first(code32(q), r, cls).to_vector();
+    ASSERT_EQ(rhits.size(), within.size());
+    for (size_t j = 0; j < rhits.size(); j++) EXPECT_EQ(rhits[j].id, within[j].second);
+    EXPECT_EQ(db->snapshot().search_radius_class_first(code32(q), r, cls).to_vector(), rhits);
+  }
+  EXPECT_EQ(status_of([&] { db->search_class_first(code32(1), 3, HAMDB_ANY_CLASS); }),
+            HAMDB_INVALID_PARAMETER);
+  std::vector<uint8_t> short_code{1, 2, 3};
+  EXPECT_EQ(status_of([&] { db->snapshot().search_radius_class_first(short_code, 3, 1); }),
+            HAMDB_CODE_LENGTH_MISMATCH);
+  auto snap = db->snapshot();
+  db->close();
+  EXPECT_EQ(status_of([&] { db->search_radius_class_first(code32(1), 3, 1); }), HAMDB_CLOSED);
+  EXPECT_EQ(snap.search_radius_class_first(code32(1), 32, 1).size(), 300u);
+}
+
 TEST_F(DatabaseTest, SearchManyEqualsOneQuerySearches) {
   std::mt19937 rng(5);
   const size_t n = 41;
@@ -522,6 +565,20 @@ TEST(Images, InsertSearchClassify) {
     auto same = db.search_image(enc, img, 10, pred.class_id);
     for (const auto& h : same.to_vector()) EXPECT_EQ(h.label, std::optional<uint32_t>(pred.class_id));
     EXPECT_EQ(db.search_image(enc, img, size_t(1) << 40).size(), 40u);  // nothing sized by k
+    // Ranked: class first equals the class-first search by the query's code.
+    auto ranked = db.search_image(enc, img, 12, std::nullopt, hamdb::Rank::class_first);
+    ASSERT_TRUE(ranked.prediction().has_value());
+    EXPECT_EQ(ranked.to_vector(), db.search_class_first(code, 12, pred.class_id).to_vector());
+    EXPECT_EQ(db.search_image(enc, img, 12, std::nullopt, hamdb::Rank::distance).to_vector(),
+              db.search(code, 12).to_vector());
+    EXPECT_EQ(
+        db.search_image_radius(enc, img, 14, std::nullopt, hamdb::Rank::class_first).to_vector(),
+        db.search_radius_class_first(code, 14, pred.class_id).to_vector());
+    uint32_t other = (pred.class_id + 1) % 10;  // a class filter decides
+    EXPECT_EQ(db.search_image(enc, img, 5, other, hamdb::Rank::class_first).to_vector(),
+              db.search_image(enc, img, 5, other).to_vector());
+    EXPECT_EQ(status_of([&] { db.search_image(enc, img, 5, std::nullopt, hamdb::Rank(7)); }),
+              HAMDB_INVALID_PARAMETER);
     auto exact = db.search_image_radius(enc, img, 0);
     for (size_t i = 0; i < exact.size(); i++) EXPECT_EQ(exact[i].distance, 0u);
     auto rep2 = db.insert_images(enc, {img, {1, 2, 3}}, {"mem-0", "mem-1"});

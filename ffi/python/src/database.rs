@@ -187,6 +187,30 @@ impl Database {
         search::radius_set(py, View::Latest(db), len, codes, r, label)
     }
 
+    /// The k nearest items of class `label` first, then the nearest others (fewer than k of
+    /// `label` are topped up), each group by (distance, id), exact within each group.
+    fn search_class_first<'py>(
+        &self,
+        py: Python<'py>,
+        code: &Bound<'py, PyAny>,
+        k: usize,
+        label: u32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        search::knn_class_first(py, View::Latest(self.db()?), code, k, label)
+    }
+
+    /// Every item within distance r (inclusive), those of class `label` first, each group by
+    /// (distance, id).
+    fn search_radius_class_first<'py>(
+        &self,
+        py: Python<'py>,
+        code: &Bound<'py, PyAny>,
+        r: u32,
+        label: u32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        search::radius_class_first(py, View::Latest(self.db()?), code, r, label)
+    }
+
     /// The live item with this id, or None.
     fn get(&self, py: Python<'_>, id: u64) -> PyResult<Option<Item>> {
         search::get(py, View::Latest(self.db()?), id)
@@ -235,8 +259,11 @@ impl Database {
 
     /// Encode `image` (one forward pass: its code and predicted class) and search by it: the
     /// `k` nearest (default 10) or everything within `radius` (inclusive), only items of
-    /// `label` if given.
-    #[pyo3(signature = (encoder, image, k=None, label=None, radius=None))]
+    /// `label` if given. `rank="class"` puts the items of the query's predicted class first,
+    /// each group by (distance, id) (with `label` given, the filter decides); `"distance"`
+    /// (the default) ranks by (distance, id).
+    #[pyo3(signature = (encoder, image, k=None, label=None, radius=None, *, rank="distance"))]
+    #[allow(clippy::too_many_arguments)]
     fn search_image(
         &self,
         py: Python<'_>,
@@ -245,8 +272,10 @@ impl Database {
         k: Option<usize>,
         label: Option<u32>,
         radius: Option<u32>,
+        rank: &str,
     ) -> PyResult<ImageQuery> {
-        images::search_image(py, self.db()?, encoder, image, k, radius, label)
+        let rank = images::rank_arg(rank)?;
+        images::search_image(py, self.db()?, encoder, image, k, radius, label, rank)
     }
 
     /// Write the delta (recent commits) into a segment with MIH tables.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hamdb::{ImageSource, IngestOptions, IngestProgress, ModelBinding, Reach};
+use hamdb::{ImageSource, IngestOptions, IngestProgress, ModelBinding, Rank, Reach};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator};
@@ -296,6 +296,18 @@ pub(crate) fn insert_images(
 }
 
 /// `Database.search_image`.
+/// A ranking from its name: "distance" or "class" (the query's predicted class first).
+pub(crate) fn rank_arg(rank: &str) -> PyResult<Rank> {
+    match rank {
+        "distance" => Ok(Rank::Distance),
+        "class" => Ok(Rank::PredictedClassFirst),
+        other => Err(PyValueError::new_err(format!(
+            "rank must be \"distance\" or \"class\", got {other:?}"
+        ))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn search_image(
     py: Python<'_>,
     db: Arc<hamdb::Database>,
@@ -304,6 +316,7 @@ pub(crate) fn search_image(
     k: Option<usize>,
     radius: Option<u32>,
     label: Option<u32>,
+    rank: Rank,
 ) -> PyResult<ImageQuery> {
     let reach = match (k, radius) {
         (Some(_), Some(_)) => {
@@ -317,7 +330,7 @@ pub(crate) fn search_image(
     let src = source_of(image)?;
     let enc = encoder.get().inner.clone();
     let q = py
-        .detach(|| ModelBinding::new(&db, &enc)?.search_source(&src, reach, label))
+        .detach(|| ModelBinding::new(&db, &enc)?.search_source_ranked(&src, reach, label, rank))
         .map_err(to_py)?;
     let hits = q
         .result

@@ -283,6 +283,42 @@ pub(crate) fn radius_set<'py>(
     hit_list(py, res)
 }
 
+/// The k nearest items of class `label` first, then the nearest others, each group by
+/// (distance, id): a list of `Hit`.
+pub(crate) fn knn_class_first<'py>(
+    py: Python<'py>,
+    view: View,
+    code: &Bound<'py, PyAny>,
+    k: usize,
+    label: u32,
+) -> PyResult<Bound<'py, PyAny>> {
+    let q = code_arg(code)?;
+    let res = py
+        .detach(|| {
+            let snap = view.snapshot();
+            let k = usize::try_from(snap.len()).map_or(k, |live| k.min(live));
+            snap.search_class_first(&q, k, label)
+        })
+        .map_err(to_py)?;
+    hit_list(py, res)
+}
+
+/// Every item within distance `r` (inclusive), those of class `label` first, each group by
+/// (distance, id): a list of `Hit`.
+pub(crate) fn radius_class_first<'py>(
+    py: Python<'py>,
+    view: View,
+    code: &Bound<'py, PyAny>,
+    r: u32,
+    label: u32,
+) -> PyResult<Bound<'py, PyAny>> {
+    let q = code_arg(code)?;
+    let res = py
+        .detach(|| view.snapshot().search_radius_class_first(&q, r, label))
+        .map_err(to_py)?;
+    hit_list(py, res)
+}
+
 /// The live item with this id, or None.
 pub(crate) fn get(py: Python<'_>, view: View, id: u64) -> PyResult<Option<Item>> {
     let item = py.detach(|| view.snapshot().get(id)).map_err(to_py)?;

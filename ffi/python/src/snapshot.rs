@@ -102,6 +102,30 @@ impl Snapshot {
         search::radius(py, self.view()?, self.len, code_or_codes, r, label, batch)
     }
 
+    /// The k nearest items of class `label` first, then the nearest others, each group by
+    /// (distance, id); as `Database.search_class_first`.
+    fn search_class_first<'py>(
+        &self,
+        py: Python<'py>,
+        code: &Bound<'py, PyAny>,
+        k: usize,
+        label: u32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        search::knn_class_first(py, self.view()?, code, k, label)
+    }
+
+    /// Every item within distance r, those of class `label` first; as
+    /// `Database.search_radius_class_first`.
+    fn search_radius_class_first<'py>(
+        &self,
+        py: Python<'py>,
+        code: &Bound<'py, PyAny>,
+        r: u32,
+        label: u32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        search::radius_class_first(py, self.view()?, code, r, label)
+    }
+
     /// The k nearest items to a query of several codes in this commit (as
     /// `Database.search_set`).
     #[pyo3(signature = (codes, k, label=None))]

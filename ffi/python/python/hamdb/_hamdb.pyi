@@ -2,7 +2,7 @@
 
 from os import PathLike
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -196,6 +196,10 @@ class Snapshot:
         """``Database.search_set`` in this commit."""
     def search_radius_set(self, codes: _Codes, r: int, label: Optional[int] = None) -> List[Hit]:
         """``Database.search_radius_set`` in this commit."""
+    def search_class_first(self, code: _Code, k: int, label: int) -> List[Hit]:
+        """``Database.search_class_first`` in this commit."""
+    def search_radius_class_first(self, code: _Code, r: int, label: int) -> List[Hit]:
+        """``Database.search_radius_class_first`` in this commit."""
     def get(self, id: int) -> Optional[Item]:
         """The item with this id as of this commit, or None."""
 
@@ -423,6 +427,14 @@ class Database:
     def search_radius_set(self, codes: _Codes, r: int, label: Optional[int] = None) -> List[Hit]:
         """Every live item within distance ``r`` (inclusive) of any code of the query, once,
         at its least distance; arguments as ``search_set``."""
+    def search_class_first(self, code: _Code, k: int, label: int) -> List[Hit]:
+        """Class-aware ranking: the ``k`` nearest live items of class ``label`` first, then the
+        nearest others (fewer than ``k`` of ``label`` are topped up), each group ascending by
+        (distance, id), exact within each group. A code of another length than the database's
+        raises CodeLengthError."""
+    def search_radius_class_first(self, code: _Code, r: int, label: int) -> List[Hit]:
+        """Every live item within distance ``r`` (inclusive), those of class ``label`` first,
+        each group ascending by (distance, id)."""
     def get(self, id: int) -> Optional[Item]:
         """The live item with this id, or None."""
     def snapshot(self) -> Snapshot:
@@ -455,9 +467,15 @@ class Database:
         k: Optional[int] = None,
         label: Optional[int] = None,
         radius: Optional[int] = None,
+        *,
+        rank: Literal["distance", "class"] = "distance",
     ) -> ImageQuery:
         """Encode ``image`` and search by its code: the ``k`` nearest (default 10) or everything
-        within ``radius`` (inclusive), only items of ``label`` if given."""
+        within ``radius`` (inclusive), only items of ``label`` if given. ``rank="class"`` puts
+        the items of the query's predicted class first (the ``k`` nearest of it, then the
+        nearest others), each group by (distance, id); with ``label`` given the filter decides.
+        ``rank="distance"`` (the default) ranks by (distance, id); anything else raises
+        ValueError."""
     def flush(self) -> None:
         """Write the delta (recent commits) into a segment with MIH tables."""
     def compact(self) -> None:
