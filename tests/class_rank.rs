@@ -84,6 +84,12 @@ fn class_first_equals_the_reference() {
     }
     let snap = db.snapshot();
     assert!(db.stats().segments >= 2 && db.stats().delta_items > 0);
+    let any = Code::from_bytes(&[0u8; 8]).unwrap();
+    assert!(matches!(
+        snap.search_class_first(&any, 3, u32::MAX),
+        Err(hamdb::Error::InvalidParameter { name: "class", .. })
+    ));
+    assert!(snap.search_radius_class_first(&any, 3, u32::MAX).is_err());
     for _ in 0..40 {
         let q = centers[rng.gen_range(0..4)] ^ rng.gen::<u64>() & rng.gen::<u64>();
         let qc = Code::from_bytes(&q.to_be_bytes()).unwrap();

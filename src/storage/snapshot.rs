@@ -76,6 +76,7 @@ impl Snapshot {
     /// of `class` is in the first group and one unfiltered search supplies the rest (its top
     /// `k` hold at most that many items of `class`, so at least the `k` needed others).
     pub fn search_class_first(&self, query: &Code, k: usize, class: u32) -> Result<QueryResult> {
+        check_class(class)?;
         let mut first = self.search(query, k, Some(class))?;
         if first.hits.len() >= k {
             return Ok(first);
@@ -101,6 +102,7 @@ impl Snapshot {
         r: u32,
         class: u32,
     ) -> Result<QueryResult> {
+        check_class(class)?;
         let mut res = self.search_radius(query, r, None)?;
         // A stable partition keeps each group in (distance, id) order.
         let (mut first, rest): (Vec<_>, Vec<_>) =
@@ -269,6 +271,17 @@ impl Snapshot {
         }
         Ok(None)
     }
+}
+
+/// A class to rank first must be one an item can hold: 2^32-1 means "no label".
+fn check_class(class: u32) -> Result<()> {
+    if class == super::segment::NO_LABEL {
+        return Err(Error::param(
+            "class",
+            "2^32-1 is reserved (\"no label\"): give the query's predicted class",
+        ));
+    }
+    Ok(())
 }
 
 /// The `k` of a k-NN search, `None` for a radius search.

@@ -74,6 +74,11 @@ def test_class_first_errors(filled):
         db.search_class_first(b"\x00" * 4, 5)  # the class is required
     with pytest.raises(OverflowError):
         db.search_class_first(b"\x00" * 4, 5, -1)
+    # 2^32-1 means "no label" (HAMDB_ANY_CLASS in C): refused, as on the other bindings.
+    with pytest.raises(hamdb.InvalidParameterError, match="reserved"):
+        db.search_class_first(b"\x00" * 4, 5, 2**32 - 1)
+    with pytest.raises(hamdb.InvalidParameterError):
+        db.search_radius_class_first(b"\x00" * 4, 5, 2**32 - 1)
     snap = db.snapshot()
     db.close()
     with pytest.raises(hamdb.ClosedError):
