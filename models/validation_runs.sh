@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Issue 16's model-selection runs under the validation protocol (models/RESULTS.md, "Model
+# selection"): each trains on the 55,000 training images outside the validation split and is
+# evaluated on the split only (<stem>.val.json; no test numbers). Run from the repository root
+# with the training venv:  PY=.venv-train/bin/python bash models/validation_runs.sh [NAME...]
+# (names below; none = all, in order). CPU: about 40 s an epoch on 2 idle cores, so one
+# 45 + 4 epoch recipe is ~35 min; a GPU (the trainer uses CUDA when present) makes each run a
+# minute or two. Then `python -m models.ssdh.report` lists them in RESULTS.md.
+#
+# Candidates: R = the shipped 48-bit recipe (45 epochs augmented, then 4 clean at lr 3e-4), at
+# every code length (does 64 reach 48's quality with 48's training length?), 3 seeds at 48,
+# and stronger balance terms (beta 3, 10) for bit health. The choice reads only .val.json.
+set -euo pipefail
+PY=${PY:-python}
+mkdir -p models/logs models/validation models/runs
+stage() {  # name bits seed beta
+  local name=$1 bits=$2 seed=$3 beta=$4
+  local ck=models/runs/val-$name-e45.pt
+  $PY -m models.ssdh.train --bits "$bits" --seed "$seed" --beta "$beta" --epochs 45 --clean-epochs 0 \
+    --checkpoint "$ck" --eval none --out "models/validation/$name-e45.onnx" 2>&1 | tee "models/logs/val-$name-e45.log"
+  $PY -m models.ssdh.train --bits "$bits" --seed "$seed" --beta "$beta" --init "$ck" --epochs 4 --clean-epochs 4 \
+    --lr 3e-4 --eval val --out "models/validation/$name.onnx" 2>&1 | tee "models/logs/val-$name.log"
+  rm -f "models/validation/$name-e45.onnx" "models/validation/$name.onnx"  # keep the JSON only
+}
+declare -A RUNS=(
+  [r48-s0]="48 0 1" [r48-s1]="48 1 1" [r48-s2]="48 2 1"
+  [r64-s0]="64 0 1" [r32-s0]="32 0 1" [r16-s0]="16 0 1"
+  [r48-b3-s0]="48 0 3" [r48-b10-s0]="48 0 10"
+)
+ORDER=(r48-s0 r64-s0 r32-s0 r16-s0 r48-b3-s0 r48-b10-s0 r48-s1 r48-s2)
+for name in "${@:-${ORDER[@]}}"; do
+  # shellcheck disable=SC2086
+  stage "$name" ${RUNS[$name]}
+done
