@@ -202,7 +202,8 @@ model; settings and per-epoch logs in `*.train.json`.
   their test rows below are those numbers. They are replaced as validation-selected models are
   trained (CPU time: about 40 s an epoch on 2 idle cores).
 
-Validation runs so far (queries: the 5,000 validation images; database: the 55,000 others):
+Validation runs so far (queries: the 5,000 validation images; database: the 55,000 others;
+the planned candidates are in `models/validation_runs.sh`):
 
 {validation}
 
