@@ -20,7 +20,10 @@ stage() {  # name bits seed beta
     --checkpoint "$ck" --eval none --out "models/validation/$name-e45.onnx" 2>&1 | tee "models/logs/val-$name-e45.log"
   $PY -m models.ssdh.train --bits "$bits" --seed "$seed" --beta "$beta" --init "$ck" --epochs 4 --clean-epochs 4 \
     --lr 3e-4 --eval val --out "models/validation/$name.onnx" 2>&1 | tee "models/logs/val-$name.log"
-  rm -f "models/validation/$name-e45.onnx" "models/validation/$name.onnx"  # keep the JSON only
+  # Only the JSON is committed; the final model stays in models/runs (ignored) so a run chosen on
+  # validation can be shipped as is (evaluated on test once), without training it again.
+  rm -f "models/validation/$name-e45.onnx"
+  mv -f "models/validation/$name.onnx" "models/runs/val-$name.onnx"
 }
 declare -A RUNS=(
   [r48-s0]="48 0 1" [r48-s1]="48 1 1" [r48-s2]="48 2 1"

@@ -93,5 +93,31 @@ def bit_stats(bits: np.ndarray) -> Dict:
         "mean_abs_rate_minus_half": float(np.abs(rate - 0.5).mean()),
         "constant_bits": int((~live).sum()),
         "mean_abs_correlation": float(np.abs(corr[off]).mean()) if off.any() else 0.0,
+        # The most redundant pair: a value near 1 means two bits say the same thing.
+        "max_abs_correlation": float(np.abs(corr[off]).max()) if off.any() else 0.0,
         "distinct_codes": int(len(np.unique(np.packbits(bits.astype(np.uint8), axis=1), axis=0))),
     }
+
+
+def class_aware_map(q_bits, q_labels, q_class, db_bits, db_labels, db_class, chunk: int = 200) -> float:
+    """Full-ranking mAP of hamdb's class-aware ranking (`search_class_first`): the database items
+    whose stored class `db_class` equals the query's class `q_class` first, then the rest, each
+    group in Hamming order with ties by database index. Relevance is still `q_labels ==
+    db_labels` (the true labels), so with predicted classes for `q_class` / `db_class` nothing
+    but the score reads a true label."""
+    q_bits, db_bits = np.asarray(q_bits), np.asarray(db_bits)
+    nq, nbits = len(q_bits), q_bits.shape[1]
+    n_rel_all = np.bincount(db_labels, minlength=int(max(db_labels.max(), q_labels.max())) + 1)
+    pos = np.arange(1, len(db_bits) + 1, dtype=np.float64)
+    ap = np.zeros(nq)
+    for s in range(0, nq, chunk):
+        e = min(nq, s + chunk)
+        d = hamming(q_bits[s:e], db_bits).astype(np.int32)
+        # Other-class items sort after every same-class item: add more than the largest distance.
+        key = d + (db_class[None, :] != q_class[s:e, None]) * (nbits + 1)
+        order = np.argsort(key, axis=1, kind="stable")
+        rel = db_labels[order] == q_labels[s:e, None]
+        cum = np.cumsum(rel, axis=1, dtype=np.float64)
+        n_rel = n_rel_all[q_labels[s:e]].astype(np.float64)
+        ap[s:e] = np.where(n_rel > 0, (cum / pos * rel).sum(1) / np.maximum(n_rel, 1), 0.0)
+    return float(ap.mean())

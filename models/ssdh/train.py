@@ -103,8 +103,12 @@ def main(argv=None):
     model = model.to(memory_format=torch.channels_last)  # ~1.4x faster convolutions on CPU
     steps_per_epoch = (len(xtr) + args.batch_size - 1) // args.batch_size
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    # --epochs 0 with --init exports (and evaluates) a checkpoint as it is: a first stage's
+    # weights on their own, for the comparison with what a later stage adds.
+    if args.epochs == 0 and not args.init:
+        raise SystemExit("--epochs 0 needs --init (there is nothing to export otherwise)")
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
-                                                steps_per_epoch=steps_per_epoch)
+                                                steps_per_epoch=steps_per_epoch) if args.epochs else None
     gen = torch.Generator().manual_seed(args.seed)
     fill = float(-np.array(spec.mean)[0] / np.array(spec.std)[0])  # a black pixel, normalised
     xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
@@ -143,10 +147,11 @@ def main(argv=None):
         print(json.dumps(rec), flush=True)
     log["train_seconds"] = round(time.time() - t_start, 1)
 
-    ckpt = args.checkpoint or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.out))),
-                                           "runs", os.path.basename(stem) + ".pt")
-    os.makedirs(os.path.dirname(ckpt), exist_ok=True)
-    torch.save(model.state_dict(), ckpt)
+    if args.epochs:  # (an export-only run leaves its --init checkpoint as it is)
+        ckpt = args.checkpoint or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.out))),
+                                               "runs", os.path.basename(stem) + ".pt")
+        os.makedirs(os.path.dirname(ckpt), exist_ok=True)
+        torch.save(model.state_dict(), ckpt)
 
     model = model.cpu().to(memory_format=torch.contiguous_format).eval()
     meta = build_metadata(code_bits=args.bits, class_names=ds.classes, height=spec.height, width=spec.width,

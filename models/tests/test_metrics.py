@@ -38,3 +38,28 @@ def test_bit_stats():
     assert s["firing_rate"] == [0.5, 0.0, 0.5]
     assert s["constant_bits"] == 1
     assert abs(s["mean_abs_correlation"]) == 0.0
+
+
+def test_class_aware_map_by_hand():
+    # Query label 0, predicted class 0, code 00. Database: distances 0, 0, 2, 1; stored classes
+    # 1, 0, 0, 1 -> group one (class 0) = items 1 (d 0), 2 (d 2); then items 0 (d 0), 3 (d 1).
+    # True labels 0, 1, 0, 1 -> relevance along the ranking 1,2,0,3: 0, 1, 1, 0.
+    # AP = (1/2 + 2/3) / 2.
+    from models.ssdh.metrics import class_aware_map
+    db = np.array([[0, 0], [0, 0], [1, 1], [0, 1]])
+    got = class_aware_map(np.array([[0, 0]]), np.array([0]), np.array([0]), db,
+                          np.array([0, 1, 0, 1]), np.array([1, 0, 0, 1]))
+    assert abs(got - (1 / 2 + 2 / 3) / 2) < 1e-12
+
+
+def test_class_aware_map_equals_hamming_map_when_no_class_separates():
+    # Every stored class equal to every query class: one group, the plain Hamming ranking.
+    from models.ssdh.metrics import class_aware_map
+    rng = np.random.default_rng(3)
+    q, db = rng.integers(0, 2, (30, 16)), rng.integers(0, 2, (400, 16))
+    ql, dl = rng.integers(0, 4, 30), rng.integers(0, 4, 400)
+    plain = retrieval_metrics(q, ql, db, dl, top=10)["map_full"]
+    same = class_aware_map(q, ql, np.zeros(30, int), db, dl, np.zeros(400, int), chunk=7)
+    assert abs(plain - same) < 1e-12
+    # Stored class = true label, query class = true label: every relevant item first, AP 1.
+    assert class_aware_map(q, ql, ql, db, dl, dl) == 1.0

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Issue 16's second-stage studies under the validation protocol, each from a first stage that
+# models/validation_runs.sh trained (its models/runs/val-<run>-e45.pt): what the clean stage
+# buys over none and over 4 more augmented epochs, a longer clean stage, and the balance weight
+# beta in the clean stage (bit health). A few minutes each on 2 CPU cores; validation only,
+# like the runs (models/RESULTS.md, "Model selection").
+#   PY=.venv-train/bin/python bash models/validation_studies.sh [NAME...]
+set -euo pipefail
+PY=${PY:-python}
+mkdir -p models/logs models/validation models/runs
+study() {  # name first-stage-run extra-trainer-arguments...
+  local name=$1 from=$2; shift 2
+  local bits=${from#r}; bits=${bits%%-*}
+  $PY -m models.ssdh.train --bits "$bits" --init "models/runs/val-$from-e45.pt" --eval val \
+    --out "models/validation/$name.onnx" "$@" 2>&1 | tee "models/logs/val-$name.log"
+  mv -f "models/validation/$name.onnx" "models/runs/val-$name.onnx"
+}
+declare -A STUDIES=(
+  [r48-s0-noclean]="r48-s0 --epochs 0 --clean-epochs 0"
+  [r64-s0-noclean]="r64-s0 --epochs 0 --clean-epochs 0"
+  [r48-s0-aug4]="r48-s0 --epochs 4 --clean-epochs 0 --lr 3e-4"
+  [r64-s0-clean8]="r64-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  [r48-s0-clean-b3]="r48-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 3"
+  [r48-s0-clean-b10]="r48-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 10"
+  [r64-s0-clean-b3]="r64-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 3"
+  [r64-s0-clean-b10]="r64-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 10"
+)
+ORDER=(r48-s0-noclean r64-s0-noclean r64-s0-clean-b3 r64-s0-clean-b10 r64-s0-clean8
+       r48-s0-clean-b3 r48-s0-clean-b10 r48-s0-aug4)
+for name in "${@:-${ORDER[@]}}"; do
+  # shellcheck disable=SC2086
+  study "$name" ${STUDIES[$name]}
+done
