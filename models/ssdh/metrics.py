@@ -96,7 +96,23 @@ def bit_stats(bits: np.ndarray) -> Dict:
         # The most redundant pair: a value near 1 means two bits say the same thing.
         "max_abs_correlation": float(np.abs(corr[off]).max()) if off.any() else 0.0,
         "distinct_codes": int(len(np.unique(np.packbits(bits.astype(np.uint8), axis=1), axis=0))),
+        # Bits that carry their own information: non-constant bits left after dropping each bit
+        # whose |correlation| with an earlier kept bit exceeds REDUNDANT_CORRELATION (a near copy
+        # of it, or of its complement).
+        "non_redundant_bits": non_redundant_bits(np.abs(corr)) if bl.shape[1] > 1 else int(bl.shape[1]),
     }
+
+
+REDUNDANT_CORRELATION = 0.95
+
+
+def non_redundant_bits(abs_corr: np.ndarray, limit: float = REDUNDANT_CORRELATION) -> int:
+    """Greedy in bit order: keep a bit unless it is within `limit` of a kept one."""
+    kept = []
+    for j in range(abs_corr.shape[0]):
+        if all(abs_corr[j, i] <= limit for i in kept):
+            kept.append(j)
+    return len(kept)
 
 
 def class_aware_map(q_bits, q_labels, q_class, db_bits, db_labels, db_class, chunk: int = 200) -> float:

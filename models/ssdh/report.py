@@ -23,6 +23,7 @@ def validation_rows():
     rows = []
     if not os.path.isdir(VAL):
         return rows
+    chosen = shipped_from()
     for name in sorted(os.listdir(VAL)):
         if not name.endswith(".val.json"):
             continue
@@ -37,12 +38,26 @@ def validation_rows():
         init = os.path.basename(st["init"]) if st.get("init") else "-"
         aware = r.get("map_full_class_aware_predicted")
         aware = f"{aware:.4f}" if aware is not None else "-"
-        rows.append(f"| {os.path.basename(stem)} | {ev['code_bits']} | {st.get('backbone', 'cnn4')} | "
+        run = os.path.basename(stem)
+        mark = f" (**shipped**, {chosen[run]})" if run in chosen else ""
+        rows.append(f"| {run}{mark} | {ev['code_bits']} | {st.get('backbone', 'cnn4')} | "
                     f"{st['alpha']:g} / {st['beta']:g} | {epochs(tr)} | {st['lr']:g} | {init} | {st['seed']} | "
                     f"**{r['map_full']:.4f}** | {aware} | {r['map_at_1000']:.4f} | {ev['test_accuracy']:.4f} | "
                     f"{b['mean_abs_correlation']:.3f} | {b['firing_rate_min']:.2f}-{b['firing_rate_max']:.2f} | "
-                    f"{b['constant_bits']} |")
+                    f"{b['constant_bits']} | {b.get('non_redundant_bits', '-')} |")
     return rows
+
+
+def shipped_from():
+    """Validation run -> the shipped file promoted from it (models/reference/*.eval.json)."""
+    out = {}
+    for name in sorted(os.listdir(REF)):
+        if name.endswith(".eval.json"):
+            with open(os.path.join(REF, name)) as f:
+                ev = json.load(f)
+            if "selected_on" in ev:
+                out[ev["selected_on"]["run"].split("/", 1)[1]] = name[: -len(".eval.json")]
+    return out
 
 
 def seed_spread(bits=48, seeds=(0, 1, 2), recipe="r{bits}-s{seed}"):
@@ -119,7 +134,8 @@ def row(label, ev, tr):
             f"{r['map_full']:.4f} | {aware} | {r['map_at_1000']:.4f} | "
             f"{r['map_11pt_interpolated']:.4f} | {r['precision_hamming_r2']:.4f} | {p['1']:.4f} | {p['10']:.4f} | "
             f"{p['100']:.4f} | {p['1000']:.4f} | {ev['test_accuracy']:.4f} | {ev['train_accuracy']:.4f} | "
-            f"{b['mean_abs_correlation']:.3f} | {b['firing_rate_min']:.2f}-{b['firing_rate_max']:.2f} | "
+            f"{b['mean_abs_correlation']:.3f} | {b.get('non_redundant_bits', '-')} | "
+            f"{b['firing_rate_min']:.2f}-{b['firing_rate_max']:.2f} | "
             f"{ev['latent_saturated_fraction']:.3f} | {epochs(tr)} | {train_min} | "
             f"{fastest} | {s.get('threads', 2)} | "
             f"{tr['export']['bytes'] / 1e6:.2f} |")
@@ -185,9 +201,16 @@ def version(tr):
 def promoted_commands(label, tr):
     """How a model promoted from a validation run is reproduced: the run, then the promotion."""
     run = tr["promoted"]["from_run"].split("/", 1)[1]
-    return [f"PY=python bash models/validation_runs.sh {run}   # {label}: both training stages "
-            f"(models/validation/{run}*.train.json)",
-            f"{tr['promoted']['command']}   # {label}: ship it, evaluate on test once"]
+    base = "-".join(run.split("-")[:2])   # r64-s0-clean8 -> r64-s0
+    if base == run:
+        train = [f"PY=python bash models/validation_runs.sh {run}   # {label}: both training stages "
+                 f"(models/validation/{run}*.train.json)"]
+    else:   # a second-stage study: the base run's first stage, then the study's second stage
+        train = [f"PY=python bash models/validation_runs.sh {base}   # {label}: stage 1 "
+                 f"(models/validation/{base}-e45.train.json; its own stage 2 is not needed)",
+                 f"PY=python bash models/validation_studies.sh {run}   # {label}: stage 2 "
+                 f"(models/validation/{run}.train.json)"]
+    return train + [f"{tr['promoted']['command']}   # {label}: ship it, evaluate on test once"]
 
 
 def readme_table(shipped):
@@ -268,14 +291,14 @@ def main():
     header = ("| model | backbone (params) | alpha / beta | mAP (full ranking) | mAP, class-aware (stored = predicted) | "
               "mAP@1000 | mAP 11-pt interp. | "
               "P (Hamming r<=2) | P@1 | P@10 | P@100 | P@1000 | test accuracy | train accuracy | mean abs bit corr. | "
-              "bit firing rate range | saturated activations | epochs | train min | fastest epoch s | threads | "
-              "ONNX MB |\n" + "|---" * 22 + "|")
+              "non-redundant bits | bit firing rate range | saturated activations | epochs | train min | "
+              "fastest epoch s | threads | ONNX MB |\n" + "|---" * 23 + "|")
     notes_path = os.path.join(ROOT, "models", "results_notes.md")
     notes = open(notes_path).read() if os.path.exists(notes_path) else ""
     vrows = validation_rows()
     vheader = ("| run | bits | backbone | alpha / beta | epochs | lr | from | seed | val mAP (full ranking) | "
                "val mAP, class-aware | val mAP@1000 | val accuracy | mean abs bit corr. | bit firing rate range | "
-               "constant bits |\n" + "|---" * 15 + "|")
+               "constant bits | non-redundant bits |\n" + "|---" * 16 + "|")
     validation = vheader + "\n" + "\n".join(vrows) if vrows else "No validation run is stored yet."
     spread = seed_spread()
     seeds = seed_table(spread) if spread else "Not all three seeds are evaluated yet."
@@ -310,7 +333,10 @@ model; settings and per-epoch logs in `*.train.json`.
 * test / train accuracy: argmax of `logits` on the 10,000 test images / the 60,000 (un-augmented)
   training images, i.e. the database.
 * Bit statistics on the 60,000 database codes: mean |Pearson correlation| over pairs of distinct
-  bits, range of per-bit firing rates; "saturated" = share of test activations < 0.1 or > 0.9.
+  bits, range of per-bit firing rates; "non-redundant bits" = the non-constant bits left after
+  dropping, in bit order, each bit whose |correlation| with an earlier kept bit exceeds 0.95 (a
+  near copy of it or of its complement; `metrics.non_redundant_bits`; "-" for evaluations made
+  before it was recorded); "saturated" = share of test activations < 0.1 or > 0.9.
 
 ## Model selection: the validation protocol (issue 16)
 

@@ -38,6 +38,21 @@ def test_bit_stats():
     assert s["firing_rate"] == [0.5, 0.0, 0.5]
     assert s["constant_bits"] == 1
     assert abs(s["mean_abs_correlation"]) == 0.0
+    assert s["non_redundant_bits"] == 2
+
+
+def test_non_redundant_bits_drops_copies_and_complements():
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    # bits: a, b, a (copy), 1-b (complement), a with 2% of it flipped (still > 0.95 correlated)
+    noisy = a.copy()
+    noisy[:10] ^= 1
+    bits = np.stack([a, b, a, 1 - b, noisy], axis=1)
+    s = bit_stats(bits)
+    assert s["non_redundant_bits"] == 2
+    assert s["max_abs_correlation"] > 0.999
+    # Independent bits are all kept.
+    assert bit_stats(rng.integers(0, 2, (500, 6)))["non_redundant_bits"] == 6
 
 
 def test_class_aware_map_by_hand():
