@@ -351,8 +351,12 @@ model; settings and per-epoch logs in `*.train.json`.
   The shipped models (2.0.0) *are* the chosen validation runs' weights, re-exported under the
   shipped name and version by `python -m models.ssdh.promote` (same codes, checked), so they
   were trained on the 55,000 images outside the split; their test numbers (`.eval.json`) were
-  computed once, after the choice, by that command. The 48-bit recipe's two other seeds were
+  computed once, after the choice, by that command. The 48-bit recipe's two other seeds are
   evaluated on test after the choice too, for the spread (`models/validation/r48-s*.eval.json`).
+* **The rule**, fixed before any 2.0.0 test number existed: at each code length, the run with
+  the highest validation mAP (full ranking); at 48 bits, the best of the three seeds. A shipped
+  file whose `.train.json` has no `promoted` entry (the 48-bit 1.2.0 model, until its
+  validation runs are redone) was not chosen this way.
 * **What was not**: the candidates themselves come from the earlier, test-selected work (recipe
   R = 45 augmented epochs, then 4 clean epochs at lr 3e-4, from the 1.2.0 48-bit model); the
   backbone (cnn4) was not re-chosen on validation. The rows "shipped before" below are test
