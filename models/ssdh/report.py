@@ -48,28 +48,28 @@ def validation_rows():
     return rows
 
 
-def shipped_from():
-    """Validation run -> the shipped file promoted from it (models/reference/*.eval.json)."""
+def promoted_evals():
+    """Validation run -> (shipped file stem, its test eval), for the models/reference files
+    promoted from a validation run (their eval records it in "selected_on")."""
     out = {}
     for name in sorted(os.listdir(REF)):
         if name.endswith(".eval.json"):
             with open(os.path.join(REF, name)) as f:
                 ev = json.load(f)
             if "selected_on" in ev:
-                out[ev["selected_on"]["run"].split("/", 1)[1]] = name[: -len(".eval.json")]
+                out[ev["selected_on"]["run"].split("/", 1)[1]] = (name[: -len(".eval.json")], ev)
     return out
+
+
+def shipped_from():
+    """Validation run -> the shipped file stem promoted from it."""
+    return {run: stem for run, (stem, _) in promoted_evals().items()}
 
 
 def seed_spread(bits=48, seeds=(0, 1, 2), recipe="r{bits}-s{seed}"):
     """Test mAP of the chosen recipe at each seed: the shipped model's eval (it records the run
     it was promoted from) or the run's own test eval (models/validation/<run>.eval.json)."""
-    shipped = {}
-    for name in os.listdir(REF):
-        if name.endswith(".eval.json"):
-            with open(os.path.join(REF, name)) as f:
-                ev = json.load(f)
-            if "selected_on" in ev:
-                shipped[ev["selected_on"]["run"]] = ev
+    shipped = {f"validation/{run}": ev for run, (_, ev) in promoted_evals().items()}
     out = []
     for seed in seeds:
         run = recipe.format(bits=bits, seed=seed)
@@ -201,7 +201,9 @@ def version(tr):
 def promoted_commands(label, tr):
     """How a model promoted from a validation run is reproduced: the run, then the promotion."""
     run = tr["promoted"]["from_run"].split("/", 1)[1]
-    base = "-".join(run.split("-")[:2])   # r64-s0-clean8 -> r64-s0
+    # The run whose first stage it started from (validation_runs.sh's checkpoint val-<base>-e45.pt);
+    # another name than its own makes it a second-stage study.
+    base = os.path.basename(tr["settings"]["init"])[len("val-"):-len("-e45.pt")]
     if base == run:
         train = [f"PY=python bash models/validation_runs.sh {run}   # {label}: both training stages "
                  f"(models/validation/{run}*.train.json)"]
