@@ -10,6 +10,8 @@
 # Candidates: R = the shipped 48-bit recipe (45 epochs augmented, then 4 clean at lr 3e-4), at
 # every code length (does 64 reach 48's quality with 48's training length?), 3 seeds at 48,
 # and stronger balance terms (beta 3, 10) for bit health. The choice reads only .val.json.
+# FIRST_STAGE_ONLY=1 trains only the 45 augmented epochs (models/runs/val-<name>-e45.pt), for a
+# second stage that models/validation_studies.sh runs instead of the one here.
 set -euo pipefail
 PY=${PY:-python}
 mkdir -p models/logs models/validation models/runs
@@ -18,11 +20,12 @@ stage() {  # name bits seed beta
   local ck=models/runs/val-$name-e45.pt
   $PY -m models.ssdh.train --bits "$bits" --seed "$seed" --beta "$beta" --epochs 45 --clean-epochs 0 \
     --checkpoint "$ck" --eval none --out "models/validation/$name-e45.onnx" 2>&1 | tee "models/logs/val-$name-e45.log"
+  rm -f "models/validation/$name-e45.onnx"
+  [[ ${FIRST_STAGE_ONLY:-0} == 1 ]] && return
   $PY -m models.ssdh.train --bits "$bits" --seed "$seed" --beta "$beta" --init "$ck" --epochs 4 --clean-epochs 4 \
     --lr 3e-4 --eval val --out "models/validation/$name.onnx" 2>&1 | tee "models/logs/val-$name.log"
   # Only the JSON is committed; the final model stays in models/runs (ignored) so a run chosen on
   # validation can be shipped as is (evaluated on test once), without training it again.
-  rm -f "models/validation/$name-e45.onnx"
   mv -f "models/validation/$name.onnx" "models/runs/val-$name.onnx"
 }
 declare -A RUNS=(
