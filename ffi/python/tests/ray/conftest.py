@@ -38,6 +38,22 @@ def budget(request):
     signal.signal(signal.SIGALRM, old)
 
 
+def wait_dead(actor, timeout_s=60.0):
+    """Returns once calls to ``actor`` fail with RayActorError. ``ray.kill`` only sends the kill
+    (through the GCS) and returns: a call made right after it can still be served by the live
+    process, so a test that needs the actor gone must wait for it to be gone."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.pid.remote(), timeout=10)
+        except ray.exceptions.RayActorError:
+            return
+        except ray.exceptions.GetTimeoutError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"actor still answers {timeout_s:g}s after ray.kill")
+
+
 def wait_restarted(actor, old_pid, timeout_s=60.0):
     """The actor's new process id once Ray has restarted it after ``old_pid`` died (calls fail
     with RayActorError or time out while it restarts)."""

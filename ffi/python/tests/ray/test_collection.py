@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray")
 
 import hamdb  # noqa: E402
 import hamdb.ray as hr  # noqa: E402
-from conftest import wait_restarted  # noqa: E402
+from conftest import wait_dead, wait_restarted  # noqa: E402
 
 NODES = 3
 SHARDS = 4
@@ -246,6 +246,7 @@ def test_shard_down(cluster, tmp_path):
         assert_same(p.coll, p.ref, queries)
 
         ray.kill(p.coll.actors[2], no_restart=True)  # down for good
+        wait_dead(p.coll.actors[2])
         with pytest.raises(hr.ShardUnavailableError, match=r"shard\(s\) \[2\] unavailable") as e:
             p.coll.search(queries, 10)
         assert e.value.shard == 2 and e.value.shards == [2]

@@ -18,7 +18,7 @@ ray = pytest.importorskip("ray")
 
 import hamdb  # noqa: E402
 import hamdb.ray as hr  # noqa: E402
-from conftest import wait_restarted  # noqa: E402
+from conftest import wait_dead, wait_restarted  # noqa: E402
 from test_collection import Pair, assert_same, clustered_codes, random_codes  # noqa: E402
 
 NODES = 3
@@ -210,10 +210,12 @@ def test_replica_killed_writer_down(cluster, tmp_path):
 
         # shard 0's writer down for good: its replica answers, exactly, the latest commit
         ray.kill(p.coll.actors[0], no_restart=True)
+        wait_dead(p.coll.actors[0])
         assert_big_same(p.coll, p.ref, queries)
         assert_same(p.coll, p.ref, queries[:5])
         # and its replica too: shard 0 has no member left
         ray.kill(p.coll.replica_actors[0][0], no_restart=True)
+        wait_dead(p.coll.replica_actors[0][0])
         with pytest.raises(hr.ShardUnavailableError, match=r"shard\(s\) \[0\] unavailable") as e:
             p.coll.search(queries, 10)
         assert e.value.shards == [0] and "replica 1" in str(e.value)
