@@ -76,11 +76,10 @@ def seed_spread(bits=48, seeds=(0, 1, 2)):
     chosen = next((run for run, (stem, _) in promoted.items() if stem == f"ssdh-fmnist-{bits}"), None)
     if chosen is None or not re.search(r"-s\d+", chosen):
         return []
-    shipped = {f"validation/{run}": ev for run, (_, ev) in promoted.items()}
     out = []
     for seed in seeds:
         run = re.sub(r"-s\d+", f"-s{seed}", chosen, count=1)
-        ev = shipped.get(f"validation/{run}")
+        ev = promoted[run][1] if run in promoted else None
         path = os.path.join(VAL, run + ".eval.json")
         if ev is None and os.path.exists(path):
             with open(path) as f:
@@ -90,7 +89,7 @@ def seed_spread(bits=48, seeds=(0, 1, 2)):
             return []
         with open(val_path) as f:
             val = json.load(f)
-        out.append((run, val, ev, f"validation/{run}" in shipped))
+        out.append((run, val, ev, run in promoted))
     return out
 
 
