@@ -9,7 +9,8 @@
 #
 # Candidates: R = the shipped 48-bit recipe (45 epochs augmented, then 4 clean at lr 3e-4), at
 # every code length (does 64 reach 48's quality with 48's training length?), 3 seeds at 48,
-# and stronger balance terms (beta 3, 10) for bit health. The choice reads only .val.json.
+# and stronger balance terms (beta 3, 10) for bit health; 12, 24 and 36 bits line up with the
+# QSMI paper's 12/24/36/48 table. The choice reads only .val.json.
 # FIRST_STAGE_ONLY=1 trains only the 45 augmented epochs (models/runs/val-<name>-e45.pt), for a
 # second stage that models/validation_studies.sh runs instead of the one here.
 set -euo pipefail
@@ -32,6 +33,7 @@ declare -A RUNS=(
   [r48-s0]="48 0 1" [r48-s1]="48 1 1" [r48-s2]="48 2 1"
   [r64-s0]="64 0 1" [r64-s1]="64 1 1" [r64-s2]="64 2 1" [r32-s0]="32 0 1" [r16-s0]="16 0 1"
   [r48-b3-s0]="48 0 3" [r48-b10-s0]="48 0 10"
+  [r12-s0]="12 0 1" [r24-s0]="24 0 1" [r36-s0]="36 0 1"
 )
 ORDER=(r48-s0 r64-s0 r32-s0 r16-s0 r48-b3-s0 r48-b10-s0 r48-s1 r48-s2)
 for name in "${@:-${ORDER[@]}}"; do

@@ -5,7 +5,11 @@
 # beta in the clean stage (bit health). r48-s1/s2-clean8 are the other seeds of the 8-clean-epoch
 # stage at 48 bits (the 48-bit choice, for its seed spread), r64-s1/s2-clean8 the same at 64
 # bits (64 bits fell below 48 on validation, so it gets 48's best-of-3-seeds too); their first
-# stages: FIRST_STAGE_ONLY=1 bash models/validation_runs.sh r48-s1 r48-s2 r64-s1 r64-s2. A few
+# stages: FIRST_STAGE_ONLY=1 bash models/validation_runs.sh r48-s1 r48-s2 r64-s1 r64-s2.
+# r48-b3-s0-clean8 is the 48-bit choice's recipe with beta 3 in both stages (the firing rates
+# are set in the first stage, so a clean-stage beta alone cannot move them); r16/r32-s0-clean8 the
+# 8-clean-epoch stage at the lengths that had only recipe R, r12/r24/r36-s0-clean8 at the QSMI
+# lengths, beside recipe R's (validation_runs.sh). A few
 # minutes each on 2 CPU cores; validation only, like the runs (models/RESULTS.md, "Model
 # selection").
 #   PY=.venv-train/bin/python bash models/validation_studies.sh [NAME...]
@@ -29,6 +33,12 @@ declare -A STUDIES=(
   [r48-s2-clean8]="r48-s2 --seed 2 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r64-s1-clean8]="r64-s1 --seed 1 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r64-s2-clean8]="r64-s2 --seed 2 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  [r48-b3-s0-clean8]="r48-b3-s0 --epochs 8 --clean-epochs 8 --lr 3e-4 --beta 3"
+  [r16-s0-clean8]="r16-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  [r32-s0-clean8]="r32-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  [r12-s0-clean8]="r12-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  [r24-s0-clean8]="r24-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  [r36-s0-clean8]="r36-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r48-s0-clean-b3]="r48-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 3"
   [r48-s0-clean-b10]="r48-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 10"
   [r64-s0-clean-b3]="r64-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 3"
