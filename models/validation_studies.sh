@@ -9,7 +9,8 @@
 # r48-b3-s0-clean8 is the 48-bit choice's recipe with beta 3 in both stages (the firing rates
 # are set in the first stage, so a clean-stage beta alone cannot move them); r16/r32-s0-clean8 the
 # 8-clean-epoch stage at the lengths that had only recipe R, r12/r24/r36-s0-clean8 at the QSMI
-# lengths, beside recipe R's (validation_runs.sh). A few
+# lengths, beside recipe R's (validation_runs.sh); r64-s2-clean16 a 16-epoch clean stage (8 had
+# beaten 4 at 48 and 64 bits, so the length was not bracketed yet). A few
 # minutes each on 2 CPU cores; validation only, like the runs (models/RESULTS.md, "Model
 # selection").
 #   PY=.venv-train/bin/python bash models/validation_studies.sh [NAME...]
@@ -33,6 +34,7 @@ declare -A STUDIES=(
   [r48-s2-clean8]="r48-s2 --seed 2 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r64-s1-clean8]="r64-s1 --seed 1 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r64-s2-clean8]="r64-s2 --seed 2 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  [r64-s2-clean16]="r64-s2 --seed 2 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r48-b3-s0-clean8]="r48-b3-s0 --epochs 8 --clean-epochs 8 --lr 3e-4 --beta 3"
   [r16-s0-clean8]="r16-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r32-s0-clean8]="r32-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
