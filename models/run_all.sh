@@ -18,8 +18,8 @@
 set -euo pipefail
 mkdir -p models/logs
 run() { local log=$1; shift; python -m models.ssdh.train "$@" 2>&1 | tee "models/logs/$log.log"; }
-promote() {  # run bits
-  python -m models.ssdh.promote --run "$1" --model-version 2.0.0 --out "models/reference/ssdh-fmnist-$2.onnx" \
+promote() {  # run bits [version]
+  python -m models.ssdh.promote --run "$1" --model-version "${3:-2.0.0}" --out "models/reference/ssdh-fmnist-$2.onnx" \
     2>&1 | tee "models/logs/promote-$2.log"
 }
 # Part 1: the candidates, the studies, then the choice (the best validation mAP at each length;
@@ -39,8 +39,7 @@ PY=python bash models/validation_studies.sh r48-b3-s0-clean8
 promote r16-s0 16
 promote r32-s0 32
 promote r48-s0-clean8 48
-python -m models.ssdh.promote --run r64-s2-clean16 --model-version 2.1.0 --out models/reference/ssdh-fmnist-64.onnx \
-  2>&1 | tee models/logs/promote-64.log
+promote r64-s2-clean16 64 2.1.0
 for run in r48-s1-clean8 r48-s2-clean8; do   # the 48-bit recipe's other seeds, on test after the choice
   python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
 done

@@ -62,6 +62,11 @@ def promoted_evals():
     return out
 
 
+def shipped_run(bits, promoted):
+    """(validation run, test eval) the shipped `bits`-bit file was promoted from, or None."""
+    return next(((run, ev) for run, (stem, ev) in promoted.items() if stem == f"ssdh-fmnist-{bits}"), None)
+
+
 def shipped_from():
     """Validation run -> the shipped file stem promoted from it."""
     return {run: stem for run, (stem, _) in promoted_evals().items()}
@@ -74,7 +79,7 @@ def seed_spread(bits=48, seeds=(0, 1, 2), template=None):
     [] until every seed has both a validation and a test eval. `template` (e.g. "r64-s0-clean8")
     names another recipe than the shipped run's."""
     promoted = promoted_evals()
-    chosen = template or next((run for run, (stem, _) in promoted.items() if stem == f"ssdh-fmnist-{bits}"), None)
+    chosen = template or (shipped_run(bits, promoted) or (None,))[0]
     if chosen is None or not re.search(r"-s\d+", chosen):
         return []
     out = []
@@ -127,8 +132,7 @@ def qsmi_table(lengths=(12, 24, 36)):
     if not rows:
         return ("Not trained yet: at about 40 s an epoch here, each length is 35-40 minutes of CPU, "
                 "and the time went to the shipped lengths first.")
-    promoted = promoted_evals()
-    shipped48 = next(((run, ev) for run, (stem, ev) in promoted.items() if stem == "ssdh-fmnist-48"), None)
+    shipped48 = shipped_run(48, promoted_evals())
     if shipped48:
         with open(os.path.join(VAL, shipped48[0] + ".val.json")) as f:
             rows.append((48, shipped48[0] + " (shipped)", json.load(f), shipped48[1]))
@@ -414,8 +418,9 @@ model; settings and per-epoch logs in `*.train.json`.
   test protocol's shape), written to `<stem>.val.json`. Their test numbers are not computed.
 * **What is chosen on validation**: the recipe at each code length (stage lengths, the clean
   stage, the balance weight beta), read only from the `.val.json` files in the table below.
-  The shipped models (2.0.0; 2.1.0 at 64 bits) *are* the chosen validation runs' weights, re-exported under the
-  shipped name and version by `python -m models.ssdh.promote` (same codes, checked), so they
+  The shipped models (2.0.0; 2.1.0 at 64 bits) *are* the chosen validation runs' weights,
+  re-exported under the shipped name and version by `python -m models.ssdh.promote` (same
+  codes, checked), so they
   were trained on the 55,000 images outside the split; their test numbers (`.eval.json`) were
   computed once, after the choice, by that command. The chosen recipe's two other seeds are
   evaluated on test after the choice too, for the spread (`models/validation/r48-s*.eval.json`
