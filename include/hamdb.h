@@ -886,7 +886,9 @@ int hamdb_db_expected_radius(const struct hamdb_db *db, uint32_t *out);
  * Open the database at `path` (NUL-terminated). `flags`: a bitwise OR of
  * `HAMDB_OPEN_READ_ONLY` (no write lock; writes fail with `HAMDB_READ_ONLY`) and
  * `HAMDB_OPEN_NO_AUTO_COMPACT`. Read-write opening fails with `HAMDB_LOCKED` while another
- * handle or process has the database open for writing.
+ * handle or process has the database open for writing; it first retries for up to 200 ms, the
+ * window in which a child process forked by another thread still shares a just-closed
+ * handle's lock (until the child execs).
  *
  * On success `*out` receives a new handle, which the caller frees with `hamdb_db_free`.
  *

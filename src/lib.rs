@@ -37,6 +37,6 @@ pub use index::{
 pub use storage::{
     CommitInfo, CompactionPolicy, CreateOptions, Database, DbStats, DedupOptions, Hit, Import,
     Item, OpenOptions, Pair, QueryResult, SearchManyOptions, Snapshot, VerifyReport, WriteBatch,
-    MAX_CODES_PER_ITEM, MAX_DELTA_BATCHES, NO_ID,
+    DEFAULT_LOCK_WAIT, MAX_CODES_PER_ITEM, MAX_DELTA_BATCHES, NO_ID,
 };
 pub use threads::MAX_THREADS;

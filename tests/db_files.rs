@@ -5,7 +5,8 @@
 mod common;
 
 use common::db::{code_for, small_db, tempdir};
-use hamdb::{Code, CreateOptions, Database, Error, WriteBatch};
+use hamdb::{Code, CreateOptions, Database, Error, OpenOptions, WriteBatch};
+use std::time::Duration;
 
 #[test]
 fn reopen_keeps_everything_and_verify_passes() {
@@ -73,6 +74,96 @@ fn a_second_writer_is_refused_and_readers_refresh() {
     assert_eq!(reader.search(&code_for(1000), 1).unwrap().hits[0].id, 1000);
     drop(writer);
     Database::open(&path).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A forked child, blocked until the pipe it reads from gets a byte, holding copies of every
+/// descriptor the test process had open at the fork. Killed and reaped on drop, so a failing
+/// test cannot leave it holding other tests' locks.
+struct ForkedChild {
+    pid: libc::pid_t,
+    release: libc::c_int,
+}
+
+impl ForkedChild {
+    fn spawn() -> Self {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` is valid for two ints, as pipe(2) requires.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: the child calls only read(2) and _exit(2), both async-signal-safe, so it is
+        // sound in a multi-threaded parent; it touches no Rust state and never returns.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let mut byte = 0u8;
+            // SAFETY: fds[0] is the pipe's open read end; `byte` is valid for one byte.
+            unsafe {
+                libc::read(fds[0], (&mut byte as *mut u8).cast(), 1);
+                libc::_exit(0);
+            }
+        }
+        // SAFETY: fds[0] is this process's read end, unused here.
+        unsafe { libc::close(fds[0]) };
+        Self {
+            pid,
+            release: fds[1],
+        }
+    }
+
+    /// Let the child exit (it lets go of its descriptors then), without waiting for it.
+    fn release(&self) {
+        // SAFETY: `release` is the pipe's open write end; one byte from a valid buffer.
+        assert_eq!(
+            unsafe { libc::write(self.release, [1u8].as_ptr().cast(), 1) },
+            1
+        );
+    }
+}
+
+impl Drop for ForkedChild {
+    fn drop(&mut self) {
+        // SAFETY: `pid` is our own unreaped child, `release` our own descriptor.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+            libc::close(self.release);
+        }
+    }
+}
+
+/// The write lock is an flock on the file's open description, which a forked child shares
+/// until it execs or exits: closing a handle and reopening it while any thread of the host
+/// spawns a process can meet that copy. The open waits it out (`lock_wait`) instead of
+/// reporting `Locked` (seen in CI: a test's `mkfifo` spawn against another test's create).
+#[test]
+fn a_forked_childs_copy_of_the_lock_is_waited_out() {
+    let dir = tempdir("fork-lock");
+    let path = dir.join("forked.hamdb");
+    let no_wait = || OpenOptions {
+        lock_wait: Some(Duration::ZERO),
+        ..OpenOptions::default()
+    };
+    // Creation hands its lock to the new handle: a child forked between the two would
+    // otherwise hold the creating descriptor while the handle locks again.
+    let db = Database::create_with(&path, CreateOptions::new(64), no_wait()).unwrap();
+    let child = ForkedChild::spawn();
+    drop(db);
+    assert!(
+        matches!(Database::open_with(&path, no_wait()), Err(Error::Locked)),
+        "the child's copy of the descriptor still holds the lock"
+    );
+    child.release();
+    let db = Database::open_with(
+        &path,
+        OpenOptions {
+            lock_wait: Some(Duration::from_secs(30)),
+            ..OpenOptions::default()
+        },
+    )
+    .expect("the open waits until the child has exited");
+    // The wait is for transient holders only: a live writer is still refused.
+    assert!(matches!(Database::open(&path), Err(Error::Locked)));
+    drop((db, child));
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -8,14 +8,17 @@
 
 use super::batch::WriteBatch;
 use super::file::{
-    create_file, now_unix, open_locked, open_regular, storage_of, FirstCommit, NewFileAt,
+    create_file, now_unix, open_created, open_locked, open_regular, storage_of, FirstCommit,
+    NewFileAt,
 };
 use super::flush::{Import, NewRows};
 use super::format::{Header, FIRST_BLOCK, FORMAT_VERSION, MAX_FINGERPRINT};
 use super::io::{StorageFile, StorageWrapper};
 use super::manifest::Manifest;
 use super::many::SearchManyOptions;
-use super::options::{CompactionPolicy, CreateOptions, OpenOptions, DEFAULT_FLUSH_THRESHOLD};
+use super::options::{
+    CompactionPolicy, CreateOptions, OpenOptions, DEFAULT_FLUSH_THRESHOLD, DEFAULT_LOCK_WAIT,
+};
 use super::recovery::load;
 use super::snapshot::Snapshot;
 use super::state::State;
@@ -142,8 +145,12 @@ impl Database {
                 segment: None,
             },
         )?;
-        drop(lock);
-        Self::open_with(path, open)
+        if open.read_only {
+            drop(lock);
+            return Self::open_with(path, open);
+        }
+        let handles = open_created(path, lock)?;
+        Self::from_handles(path.to_path_buf(), open, handles)
     }
 
     /// Open for reading and writing; fails with [`Error::Locked`] if another writer has it.
@@ -164,16 +171,34 @@ impl Database {
 
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let (file, lock, map_file_handle) = if options.read_only {
+        if options.read_only {
             let file = open_regular(&path, false)?;
             let map = file
                 .try_clone()
                 .map_err(|e| Error::io("opening the database", e))?;
-            (file, None, map)
+            Self::from_parts(path, options, file, None, map)
         } else {
-            let (file, lock, map) = open_locked(&path)?;
-            (file, Some(lock), map)
-        };
+            let handles = open_locked(&path, options.lock_wait.unwrap_or(DEFAULT_LOCK_WAIT))?;
+            Self::from_handles(path, options, handles)
+        }
+    }
+
+    /// A writer over the (write descriptor, lock holder, mapping descriptor) of a locked file.
+    fn from_handles(
+        path: PathBuf,
+        options: OpenOptions,
+        (file, lock, map): (File, File, File),
+    ) -> Result<Self> {
+        Self::from_parts(path, options, file, Some(lock), map)
+    }
+
+    fn from_parts(
+        path: PathBuf,
+        options: OpenOptions,
+        file: File,
+        lock: Option<File>,
+        map_file_handle: File,
+    ) -> Result<Self> {
         let storage = storage_of(file, options.storage.as_ref());
         let (header, state) = load(&map_file_handle, None)?;
         let len = CodeLen::new(header.code_bits as usize)?;

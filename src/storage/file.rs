@@ -11,6 +11,7 @@ use crate::slab::Backing;
 use std::fs::{File, OpenOptions as FsOpenOptions};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub(super) fn now_unix() -> u64 {
     std::time::SystemTime::now()
@@ -29,11 +30,32 @@ pub(super) fn sync_dir(path: &Path) -> Result<()> {
         .map_err(|e| Error::io("syncing the directory", e))
 }
 
-fn lock_exclusive(file: &File) -> Result<()> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("locking the database", e)),
+/// Take the exclusive lock on `file`, retrying for up to `wait` while someone else holds it.
+///
+/// flock locks belong to open file descriptions, and a child process forked by any thread
+/// of the host shares every description the parent had open until it execs (hamdb opens
+/// with `O_CLOEXEC`, so an exec drops them). A handle closed and reopened while another
+/// thread spawns a process can therefore meet its own old lock for the child's
+/// fork-to-exec window; the wait absorbs that, and a writer that really holds the database
+/// still gets [`Error::Locked`] once it is over.
+fn lock_exclusive(file: &File, wait: Duration) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Error::Locked);
+                }
+                std::thread::sleep(pause.min(deadline - now));
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io("locking the database", e))
+            }
+        }
     }
 }
 
@@ -108,10 +130,10 @@ fn same_file(a: &File, b: &File) -> Result<bool> {
 /// The mapping goes through a separate open, not a dup of the locked descriptor: a mapping
 /// keeps its open file description alive, and flock locks belong to that description, so a
 /// snapshot outliving this handle would otherwise keep the write lock.
-pub(super) fn open_locked(path: &Path) -> Result<(File, File, File)> {
+pub(super) fn open_locked(path: &Path, wait: Duration) -> Result<(File, File, File)> {
     for _ in 0..8 {
         let file = open_regular(path, true)?;
-        lock_exclusive(&file)?;
+        lock_exclusive(&file, wait)?;
         let map = open_regular(path, false)?;
         if same_file(&file, &map)? {
             let lock = file
@@ -121,6 +143,27 @@ pub(super) fn open_locked(path: &Path) -> Result<(File, File, File)> {
         }
     }
     Err(Error::Locked)
+}
+
+/// The handles [`open_locked`] gives, for a file this process just created and still holds
+/// the lock of (`lock`, from [`create_file`]). Handing the lock over, instead of letting go
+/// and locking again, leaves no moment in which another writer (or a forked child's copy of
+/// the creating descriptor) could hold the new file.
+pub(super) fn open_created(path: &Path, lock: File) -> Result<(File, File, File)> {
+    let file = lock
+        .try_clone()
+        .map_err(|e| Error::io("opening the database", e))?;
+    let map = open_regular(path, false)?;
+    if !same_file(&lock, &map)? {
+        return Err(Error::io(
+            "opening the database",
+            std::io::Error::other(format!(
+                "{} was replaced by another file while it was being created",
+                path.display()
+            )),
+        ));
+    }
+    Ok((file, lock, map))
 }
 
 pub(super) fn map_file(file: &File) -> Result<Arc<dyn Backing>> {
@@ -253,7 +296,8 @@ pub(super) fn create_file(
         .open(&written)
         .map_err(|e| Error::io(creating, e))?;
     let result = (|| -> Result<File> {
-        lock_exclusive(&file)?;
+        // A file made with `create_new` is ours alone: nobody else can hold its lock.
+        lock_exclusive(&file, Duration::ZERO)?;
         let lock = file.try_clone().map_err(|e| Error::io(cloning, e))?;
         let storage = storage_of(file, wrapper);
         let header = first.header;

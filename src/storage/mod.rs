@@ -50,7 +50,8 @@ pub use flush::Import;
 pub use format::FORMAT_VERSION;
 pub use many::SearchManyOptions;
 pub use options::{
-    CompactionPolicy, CreateOptions, OpenOptions, MAX_CODES_PER_ITEM, MAX_DELTA_BATCHES, NO_ID,
+    CompactionPolicy, CreateOptions, OpenOptions, DEFAULT_LOCK_WAIT, MAX_CODES_PER_ITEM,
+    MAX_DELTA_BATCHES, NO_ID,
 };
 pub use snapshot::Snapshot;
 pub use values::{CommitInfo, DbStats, Hit, Item, QueryResult, VerifyReport};

@@ -1,6 +1,7 @@
 //! How to create and open a database, and the limits that shape its file.
 
 use super::io::StorageWrapper;
+use std::time::Duration;
 
 /// The one id no item can have: `u64::MAX` (2^64 - 1) means "no id" everywhere (padding in
 /// `--npy` search output, items an ingestion did not commit, the C ABI's `HAMDB_NO_ID`).
@@ -24,6 +25,16 @@ pub const DEFAULT_FLUSH_THRESHOLD: usize = 65_536;
 /// both; 64 keeps the list under ~320 bytes per commit while a flush of a small delta costs
 /// one small segment.
 pub const MAX_DELTA_BATCHES: usize = 64;
+
+/// How long a read-write open waits for the write lock before [`crate::Error::Locked`]
+/// ([`OpenOptions::lock_wait`]).
+///
+/// Not a queue for writers: it covers holders that go away by themselves. A child process
+/// that any thread of the host forks shares the parent's open files until it execs, write
+/// lock included, so closing a database and opening it again while another thread spawns a
+/// process can find the lock still held for the child's fork-to-exec window (microseconds
+/// normally, milliseconds on a loaded machine). A real second writer is refused after this.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_millis(200);
 
 /// How to create a database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +70,9 @@ pub struct OpenOptions {
     pub flush_threshold: Option<usize>,
     /// When commits compact the database automatically (default: [`CompactionPolicy::default`]).
     pub compaction: Option<CompactionPolicy>,
+    /// How long a read-write open retries while the write lock is held elsewhere (default
+    /// [`DEFAULT_LOCK_WAIT`]; `Some(Duration::ZERO)`: fail at once).
+    pub lock_wait: Option<Duration>,
     /// Wraps the write path (tests inject I/O failures with it).
     pub storage: Option<StorageWrapper>,
 }
