@@ -36,8 +36,10 @@ PY=python bash models/validation_studies.sh r64-s1-clean8 r64-s2-clean8
 PY=python bash models/validation_studies.sh r64-s2-clean16
 FIRST_STAGE_ONLY=1 PY=python bash models/validation_runs.sh r48-b3-s0
 PY=python bash models/validation_studies.sh r48-b3-s0-clean8
+# the 8- and 16-clean-epoch stages at 32 bits (16 won, 2.1.0)
+PY=python bash models/validation_studies.sh r32-s0-clean8 r32-s0-clean16
 promote r16-s0 16
-promote r32-s0 32
+promote r32-s0-clean16 32 2.1.0
 promote r48-s0-clean8 48
 promote r64-s2-clean16 64 2.1.0
 for run in r48-s1-clean8 r48-s2-clean8; do   # the 48-bit recipe's other seeds, on test after the choice

@@ -308,6 +308,7 @@ def write_readme_table(text):
 
 
 HISTORY = {"ssdh-fmnist-64-2.0.0": "64 bits, 2.0.0 (shipped before; r64-s1-clean8, chosen on validation)",
+           "ssdh-fmnist-32-2.0.0": "32 bits, 2.0.0 (shipped before; r32-s0, chosen on validation)",
            "ssdh-fmnist-48-1.2.0": "48 bits, 1.2.0 (shipped before; recipe chosen on test)",
            **{f"ssdh-fmnist-{k}-1.1.0": f"{k} bits, 1.1.0 (shipped before)" for k in (16, 32, 64)},
            "ssdh-fmnist-48-1.1.0": "48 bits, 1.1.0 (shipped before)",
