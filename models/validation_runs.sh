@@ -11,14 +11,17 @@
 # every code length (does 64 reach 48's quality with 48's training length?), 3 seeds at 48,
 # and stronger balance terms (beta 3, 10) for bit health; 12, 24 and 36 bits line up with the
 # QSMI paper's 12/24/36/48 table. The choice reads only .val.json.
-# FIRST_STAGE_ONLY=1 trains only the 45 augmented epochs (models/runs/val-<name>-e45.pt), for a
-# second stage that models/validation_studies.sh runs instead of the one here.
+# FIRST_STAGE_ONLY=1 trains only the 45 augmented epochs, for a second stage that
+# models/validation_studies.sh runs instead of the one here. First-stage checkpoints go to
+# models/checkpoints/val-<name>-e45.pt, which is committed (about 1.8 MB each): a first stage is
+# 35 CPU minutes here and CPU reruns are close but not bit for bit (models/results_notes.md), so
+# a later session's second stage must start from the very weights the earlier studies did.
 set -euo pipefail
 PY=${PY:-python}
-mkdir -p models/logs models/validation models/runs
+mkdir -p models/logs models/validation models/runs models/checkpoints
 stage() {  # name bits seed beta
   local name=$1 bits=$2 seed=$3 beta=$4
-  local ck=models/runs/val-$name-e45.pt
+  local ck=models/checkpoints/val-$name-e45.pt
   $PY -m models.ssdh.train --bits "$bits" --seed "$seed" --beta "$beta" --epochs 45 --clean-epochs 0 \
     --checkpoint "$ck" --eval none --out "models/validation/$name-e45.onnx" 2>&1 | tee "models/logs/val-$name-e45.log"
   rm -f "models/validation/$name-e45.onnx"

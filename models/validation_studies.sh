@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 16's second-stage studies under the validation protocol, each from a first stage that
-# models/validation_runs.sh trained (its models/runs/val-<run>-e45.pt): what the clean stage
+# models/validation_runs.sh trained (models/checkpoints/val-<run>-e45.pt, committed; first
+# stages trained before 2026-12-04 left theirs in models/runs/, ignored, and most are gone): what the clean stage
 # buys over none and over 4 more augmented epochs, a longer clean stage, and the balance weight
 # beta in the clean stage (bit health). r48-s1/s2-clean8 are the other seeds of the 8-clean-epoch
 # stage at 48 bits (the 48-bit choice, for its seed spread), r64-s1/s2-clean8 the same at 64
@@ -12,7 +13,8 @@
 # lengths, beside recipe R's (validation_runs.sh); r64-s2-clean16 a 16-epoch clean stage (8 had
 # beaten 4 at 48 and 64 bits, so the length was not bracketed yet), and r32-s0-clean16 the same
 # at 32 bits (the shipped 32-bit model had recipe R's 4 clean epochs only) and 48 bits (after
-# it won at 32 too: 0.9410 on validation). A few
+# it won at 32 too: 0.9410 on validation); r48-s1/s2-clean16 are its other two seeds at 48 bits,
+# for the best-of-3-seeds rule there. A few
 # minutes each on 2 CPU cores; validation only, like the runs (models/RESULTS.md, "Model
 # selection").
 #   PY=.venv-train/bin/python bash models/validation_studies.sh [NAME...]
@@ -22,7 +24,9 @@ mkdir -p models/logs models/validation models/runs
 study() {  # name first-stage-run extra-trainer-arguments...
   local name=$1 from=$2; shift 2
   local bits=${from#r}; bits=${bits%%-*}
-  $PY -m models.ssdh.train --bits "$bits" --init "models/runs/val-$from-e45.pt" --eval val \
+  local ck=models/checkpoints/val-$from-e45.pt
+  [[ -f $ck ]] || ck=models/runs/val-$from-e45.pt
+  $PY -m models.ssdh.train --bits "$bits" --init "$ck" --eval val \
     --out "models/validation/$name.onnx" "$@" 2>&1 | tee "models/logs/val-$name.log"
   mv -f "models/validation/$name.onnx" "models/runs/val-$name.onnx"
 }
@@ -42,6 +46,8 @@ declare -A STUDIES=(
   [r32-s0-clean8]="r32-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r32-s0-clean16]="r32-s0 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r48-s0-clean16]="r48-s0 --epochs 16 --clean-epochs 16 --lr 3e-4"
+  [r48-s1-clean16]="r48-s1 --seed 1 --epochs 16 --clean-epochs 16 --lr 3e-4"
+  [r48-s2-clean16]="r48-s2 --seed 2 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r12-s0-clean8]="r12-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r24-s0-clean8]="r24-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r36-s0-clean8]="r36-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
