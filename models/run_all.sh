@@ -38,11 +38,18 @@ FIRST_STAGE_ONLY=1 PY=python bash models/validation_runs.sh r48-b3-s0
 PY=python bash models/validation_studies.sh r48-b3-s0-clean8
 # the 8- and 16-clean-epoch stages at 32 bits (16 won, 2.1.0)
 PY=python bash models/validation_studies.sh r32-s0-clean8 r32-s0-clean16
+# 16 clean epochs at 48 bits, three seeds (seed 0 won, 2.1.0)
+PY=python bash models/validation_studies.sh r48-s0-clean16 r48-s1-clean16 r48-s2-clean16
 promote r16-s0 16
 promote r32-s0-clean16 32 2.1.0
-promote r48-s0-clean8 48
+promote r48-s0-clean16 48 2.1.0
 promote r64-s2-clean16 64 2.1.0
-for run in r48-s1-clean8 r48-s2-clean8; do   # the 48-bit recipe's other seeds, on test after the choice
+for run in r48-s1-clean16 r48-s2-clean16; do   # the 48-bit recipe's other seeds, on test after the choice
+  python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
+done
+# 48 bits 2.0.0's recipe (8 clean epochs): seed 0 was shipped as 2.0.0 (its test eval is
+# models/history/ssdh-fmnist-48-2.0.0.eval.json, copied to models/validation/r48-s0-clean8.eval.json)
+for run in r48-s1-clean8 r48-s2-clean8; do
   python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
 done
 for run in r64-s0-clean8 r64-s1-clean8 r64-s2-clean8; do   # 64 bits' earlier choices (s0, then s1 as 2.0.0) and s2

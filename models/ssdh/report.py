@@ -307,7 +307,8 @@ def write_readme_table(text):
         f.write(readme)
 
 
-HISTORY = {"ssdh-fmnist-64-2.0.0": "64 bits, 2.0.0 (shipped before; r64-s1-clean8, chosen on validation)",
+HISTORY = {"ssdh-fmnist-48-2.0.0": "48 bits, 2.0.0 (shipped before; r48-s0-clean8, chosen on validation)",
+           "ssdh-fmnist-64-2.0.0": "64 bits, 2.0.0 (shipped before; r64-s1-clean8, chosen on validation)",
            "ssdh-fmnist-32-2.0.0": "32 bits, 2.0.0 (shipped before; r32-s0, chosen on validation)",
            "ssdh-fmnist-48-1.2.0": "48 bits, 1.2.0 (shipped before; recipe chosen on test)",
            **{f"ssdh-fmnist-{k}-1.1.0": f"{k} bits, 1.1.0 (shipped before)" for k in (16, 32, 64)},
@@ -365,11 +366,13 @@ def main():
                "val mAP, class-aware | val mAP@1000 | val accuracy | mean abs bit corr. | bit firing rate range | "
                "constant bits | non-redundant bits |\n" + "|---" * 16 + "|")
     validation = vheader + "\n" + "\n".join(vrows) if vrows else "No validation run is stored yet."
-    # 64 bits: the shipped 2.1.0 recipe (16 clean epochs) has one seed; the 8-clean-epoch recipe
-    # that 2.0.0 shipped has three.
+    # 48 bits: the shipped recipe (2.1.0: 16 clean epochs) and 2.0.0's 8-clean-epoch one both
+    # have three seeds; at 64 bits the shipped 2.1.0 recipe has one, 2.0.0's has three.
+    spreads = ((48, "48 bits, 16 clean epochs (2.1.0, shipped)", None),
+               (48, "48 bits, 8 clean epochs (2.0.0's recipe)", "r48-s0-clean8"),
+               (64, "64 bits, 8 clean epochs (2.0.0's recipe)", "r64-s0-clean8"))
     seeds = "\n\n".join(f"{label}:\n\n{seed_table(spread)}"
-                          for bits, label, template in ((48, "48 bits", None),
-                                                        (64, "64 bits, 8 clean epochs (2.0.0's recipe)", "r64-s0-clean8"))
+                          for bits, label, template in spreads
                           if (spread := seed_spread(bits, template=template)))
     seeds = seeds or "Not all three seeds are evaluated yet."
     text = TEMPLATE.format(table=header + "\n" + "\n".join(rows), commands="\n".join(cmds),
@@ -419,7 +422,7 @@ model; settings and per-epoch logs in `*.train.json`.
   test protocol's shape), written to `<stem>.val.json`. Their test numbers are not computed.
 * **What is chosen on validation**: the recipe at each code length (stage lengths, the clean
   stage, the balance weight beta), read only from the `.val.json` files in the table below.
-  The shipped models (2.0.0; 2.1.0 at 64 bits) *are* the chosen validation runs' weights,
+  The shipped models (2.0.0 at 16 bits, 2.1.0 at 32, 48 and 64) *are* the chosen validation runs' weights,
   re-exported under the shipped name and version by `python -m models.ssdh.promote` (same
   codes, checked), so they
   were trained on the 55,000 images outside the split; their test numbers (`.eval.json`) were

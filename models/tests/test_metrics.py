@@ -78,3 +78,16 @@ def test_class_aware_map_equals_hamming_map_when_no_class_separates():
     assert abs(plain - same) < 1e-12
     # Stored class = true label, query class = true label: every relevant item first, AP 1.
     assert class_aware_map(q, ql, ql, db, dl, dl) == 1.0
+
+
+def test_per_query_ap_averages_to_map_full():
+    # ap_by_correctness splits mAP by query; its per-query APs must be the ones map_full averages.
+    from models.ssdh.ap_by_correctness import per_query_ap
+
+    rng = np.random.default_rng(7)
+    db = rng.integers(0, 2, (300, 16), dtype=np.uint8)
+    q = rng.integers(0, 2, (40, 16), dtype=np.uint8)
+    db_labels, q_labels = rng.integers(0, 4, 300), rng.integers(0, 4, 40)
+    aps = per_query_ap(q, q_labels, db, db_labels, chunk=7)
+    assert aps.shape == (40,) and ((aps > 0) & (aps <= 1)).all()
+    assert abs(aps.mean() - retrieval_metrics(q, q_labels, db, db_labels, top=100)["map_full"]) < 1e-12
