@@ -17,23 +17,13 @@ import numpy as np
 from .contract import codes_from_latent
 from .data import load_fmnist
 from .evaluate import encode
-from .metrics import hamming
+from .metrics import retrieval_metrics
 from .samples import ROOT
 
 
 def per_query_ap(q_bits, q_labels, db_bits, db_labels, chunk: int = 250) -> np.ndarray:
-    """Average precision over the full ranking, one value per query (metrics.retrieval_metrics'
-    map_full is their mean)."""
-    n_rel = np.bincount(db_labels, minlength=int(max(db_labels.max(), q_labels.max())) + 1)
-    pos = np.arange(1, len(db_bits) + 1, dtype=np.float64)
-    ap = np.zeros(len(q_bits))
-    for s in range(0, len(q_bits), chunk):
-        e = min(len(q_bits), s + chunk)
-        order = np.argsort(hamming(q_bits[s:e], db_bits), axis=1, kind="stable")
-        rel = db_labels[order] == q_labels[s:e, None]
-        prec = np.cumsum(rel, axis=1, dtype=np.float64) / pos
-        ap[s:e] = (prec * rel).sum(1) / np.maximum(n_rel[q_labels[s:e]], 1)
-    return ap
+    """Average precision over the full ranking, one value per query (map_full is their mean)."""
+    return retrieval_metrics(q_bits, q_labels, db_bits, db_labels, chunk=chunk, per_query=True)["ap_full_per_query"]
 
 
 def main(argv=None):

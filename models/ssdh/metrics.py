@@ -19,7 +19,9 @@ def hamming(q: np.ndarray, db: np.ndarray) -> np.ndarray:
 
 
 def retrieval_metrics(q_bits, q_labels, db_bits, db_labels, top: int = 1000, radius: int = 2,
-                      chunk: int = 200) -> Dict:
+                      chunk: int = 200, per_query: bool = False) -> Dict:
+    """The retrieval measures of RESULTS.md; `per_query` adds "ap_full_per_query", the full-ranking
+    AP of each query (map_full is its mean; models.ssdh.ap_by_correctness splits it)."""
     q_bits, db_bits = np.asarray(q_bits), np.asarray(db_bits)
     nq = len(q_bits)
     top_key = top                     # keys name the requested cut even on a tiny database
@@ -75,6 +77,7 @@ def retrieval_metrics(q_bits, q_labels, db_bits, db_labels, top: int = 1000, rad
         f"queries_empty_within_r{radius}": int(r_radius_empty),
         "precision_at_k": {str(k): float(p_at_k[k - 1]) for k in (1, 10, 100, 500, 1000) if k <= top},
         "precision_at_k_curve": [float(v) for v in p_at_k],
+        **({"ap_full_per_query": ap_full} if per_query else {}),
     }
 
 
