@@ -40,10 +40,15 @@ PY=python bash models/validation_studies.sh r48-b3-s0-clean8
 PY=python bash models/validation_studies.sh r32-s0-clean8 r32-s0-clean16
 # 16 clean epochs at 48 bits, three seeds (seed 0 won, 2.1.0)
 PY=python bash models/validation_studies.sh r48-s0-clean16 r48-s1-clean16 r48-s2-clean16
+# 16 clean epochs at 64 bits, seeds 0 and 1 (seed 2's is r64-s2-clean16 above, 2.1.0). Seed 1's
+# first stage was rerun (it reuses the r64-s1 stage 1 above; the rerun's log is
+# models/validation/r64-s1-e45-rerun.train.json). r64-s0-clean16-amd is r64-s0-clean16 run again
+# on another machine (the original's weights are gone); seed 1 won (2.2.0).
+PY=python bash models/validation_studies.sh r64-s0-clean16 r64-s0-clean16-amd r64-s1-clean16
 promote r16-s0 16
 promote r32-s0-clean16 32 2.1.0
 promote r48-s0-clean16 48 2.1.0
-promote r64-s2-clean16 64 2.1.0
+promote r64-s1-clean16 64 2.2.0
 for run in r48-s1-clean16 r48-s2-clean16; do   # the 48-bit recipe's other seeds, on test after the choice
   python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
 done
@@ -52,6 +57,9 @@ done
 for run in r48-s1-clean8 r48-s2-clean8; do
   python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
 done
+# 64 bits 2.1.0 (r64-s2-clean16): its test eval is models/history/ssdh-fmnist-64-2.1.0.eval.json,
+# copied to models/validation/r64-s2-clean16.eval.json; 2.2.0's recipe at seed 0:
+python -m models.ssdh.promote --run r64-s0-clean16-amd --eval-only --out models/validation/r64-s0-clean16-amd.eval.json
 for run in r64-s0-clean8 r64-s1-clean8 r64-s2-clean8; do   # 64 bits' earlier choices (s0, then s1 as 2.0.0) and s2
   python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
 done

@@ -72,19 +72,21 @@ def shipped_from():
     return {run: stem for run, (stem, _) in promoted_evals().items()}
 
 
-def seed_spread(bits=48, seeds=(0, 1, 2), template=None):
+def seed_spread(bits=48, seeds=(0, 1, 2), template=None, runs=None):
     """Test mAP of the shipped recipe at `bits` at each seed: the shipped model's eval (it records
     the run it was promoted from) or the run's own test eval (models/validation/<run>.eval.json).
     The recipe is the shipped run's name with its seed replaced (r48-s0-clean8 -> r48-s1-clean8);
     [] until every seed has both a validation and a test eval. `template` (e.g. "r64-s0-clean8")
-    names another recipe than the shipped run's."""
+    names another recipe than the shipped run's; `runs` names the seeds' runs outright (one of
+    them a rerun under another name than the template's)."""
     promoted = promoted_evals()
-    chosen = template or (shipped_run(bits, promoted) or (None,))[0]
-    if chosen is None or not re.search(r"-s\d+", chosen):
-        return []
+    if runs is None:
+        chosen = template or (shipped_run(bits, promoted) or (None,))[0]
+        if chosen is None or not re.search(r"-s\d+", chosen):
+            return []
+        runs = [re.sub(r"-s\d+", f"-s{seed}", chosen, count=1) for seed in seeds]
     out = []
-    for seed in seeds:
-        run = re.sub(r"-s\d+", f"-s{seed}", chosen, count=1)
+    for run in runs:
         ev = promoted[run][1] if run in promoted else None
         path = os.path.join(VAL, run + ".eval.json")
         if ev is None and os.path.exists(path):
@@ -307,7 +309,8 @@ def write_readme_table(text):
         f.write(readme)
 
 
-HISTORY = {"ssdh-fmnist-48-2.0.0": "48 bits, 2.0.0 (shipped before; r48-s0-clean8, chosen on validation)",
+HISTORY = {"ssdh-fmnist-64-2.1.0": "64 bits, 2.1.0 (shipped before; r64-s2-clean16, chosen on validation)",
+           "ssdh-fmnist-48-2.0.0": "48 bits, 2.0.0 (shipped before; r48-s0-clean8, chosen on validation)",
            "ssdh-fmnist-64-2.0.0": "64 bits, 2.0.0 (shipped before; r64-s1-clean8, chosen on validation)",
            "ssdh-fmnist-32-2.0.0": "32 bits, 2.0.0 (shipped before; r32-s0, chosen on validation)",
            "ssdh-fmnist-48-1.2.0": "48 bits, 1.2.0 (shipped before; recipe chosen on test)",
@@ -366,14 +369,17 @@ def main():
                "val mAP, class-aware | val mAP@1000 | val accuracy | mean abs bit corr. | bit firing rate range | "
                "constant bits | non-redundant bits |\n" + "|---" * 16 + "|")
     validation = vheader + "\n" + "\n".join(vrows) if vrows else "No validation run is stored yet."
-    # 48 bits: the shipped recipe (2.1.0: 16 clean epochs) and 2.0.0's 8-clean-epoch one both
-    # have three seeds; at 64 bits the shipped 2.1.0 recipe has one, 2.0.0's has three.
-    spreads = ((48, "48 bits, 16 clean epochs (2.1.0, shipped)", None),
-               (48, "48 bits, 8 clean epochs (2.0.0's recipe)", "r48-s0-clean8"),
-               (64, "64 bits, 8 clean epochs (2.0.0's recipe)", "r64-s0-clean8"))
+    # Each shipped recipe at 48 and 64 bits and 2.0.0's 8-clean-epoch one have three seeds. At 64
+    # bits, 16 clean epochs, seed 0 is the AMD rerun (the original's weights are gone; see the
+    # notes), so its runs are named outright.
+    spreads = ((48, "48 bits, 16 clean epochs (2.1.0, shipped)", None, None),
+               (48, "48 bits, 8 clean epochs (2.0.0's recipe)", "r48-s0-clean8", None),
+               (64, "64 bits, 16 clean epochs (2.2.0, shipped)", None,
+                ("r64-s0-clean16-amd", "r64-s1-clean16", "r64-s2-clean16")),
+               (64, "64 bits, 8 clean epochs (2.0.0's recipe)", "r64-s0-clean8", None))
     seeds = "\n\n".join(f"{label}:\n\n{seed_table(spread)}"
-                          for bits, label, template in spreads
-                          if (spread := seed_spread(bits, template=template)))
+                          for bits, label, template, named in spreads
+                          if (spread := seed_spread(bits, template=template, runs=named)))
     seeds = seeds or "Not all three seeds are evaluated yet."
     text = TEMPLATE.format(table=header + "\n" + "\n".join(rows), commands="\n".join(cmds),
                            exports="\n".join(exports), notes=notes, validation=validation, seeds=seeds,
@@ -422,7 +428,7 @@ model; settings and per-epoch logs in `*.train.json`.
   test protocol's shape), written to `<stem>.val.json`. Their test numbers are not computed.
 * **What is chosen on validation**: the recipe at each code length (stage lengths, the clean
   stage, the balance weight beta), read only from the `.val.json` files in the table below.
-  The shipped models (2.0.0 at 16 bits, 2.1.0 at 32, 48 and 64) *are* the chosen validation runs' weights,
+  The shipped models (2.0.0 at 16 bits, 2.1.0 at 32 and 48, 2.2.0 at 64) *are* the chosen validation runs' weights,
   re-exported under the shipped name and version by `python -m models.ssdh.promote` (same
   codes, checked), so they
   were trained on the 55,000 images outside the split; their test numbers (`.eval.json`) were
