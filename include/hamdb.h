@@ -356,6 +356,25 @@ typedef struct hamdb_create_options {
 } hamdb_create_options;
 
 /**
+ * Options of `hamdb_db_open_with_options`; zeroed fields (or a NULL pointer) take the
+ * defaults.
+ */
+typedef struct hamdb_open_options {
+  /**
+   * How long a read-write open retries, in milliseconds, while another handle or process
+   * holds the write lock, before it fails with `HAMDB_LOCKED` (0: fail at once). Read only
+   * when `has_lock_wait` is true; otherwise 200 ms, the window in which a child process
+   * forked by another thread still shares a just-closed handle's lock. Ignored by
+   * read-only opens, which take no lock.
+   */
+  uint32_t lock_wait_ms;
+  /**
+   * Whether `lock_wait_ms` is set.
+   */
+  bool has_lock_wait;
+} hamdb_open_options;
+
+/**
  * Statistics of a database (`hamdb_db_stats`).
  */
 typedef struct hamdb_stats {
@@ -888,7 +907,7 @@ int hamdb_db_expected_radius(const struct hamdb_db *db, uint32_t *out);
  * `HAMDB_OPEN_NO_AUTO_COMPACT`. Read-write opening fails with `HAMDB_LOCKED` while another
  * handle or process has the database open for writing; it first retries for up to 200 ms, the
  * window in which a child process forked by another thread still shares a just-closed
- * handle's lock (until the child execs).
+ * handle's lock (until the child execs); `hamdb_db_open_with_options` sets another wait.
  *
  * On success `*out` receives a new handle, which the caller frees with `hamdb_db_free`.
  *
@@ -896,6 +915,19 @@ int hamdb_db_expected_radius(const struct hamdb_db *db, uint32_t *out);
  * `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writing one pointer.
  */
 int hamdb_db_open(const char *path, uint32_t flags, struct hamdb_db **out);
+
+/**
+ * As `hamdb_db_open`, with `options` (NULL: the defaults, which is `hamdb_db_open`): how long
+ * a read-write open waits for another writer's lock (`lock_wait_ms`), e.g. 0 to fail at once,
+ * or seconds for a process that takes turns with another writer.
+ *
+ * # Safety
+ * As `hamdb_db_open`; `options` is NULL or points to a `hamdb_open_options`.
+ */
+int hamdb_db_open_with_options(const char *path,
+                               const struct hamdb_open_options *options,
+                               uint32_t flags,
+                               struct hamdb_db **out);
 
 /**
  * Close the database: release the handle's file and its write lock. Waits for calls in flight

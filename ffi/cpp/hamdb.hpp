@@ -141,6 +141,7 @@ using SearchStats = hamdb_search_stats;
 using Prediction = hamdb_prediction;
 using IngestOptions = hamdb_ingest_options;
 using CreateOptions = hamdb_create_options;
+using OpenOptions = hamdb_open_options;
 
 /// Search results, ascending by (distance, id). Move-only; immutable.
 class Results {
@@ -570,6 +571,15 @@ class Database {
   static Database open(const std::string& path, uint32_t flags = 0) {
     hamdb_db* db = nullptr;
     detail::check(hamdb_db_open(detail::c_str(path, "path"), flags, &db));
+    return Database(db);
+  }
+  /// As open, with options (OpenOptions{} is open's defaults): e.g. `o.lock_wait_ms = 5000;
+  /// o.has_lock_wait = true;` waits up to 5 s for another writer's lock (0: fail at once).
+  static Database open_with_options(const std::string& path, const OpenOptions& options,
+                                    uint32_t flags = 0) {
+    hamdb_db* db = nullptr;
+    detail::check(
+        hamdb_db_open_with_options(detail::c_str(path, "path"), &options, flags, &db));
     return Database(db);
   }
   /// Check every checksum and invariant of the file at `path`.

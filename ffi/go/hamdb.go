@@ -29,9 +29,11 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -230,6 +232,45 @@ func Open(path string, flags ...OpenFlag) (*DB, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := lastError(C.hamdb_db_open(cpath, f, &p)); err != nil {
+		return nil, err
+	}
+	return newDB(p), nil
+}
+
+// OpenOptions are OpenWith's options; the zero value is Open's defaults.
+type OpenOptions struct {
+	// LockWait, read when HasLockWait is true, is how long a read-write open retries while
+	// another handle or process holds the write lock before it fails with ErrLocked (0: fail
+	// at once; whole milliseconds, at most about 49 days). Unset: 200 ms, the window in which a
+	// child process forked by another thread still shares a just-closed handle's lock.
+	// Read-only opens take no lock and ignore it.
+	LockWait    time.Duration
+	HasLockWait bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(path string, opts OpenOptions, flags ...OpenFlag) (*DB, error) {
+	if opts.HasLockWait && (opts.LockWait < 0 || opts.LockWait.Milliseconds() > math.MaxUint32) {
+		return nil, &Error{Status: StatusInvalidParameter,
+			Message: fmt.Sprintf("LockWait %v is not in 0..%d ms", opts.LockWait, uint32(math.MaxUint32))}
+	}
+	cpath, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	var f C.uint32_t
+	for _, x := range flags {
+		f |= C.uint32_t(x)
+	}
+	copts := C.hamdb_open_options{
+		lock_wait_ms:  C.uint32_t(opts.LockWait.Milliseconds()),
+		has_lock_wait: C.bool(opts.HasLockWait),
+	}
+	var p *C.hamdb_db
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := lastError(C.hamdb_db_open_with_options(cpath, &copts, f, &p)); err != nil {
 		return nil, err
 	}
 	return newDB(p), nil

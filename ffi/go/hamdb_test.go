@@ -305,6 +305,43 @@ func TestCloseIsIdempotentAndFinalizerSafe(t *testing.T) {
 	}
 }
 
+func TestOpenLockWait(t *testing.T) {
+	f := newFixture(t, 10)
+	if _, err := OpenWith(f.path, OpenOptions{HasLockWait: true}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a zero wait must fail at once while the fixture holds the lock: %v", err)
+	}
+	if _, err := OpenWith(f.path, OpenOptions{LockWait: -time.Second, HasLockWait: true}); !errors.Is(err, ErrInvalidParameter) {
+		t.Fatal(err)
+	}
+	r, err := OpenWith(f.path, OpenOptions{HasLockWait: true}, ReadOnly)
+	if err != nil {
+		t.Fatalf("read-only opens take no lock: %v", err)
+	}
+	r.Close()
+	// The fixture's writer closes 300 ms from now; a one-minute wait outlasts it, where the
+	// default 200 ms would fail.
+	start := time.Now()
+	closed := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		closed <- f.db.Close()
+	}()
+	db, err := OpenWith(f.path, OpenOptions{LockWait: time.Minute, HasLockWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Fatalf("opened after %v, before the other writer closed", waited)
+	}
+	if st, err := db.Stats(); err != nil || st.Items != 10 {
+		t.Fatalf("%d items, %v", st.Items, err)
+	}
+}
+
 func TestConcurrentGoroutines(t *testing.T) {
 	f := newFixture(t, 200)
 	db := f.db

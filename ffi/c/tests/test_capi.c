@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures = 0;
@@ -1376,6 +1377,57 @@ static void test_create_with_options(void) {
   EXPECT(hamdb_db_expected_radius(NULL, &r), HAMDB_NULL_ARGUMENT);
 }
 
+/* The holder of the write lock closes it 300 ms after starting; a waiting open gets it. */
+static void *close_later(void *arg) {
+  struct timespec ts = {0, 300 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  return (void *)(intptr_t)hamdb_db_close((hamdb_db *)arg);
+}
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_open_lock_wait(void) {
+  char p[300];
+  path_of(p, sizeof p, "lockwait.hamdb");
+  unlink(p);
+  hamdb_db *w = NULL, *w2 = SENTINEL, *r = NULL;
+  OK(hamdb_db_create(p, 32, NULL, 0, 0, &w));
+  hamdb_open_options o = {0};
+  o.has_lock_wait = true; /* lock_wait_ms 0: fail at once */
+  EXPECT(hamdb_db_open_with_options(p, &o, 0, &w2), HAMDB_LOCKED);
+  CHECK(w2 == SENTINEL);
+  /* a read-only open takes no lock, so the wait does not apply */
+  OK(hamdb_db_open_with_options(p, &o, HAMDB_OPEN_READ_ONLY, &r));
+  hamdb_db_free(r);
+  EXPECT(hamdb_db_open_with_options(p, NULL, 0, &w2), HAMDB_LOCKED); /* NULL: the 200 ms default */
+  EXPECT(hamdb_db_open_with_options(NULL, &o, 0, &w2), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_open_with_options(p, &o, 0, NULL), HAMDB_NULL_ARGUMENT);
+  EXPECT(hamdb_db_open_with_options(p, &o, 0x80, &w2), HAMDB_INVALID_PARAMETER);
+  CHECK(w2 == SENTINEL);
+  /* a generous wait outlasts the writer, which closes after 300 ms (the default 200 ms
+     would not: it fails while the other handle is still open) */
+  o.lock_wait_ms = 60 * 1000;
+  pthread_t t;
+  double start = seconds_now();
+  CHECK(pthread_create(&t, NULL, close_later, w) == 0);
+  w2 = NULL;
+  OK(hamdb_db_open_with_options(p, &o, 0, &w2));
+  double waited = seconds_now() - start;
+  void *ret = NULL;
+  CHECK(pthread_join(t, &ret) == 0);
+  CHECK((intptr_t)ret == HAMDB_OK);
+  CHECK(w2 != NULL);
+  /* it waited for the close, not for the whole minute */
+  CHECK(waited >= 0.25 && waited < 50.0);
+  hamdb_db_free(w2);
+  hamdb_db_free(w);
+  unlink(p);
+}
+
 int main(void) {
   const char *tmp = getenv("TMPDIR");
   snprintf(dir, sizeof dir, "%s/hamdb-c-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1394,6 +1446,7 @@ int main(void) {
   test_search_many();
   test_multi_codes();
   test_create_with_options();
+  test_open_lock_wait();
 
   const char *names[] = {"main.hamdb", "threads.hamdb", "bad.hamdb", "misuse.hamdb",
                          "huge.hamdb", "many.hamdb", "multi.hamdb"};

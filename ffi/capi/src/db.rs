@@ -11,6 +11,7 @@ use hamdb::{CompactionPolicy, CreateOptions, Database, Import, OpenOptions};
 use std::ffi::{c_char, c_int};
 use std::path::Path;
 use std::sync::RwLock;
+use std::time::Duration;
 
 /// An open database (wraps `hamdb::Database`).
 ///
@@ -120,6 +121,21 @@ pub struct hamdb_create_options {
     pub expected_radius: u32,
     /// Whether `expected_radius` is set.
     pub has_expected_radius: bool,
+}
+
+/// Options of `hamdb_db_open_with_options`; zeroed fields (or a NULL pointer) take the
+/// defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct hamdb_open_options {
+    /// How long a read-write open retries, in milliseconds, while another handle or process
+    /// holds the write lock, before it fails with `HAMDB_LOCKED` (0: fail at once). Read only
+    /// when `has_lock_wait` is true; otherwise 200 ms, the window in which a child process
+    /// forked by another thread still shares a just-closed handle's lock. Ignored by
+    /// read-only opens, which take no lock.
+    pub lock_wait_ms: u32,
+    /// Whether `lock_wait_ms` is set.
+    pub has_lock_wait: bool,
 }
 
 /// The shared body of `hamdb_db_create` and `hamdb_db_create_with_options`.
@@ -252,7 +268,7 @@ pub unsafe extern "C" fn hamdb_db_expected_radius(db: *const hamdb_db, out: *mut
 /// `HAMDB_OPEN_NO_AUTO_COMPACT`. Read-write opening fails with `HAMDB_LOCKED` while another
 /// handle or process has the database open for writing; it first retries for up to 200 ms, the
 /// window in which a child process forked by another thread still shares a just-closed
-/// handle's lock (until the child execs).
+/// handle's lock (until the child execs); `hamdb_db_open_with_options` sets another wait.
 ///
 /// On success `*out` receives a new handle, which the caller frees with `hamdb_db_free`.
 ///
@@ -264,11 +280,48 @@ pub unsafe extern "C" fn hamdb_db_open(
     flags: u32,
     out: *mut *mut hamdb_db,
 ) -> c_int {
+    // SAFETY: forwarded contract (no options).
+    unsafe { open(path, None, flags, out) }
+}
+
+/// As `hamdb_db_open`, with `options` (NULL: the defaults, which is `hamdb_db_open`): how long
+/// a read-write open waits for another writer's lock (`lock_wait_ms`), e.g. 0 to fail at once,
+/// or seconds for a process that takes turns with another writer.
+///
+/// # Safety
+/// As `hamdb_db_open`; `options` is NULL or points to a `hamdb_open_options`.
+#[no_mangle]
+pub unsafe extern "C" fn hamdb_db_open_with_options(
+    path: *const c_char,
+    options: *const hamdb_open_options,
+    flags: u32,
+    out: *mut *mut hamdb_db,
+) -> c_int {
+    // SAFETY: the caller's contract above.
+    let options = unsafe { options.as_ref() };
+    // SAFETY: forwarded contract.
+    unsafe { open(path, options, flags, out) }
+}
+
+/// The shared body of `hamdb_db_open` and `hamdb_db_open_with_options`.
+///
+/// # Safety
+/// As `hamdb_db_open_with_options`.
+unsafe fn open(
+    path: *const c_char,
+    options: Option<&hamdb_open_options>,
+    flags: u32,
+    out: *mut *mut hamdb_db,
+) -> c_int {
     guard(|| {
         let out = Out::new(out, "out")?;
         // SAFETY: the caller's contract above.
         let path = unsafe { boundary::path(path, "path")? };
-        let db = Database::open_with(path, open_options(flags)?)?;
+        let mut open = open_options(flags)?;
+        if let Some(o) = options.filter(|o| o.has_lock_wait) {
+            open.lock_wait = Some(Duration::from_millis(u64::from(o.lock_wait_ms)));
+        }
+        let db = Database::open_with(path, open)?;
         // SAFETY: `out` is valid for a write by the caller's contract.
         unsafe { out.write(hamdb_db::new_handle(db)) };
         Ok(())

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -385,6 +386,26 @@ TEST_F(DatabaseTest, ErrorsCarryStatusAndMessage) {
   EXPECT_EQ(status_of([&] { hamdb::Database::create(path + ".x", 31); }),
             HAMDB_UNSUPPORTED_CODE_LENGTH);
   EXPECT_EQ(status_of([&] { hamdb::Database::open(path + ".missing"); }), HAMDB_IO);
+}
+
+TEST_F(DatabaseTest, OpenWaitsForTheLock) {
+  hamdb::OpenOptions now{};
+  now.has_lock_wait = true;  // lock_wait_ms 0: fail at once while the fixture holds the lock
+  EXPECT_EQ(status_of([&] { hamdb::Database::open_with_options(path, now); }), HAMDB_LOCKED);
+  // The fixture's writer closes 300 ms from now; a one-minute wait outlasts it (the default
+  // 200 ms would not).
+  hamdb::OpenOptions patient{};
+  patient.lock_wait_ms = 60000;
+  patient.has_lock_wait = true;
+  auto start = std::chrono::steady_clock::now();
+  std::thread closer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    db->close();
+  });
+  auto w = hamdb::Database::open_with_options(path, patient);
+  closer.join();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  EXPECT_EQ(w.stats().items, 300u);
 }
 
 TEST_F(DatabaseTest, ReadOnlyRefreshCloseAndMove) {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hamdb::{CodeArray, CompactionPolicy, CreateOptions, Import, OpenOptions};
 use numpy::{PyArrayMethods, PyUntypedArrayMethods};
@@ -370,17 +371,31 @@ pub(crate) fn create(
     Ok(Database::wrap(db))
 }
 
+/// `lock_wait=` seconds checked (finite, non-negative) into a wait.
+fn lock_wait_arg(seconds: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        to_py(hamdb::Error::InvalidParameter {
+            name: "lock_wait",
+            reason: format!("{seconds} is not a non-negative, finite number of seconds"),
+        })
+    })
+}
+
 /// Open an existing database (read-only: no write lock, writes raise ReadOnlyError).
 #[pyfunction]
-#[pyo3(signature = (path, read_only=false, *, auto_compact=true, flush_threshold=None))]
+#[pyo3(signature = (
+    path, read_only=false, *, auto_compact=true, flush_threshold=None, lock_wait=None
+))]
 pub(crate) fn open(
     py: Python<'_>,
     path: PathBuf,
     read_only: bool,
     auto_compact: bool,
     flush_threshold: Option<usize>,
+    lock_wait: Option<f64>,
 ) -> PyResult<Database> {
-    let options = open_options(read_only, auto_compact, flush_threshold);
+    let mut options = open_options(read_only, auto_compact, flush_threshold);
+    options.lock_wait = lock_wait.map(lock_wait_arg).transpose()?;
     let db = py
         .detach(|| hamdb::Database::open_with(&path, options))
         .map_err(to_py)?;

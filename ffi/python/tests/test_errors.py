@@ -86,6 +86,26 @@ def test_locked(path):
         hamdb.open(path, read_only=True).close()  # readers take no write lock
 
 
+def test_lock_wait(path):
+    import threading
+    import time
+
+    writer = hamdb.create(path, 8)
+    with pytest.raises(hamdb.LockedError):
+        hamdb.open(path, lock_wait=0)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(hamdb.InvalidParameterError, match="lock_wait"):
+            hamdb.open(path, lock_wait=bad)
+    # the writer closes 0.3 s from now; a one-minute wait outlasts it (the default 0.2 s would not)
+    closer = threading.Timer(0.3, writer.close)
+    start = time.monotonic()
+    closer.start()
+    with hamdb.open(path, lock_wait=60) as db:
+        assert time.monotonic() - start >= 0.25
+        assert db.stats()["items"] == 0
+    closer.join()
+
+
 def test_read_only(path):
     hamdb.create(path, 8).close()
     with hamdb.open(path, read_only=True) as db:

@@ -510,9 +510,13 @@ def open(
     *,
     auto_compact: bool = True,
     flush_threshold: Optional[int] = None,
+    lock_wait: Optional[float] = None,
 ) -> Database:
     """Open a database. A second writer raises LockedError; ``read_only=True`` takes no write
     lock and writes raise ReadOnlyError (``refresh()`` follows another process's commits).
+    ``lock_wait``: seconds a read-write open retries while another writer holds the lock
+    before raising LockedError (0: at once; default 0.2 s, the window in which a child process
+    forked by another thread still shares a just-closed handle's lock).
     ``auto_compact`` and ``flush_threshold`` as for ``create``."""
 
 def create_for_model(
