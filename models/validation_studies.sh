@@ -44,6 +44,9 @@ declare -A STUDIES=(
   [r64-s2-clean16]="r64-s2 --seed 2 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r48-b3-s0-clean8]="r48-b3-s0 --epochs 8 --clean-epochs 8 --lr 3e-4 --beta 3"
   [r16-s0-clean8]="r16-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  # from r16-s0's first stage as rerun on an AMD EPYC machine (2026-12-04; the original
+  # checkpoint is gone; log: models/validation/r16-s0-e45-rerun.train.json)
+  [r16-s0-clean16]="r16-s0 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r32-s0-clean8]="r32-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r32-s0-clean16]="r32-s0 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r48-s0-clean16]="r48-s0 --epochs 16 --clean-epochs 16 --lr 3e-4"
