@@ -168,10 +168,7 @@ func Create(path string, codeBits int, fingerprint []byte, flags ...OpenFlag) (*
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(cpath))
-	var f C.uint32_t
-	for _, x := range flags {
-		f |= C.uint32_t(x)
-	}
+	f := flagBits(flags)
 	var p *C.hamdb_db
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -198,10 +195,7 @@ func CreateWith(path string, codeBits int, fingerprint []byte, opts CreateOption
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(cpath))
-	var f C.uint32_t
-	for _, x := range flags {
-		f |= C.uint32_t(x)
-	}
+	f := flagBits(flags)
 	copts := C.hamdb_create_options{
 		expected_radius:     C.uint32_t(opts.ExpectedRadius),
 		has_expected_radius: C.bool(opts.HasExpectedRadius),
@@ -219,22 +213,16 @@ func CreateWith(path string, codeBits int, fingerprint []byte, opts CreateOption
 // Open opens an existing database for reading and writing (ErrLocked if another writer has
 // it), or read-only with the ReadOnly flag.
 func Open(path string, flags ...OpenFlag) (*DB, error) {
-	cpath, err := cString("path", path)
-	if err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(cpath))
+	return OpenWith(path, OpenOptions{}, flags...)
+}
+
+// flagBits is the C flags word of flags.
+func flagBits(flags []OpenFlag) C.uint32_t {
 	var f C.uint32_t
 	for _, x := range flags {
 		f |= C.uint32_t(x)
 	}
-	var p *C.hamdb_db
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := lastError(C.hamdb_db_open(cpath, f, &p)); err != nil {
-		return nil, err
-	}
-	return newDB(p), nil
+	return f
 }
 
 // OpenOptions are OpenWith's options; the zero value is Open's defaults.
@@ -259,10 +247,7 @@ func OpenWith(path string, opts OpenOptions, flags ...OpenFlag) (*DB, error) {
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(cpath))
-	var f C.uint32_t
-	for _, x := range flags {
-		f |= C.uint32_t(x)
-	}
+	f := flagBits(flags)
 	copts := C.hamdb_open_options{
 		lock_wait_ms:  C.uint32_t(opts.LockWait.Milliseconds()),
 		has_lock_wait: C.bool(opts.HasLockWait),

@@ -200,10 +200,7 @@ func CreateForModel(path string, enc *Encoder, flags ...OpenFlag) (*DB, error) {
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(cpath))
-	var f C.uint32_t
-	for _, x := range flags {
-		f |= C.uint32_t(x)
-	}
+	f := flagBits(flags)
 	var p *C.hamdb_db
 	if err := lastError(C.hamdb_db_create_for_model(cpath, ep, f, &p)); err != nil {
 		return nil, err
