@@ -45,7 +45,11 @@ PY=python bash models/validation_studies.sh r48-s0-clean16 r48-s1-clean16 r48-s2
 # models/validation/r64-s1-e45-rerun.train.json). r64-s0-clean16-amd is r64-s0-clean16 run again
 # on another machine (the original's weights are gone); seed 1 won (2.2.0).
 PY=python bash models/validation_studies.sh r64-s0-clean16 r64-s0-clean16-amd r64-s1-clean16
-promote r16-s0 16
+# 16 clean epochs at 16 bits, from a rerun of r16-s0's first stage (its log is
+# models/validation/r16-s0-e45-rerun.train.json; checkpoint committed); it won (2.1.0). 16 bits
+# 2.0.0 was r16-s0 (models/history/ssdh-fmnist-16-2.0.0.*).
+PY=python bash models/validation_studies.sh r16-s0-clean16
+promote r16-s0-clean16 16 2.1.0
 promote r32-s0-clean16 32 2.1.0
 promote r48-s0-clean16 48 2.1.0
 promote r64-s1-clean16 64 2.2.0
