@@ -49,6 +49,10 @@ declare -A STUDIES=(
   [r16-s0-clean16]="r16-s0 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r32-s0-clean8]="r32-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r32-s0-clean16]="r32-s0 --epochs 16 --clean-epochs 16 --lr 3e-4"
+  # 32 bits' recipe at seeds 1 and 2 (first stages: FIRST_STAGE_ONLY=1 validation_runs.sh r32-s1
+  # r32-s2), so every length's choice is the best of three seeds
+  [r32-s1-clean16]="r32-s1 --seed 1 --epochs 16 --clean-epochs 16 --lr 3e-4"
+  [r32-s2-clean16]="r32-s2 --seed 2 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r48-s0-clean16]="r48-s0 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r48-s1-clean16]="r48-s1 --seed 1 --epochs 16 --clean-epochs 16 --lr 3e-4"
   [r48-s2-clean16]="r48-s2 --seed 2 --epochs 16 --clean-epochs 16 --lr 3e-4"
