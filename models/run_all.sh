@@ -18,8 +18,8 @@
 set -euo pipefail
 mkdir -p models/logs
 run() { local log=$1; shift; python -m models.ssdh.train "$@" 2>&1 | tee "models/logs/$log.log"; }
-promote() {  # run bits [version]
-  python -m models.ssdh.promote --run "$1" --model-version "${3:-2.0.0}" --out "models/reference/ssdh-fmnist-$2.onnx" \
+promote() {  # run bits version
+  python -m models.ssdh.promote --run "$1" --model-version "${3:?promote: a version}" --out "models/reference/ssdh-fmnist-$2.onnx" \
     2>&1 | tee "models/logs/promote-$2.log"
 }
 # Part 1: the candidates, the studies, then the choice (the best validation mAP at each length;
