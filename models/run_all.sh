@@ -53,9 +53,14 @@ PY=python bash models/validation_studies.sh r16-s0-clean16
 FIRST_STAGE_ONLY=1 PY=python bash models/validation_runs.sh r32-s1 r32-s2
 PY=python bash models/validation_studies.sh r32-s1-clean16 r32-s2-clean16
 promote r16-s0-clean16 16 2.1.0
-promote r32-s0-clean16 32 2.1.0
+# 32 clean epochs (2026-12-05; studies at 1 thread, two side by side, TRAIN_EXTRA="--threads 1"):
+# 32 bits 2.2.0 and 64 bits 2.3.0 from it; 48 bits' choice (r48-s0-clean32-xeon) not promoted yet.
+# 32 bits 2.1.0 was r32-s0-clean16, 64 bits 2.2.0 r64-s1-clean16 (models/history).
+PY=python bash models/validation_studies.sh r48-s0-clean32 r64-s1-clean32 r32-s1-clean32 \
+  r48-s0-clean32-xeon r64-s1-clean32-xeon r48-s1-clean32 r48-s2-clean32
+promote r32-s1-clean32 32 2.2.0
 promote r48-s0-clean16 48 2.1.0
-promote r64-s1-clean16 64 2.2.0
+promote r64-s1-clean32-xeon 64 2.3.0
 for run in r48-s1-clean16 r48-s2-clean16; do   # the 48-bit recipe's other seeds, on test after the choice
   python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
 done
