@@ -54,14 +54,22 @@ FIRST_STAGE_ONLY=1 PY=python bash models/validation_runs.sh r32-s1 r32-s2
 PY=python bash models/validation_studies.sh r32-s1-clean16 r32-s2-clean16
 promote r16-s0-clean16 16 2.1.0
 # 32 clean epochs (2026-12-05; studies at 1 thread, two side by side, TRAIN_EXTRA="--threads 1"):
-# 32 bits 2.2.0 and 64 bits 2.3.0 from it; 48 bits' choice (r48-s0-clean32-xeon) not promoted yet.
-# 32 bits 2.1.0 was r32-s0-clean16, 64 bits 2.2.0 r64-s1-clean16 (models/history).
+# 32 bits 2.2.0, 48 bits 2.2.0 and 64 bits 2.3.0 from it.
+# 32 bits 2.1.0 was r32-s0-clean16, 48 bits 2.1.0 r48-s0-clean16, 64 bits 2.2.0 r64-s1-clean16
+# (models/history).
 PY=python bash models/validation_studies.sh r48-s0-clean32 r64-s1-clean32 r32-s1-clean32 \
   r48-s0-clean32-xeon r64-s1-clean32-xeon r48-s1-clean32 r48-s2-clean32
+# 48 bits' seeds 1 and 2 again on the Xeon machine (2026-12-06), for the shipped recipe's spread
+PY=python bash models/validation_studies.sh r48-s1-clean32-xeon r48-s2-clean32-xeon
 promote r32-s1-clean32 32 2.2.0
-promote r48-s0-clean16 48 2.1.0
+promote r48-s0-clean32-xeon 48 2.2.0
 promote r64-s1-clean32-xeon 64 2.3.0
-for run in r48-s1-clean16 r48-s2-clean16; do   # the 48-bit recipe's other seeds, on test after the choice
+for run in r48-s1-clean32-xeon r48-s2-clean32-xeon; do   # the shipped 48-bit recipe's other seeds
+  python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
+done
+# 48 bits 2.1.0's recipe (16 clean epochs): seed 0 was shipped as 2.1.0 (its test eval is
+# models/history/ssdh-fmnist-48-2.1.0.eval.json, copied to models/validation/r48-s0-clean16.eval.json)
+for run in r48-s1-clean16 r48-s2-clean16; do   # its other seeds, on test after the choice
   python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
 done
 # 48 bits 2.0.0's recipe (8 clean epochs): seed 0 was shipped as 2.0.0 (its test eval is
