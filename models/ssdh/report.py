@@ -321,7 +321,8 @@ def write_readme_table(text):
         f.write(readme)
 
 
-HISTORY = {"ssdh-fmnist-48-2.1.0": "48 bits, 2.1.0 (shipped before; r48-s0-clean16, chosen on validation)",
+HISTORY = {"ssdh-fmnist-16-2.1.0": "16 bits, 2.1.0 (shipped before; r16-s0-clean16, chosen on validation)",
+           "ssdh-fmnist-48-2.1.0": "48 bits, 2.1.0 (shipped before; r48-s0-clean16, chosen on validation)",
            "ssdh-fmnist-32-2.1.0": "32 bits, 2.1.0 (shipped before; r32-s0-clean16, chosen on validation)",
            "ssdh-fmnist-64-2.2.0": "64 bits, 2.2.0 (shipped before; r64-s1-clean16, chosen on validation)",
            "ssdh-fmnist-16-2.0.0": "16 bits, 2.0.0 (shipped before; r16-s0, chosen on validation)",
@@ -453,7 +454,7 @@ model; settings and per-epoch logs in `*.train.json`.
   test protocol's shape), written to `<stem>.val.json`. Their test numbers are not computed.
 * **What is chosen on validation**: the recipe at each code length (stage lengths, the clean
   stage, the balance weight beta), read only from the `.val.json` files in the table below.
-  The shipped models (2.1.0 at 16 bits, 2.2.0 at 32 and 48, 2.3.0 at 64) *are* the chosen validation runs' weights,
+  The shipped models (2.2.0 at 16, 32 and 48 bits, 2.3.0 at 64) *are* the chosen validation runs' weights,
   re-exported under the shipped name and version by `python -m models.ssdh.promote` (same
   codes, checked), so they
   were trained on the 55,000 images outside the split; their test numbers (`.eval.json`) were
