@@ -11,6 +11,8 @@
 # every code length (does 64 reach 48's quality with 48's training length?), 3 seeds at 48,
 # and stronger balance terms (beta 3, 10) for bit health; 12, 24 and 36 bits line up with the
 # QSMI paper's 12/24/36/48 table. The choice reads only .val.json.
+# TRAIN_EXTRA (e.g. "--threads 1", for two runs side by side on 2 cores) is appended to each
+# trainer command, as in validation_studies.sh.
 # FIRST_STAGE_ONLY=1 trains only the 45 augmented epochs, for a second stage that
 # models/validation_studies.sh runs instead of the one here. First-stage checkpoints go to
 # models/checkpoints/val-<name>-e45.pt, which is committed (about 1.8 MB each): a first stage is
@@ -23,11 +25,11 @@ stage() {  # name bits seed beta
   local name=$1 bits=$2 seed=$3 beta=$4
   local ck=models/checkpoints/val-$name-e45.pt
   $PY -m models.ssdh.train --bits "$bits" --seed "$seed" --beta "$beta" --epochs 45 --clean-epochs 0 \
-    --checkpoint "$ck" --eval none --out "models/validation/$name-e45.onnx" 2>&1 | tee "models/logs/val-$name-e45.log"
+    --checkpoint "$ck" --eval none --out "models/validation/$name-e45.onnx" ${TRAIN_EXTRA:-} 2>&1 | tee "models/logs/val-$name-e45.log"
   rm -f "models/validation/$name-e45.onnx"
   [[ ${FIRST_STAGE_ONLY:-0} == 1 ]] && return
   $PY -m models.ssdh.train --bits "$bits" --seed "$seed" --beta "$beta" --init "$ck" --epochs 4 --clean-epochs 4 \
-    --lr 3e-4 --eval val --out "models/validation/$name.onnx" 2>&1 | tee "models/logs/val-$name.log"
+    --lr 3e-4 --eval val --out "models/validation/$name.onnx" ${TRAIN_EXTRA:-} 2>&1 | tee "models/logs/val-$name.log"
   # Only the JSON is committed; the final model stays in models/runs (ignored) so a run chosen on
   # validation can be shipped as is (evaluated on test once), without training it again.
   mv -f "models/validation/$name.onnx" "models/runs/val-$name.onnx"

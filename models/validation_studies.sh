@@ -92,6 +92,12 @@ declare -A STUDIES=(
   [r12-s0-clean8]="r12-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r24-s0-clean8]="r24-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
   [r36-s0-clean8]="r36-s0 --epochs 8 --clean-epochs 8 --lr 3e-4"
+  # The QSMI lengths with the recipe chosen at all four shipped lengths (45 augmented + 32 clean
+  # epochs; 2026-12-07, AMD EPYC, two side by side with TRAIN_EXTRA="--threads 1"), one seed,
+  # not shipped: each is evaluated on test once for the QSMI table.
+  [r12-s0-clean32]="r12-s0 --epochs 32 --clean-epochs 32 --lr 3e-4"
+  [r24-s0-clean32]="r24-s0 --epochs 32 --clean-epochs 32 --lr 3e-4"
+  [r36-s0-clean32]="r36-s0 --epochs 32 --clean-epochs 32 --lr 3e-4"
   [r48-s0-clean-b3]="r48-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 3"
   [r48-s0-clean-b10]="r48-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 10"
   [r64-s0-clean-b3]="r64-s0 --epochs 4 --clean-epochs 4 --lr 3e-4 --beta 3"

@@ -46,3 +46,18 @@ def test_readme_48_bit_spread_matches_the_stored_evals():
     assert float(m.group(1)) == round(values[0], 4)
     assert float(m.group(2)) == round(statistics.mean(values), 4)
     assert float(m.group(3)) == round(statistics.stdev(values), 4)
+
+
+def test_qsmi_table_rows_the_trained_lengths_and_names_the_rest(tmp_path, monkeypatch):
+    from models.ssdh import report
+    monkeypatch.setattr(report, "VAL", str(tmp_path))
+    monkeypatch.setattr(report, "shipped_run", lambda bits, evals: None)
+    # Two candidates at 12 bits: the table reads the better one on validation, and its test eval.
+    for run, val_map in (("r12-s0-clean8", 0.90), ("r12-s0-clean32", 0.91)):
+        (tmp_path / f"{run}.val.json").write_text(json.dumps(fake_eval(val_map, val_map)))
+    (tmp_path / "r12-s0-clean32.eval.json").write_text(json.dumps(fake_eval(0.895, 0.90)))
+    table = report.qsmi_table((12, 24))
+    row12 = next(line for line in table.splitlines() if line.startswith("| 12 |"))
+    assert "r12-s0-clean32" in row12 and "| 0.9100 | 0.8950 |" in row12
+    assert "24 bits: not trained and tested yet" in table
+    assert not any(line.startswith("| 24 |") for line in table.splitlines())
