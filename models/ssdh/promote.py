@@ -13,6 +13,12 @@ per-epoch logs, with where it came from) and <stem>.eval.json (test numbers).
 
 `--eval-only` evaluates a validation run's export on the test split without shipping it (the
 3-seed spread of the chosen recipe): `--run r48-s1 --eval-only --out models/validation/r48-s1.eval.json`.
+When that export is gone (models/runs/ is not committed and does not survive a machine), it is
+exported again from the run's final checkpoint, the same weights.
+
+The final checkpoint is looked up in models/runs/<run>.pt (where the trainer leaves it), then in
+models/checkpoints/<run>.pt: copy it there and commit it for every run that is tested or shipped,
+so its test numbers can be reproduced on another machine.
 """
 from __future__ import annotations
 
@@ -51,8 +57,11 @@ def main(argv=None):
         tr = json.load(f)
     ds = load_fmnist()
 
+    reexported = None
     if args.eval_only:
         model_path = os.path.join(RUNS, f"val-{args.run}.onnx")
+        if not os.path.exists(model_path):
+            reexported = export_validation_run(args.run, tr, ds, model_path)
     else:
         if not args.model_version:
             ap.error("--model-version is required unless --eval-only")
@@ -65,25 +74,61 @@ def main(argv=None):
     res["command"] = command
     res["selected_on"] = {"run": f"validation/{args.run}", "val_map_full": val["retrieval"]["map_full"],
                           "val_accuracy": val["test_accuracy"]}
+    if reexported:
+        res["reexported_from"] = reexported
     out = args.out[:-5] + ".eval.json" if args.out.endswith(".onnx") else args.out
     with open(out, "w") as f:
         json.dump(res, f, indent=1)
     print(json.dumps({"test": summary(res)}), flush=True)
 
 
-def export(args, tr, ds, command):
+def final_checkpoint(run):
+    for path in (os.path.join(RUNS, f"{run}.pt"), os.path.join(ROOT, "models", "checkpoints", f"{run}.pt")):
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f"no final checkpoint for {run}: neither models/runs/{run}.pt nor "
+                            f"models/checkpoints/{run}.pt exists (retrain it with its study)")
+
+
+def load_run_model(run, tr, ds):
+    """The validation run's final weights in the network its settings describe, and where they were."""
     import torch
 
-    from .contract import build_metadata
-    from .export import check, compare_with_torch, export_onnx
     from .net import SSDH
 
     s = tr["settings"]
     spec = ds.spec
     model = SSDH(s["bits"], len(ds.classes), spec.channels, spec.height, spec.width, s.get("backbone", "cnn4"))
-    ckpt = os.path.join(RUNS, f"{args.run}.pt")
+    ckpt = final_checkpoint(run)
     model.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))
-    model = model.eval()
+    return model.eval(), ckpt
+
+
+def export_validation_run(run, tr, ds, path):
+    """Export a run's final weights as the trainer did (its name, version 1.0.0), for a test
+    evaluation whose export did not survive; returns where the weights came from."""
+    from .contract import build_metadata
+    from .export import check, export_onnx
+
+    s = tr["settings"]
+    spec = ds.spec
+    model, ckpt = load_run_model(run, tr, ds)
+    meta = build_metadata(code_bits=s["bits"], class_names=ds.classes, height=spec.height, width=spec.width,
+                          color_mode=spec.color_mode, mean=spec.mean, std=spec.std,
+                          model_name=s.get("name") or run, model_version=s.get("model_version", "1.0.0"))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    export_onnx(model, path, meta, spec.channels, spec.height, spec.width)
+    check(path)
+    return os.path.relpath(ckpt, ROOT)
+
+
+def export(args, tr, ds, command):
+    from .contract import build_metadata
+    from .export import check, compare_with_torch, export_onnx
+
+    s = tr["settings"]
+    spec = ds.spec
+    model, ckpt = load_run_model(args.run, tr, ds)
     stem = os.path.splitext(args.out)[0]
     meta = build_metadata(code_bits=s["bits"], class_names=ds.classes, height=spec.height, width=spec.width,
                           color_mode=spec.color_mode, mean=spec.mean, std=spec.std,
