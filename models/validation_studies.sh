@@ -105,7 +105,8 @@ declare -A STUDIES=(
   # first runs' final weights (validation 0.9442 / 0.9465) were lost with their machine, so the
   # tested ones are the reruns (0.9448 / 0.9461), their final checkpoints committed as
   # models/checkpoints/<run>.pt. 36 bits: its first stage is trained (2026-12-07,
-  # models/checkpoints/val-r36-s0-e45.pt), r36-s0-clean32 not run yet.
+  # models/checkpoints/val-r36-s0-e45.pt) and r36-s0-clean32 (validation 0.9479; final checkpoint
+  # committed), not tested yet.
   [r12-s0-clean32]="r12-s0 --epochs 32 --clean-epochs 32 --lr 3e-4"
   [r24-s0-clean32]="r24-s0 --epochs 32 --clean-epochs 32 --lr 3e-4"
   [r36-s0-clean32]="r36-s0 --epochs 32 --clean-epochs 32 --lr 3e-4"
