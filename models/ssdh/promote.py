@@ -104,37 +104,38 @@ def load_run_model(run, tr, ds):
     return model.eval(), ckpt
 
 
-def export_validation_run(run, tr, ds, path):
-    """Export a run's final weights as the trainer did (its name, version 1.0.0), for a test
-    evaluation whose export did not survive; returns where the weights came from."""
+def write_onnx(model, tr, ds, path, model_name, model_version):
+    """Export `model` to `path` under the contract's metadata for the run's settings; returns
+    the metadata."""
     from .contract import build_metadata
     from .export import check, export_onnx
 
-    s = tr["settings"]
     spec = ds.spec
-    model, ckpt = load_run_model(run, tr, ds)
-    meta = build_metadata(code_bits=s["bits"], class_names=ds.classes, height=spec.height, width=spec.width,
-                          color_mode=spec.color_mode, mean=spec.mean, std=spec.std,
-                          model_name=s.get("name") or run, model_version=s.get("model_version", "1.0.0"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    meta = build_metadata(code_bits=tr["settings"]["bits"], class_names=ds.classes, height=spec.height,
+                          width=spec.width, color_mode=spec.color_mode, mean=spec.mean, std=spec.std,
+                          model_name=model_name, model_version=model_version)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     export_onnx(model, path, meta, spec.channels, spec.height, spec.width)
     check(path)
+    return meta
+
+
+def export_validation_run(run, tr, ds, path):
+    """Export a run's final weights as the trainer did (its name, version 1.0.0), for a test
+    evaluation whose export did not survive; returns where the weights came from."""
+    s = tr["settings"]
+    model, ckpt = load_run_model(run, tr, ds)
+    write_onnx(model, tr, ds, path, s.get("name") or run, s.get("model_version", "1.0.0"))
     return os.path.relpath(ckpt, ROOT)
 
 
 def export(args, tr, ds, command):
-    from .contract import build_metadata
-    from .export import check, compare_with_torch, export_onnx
+    from .export import compare_with_torch
 
     s = tr["settings"]
-    spec = ds.spec
     model, ckpt = load_run_model(args.run, tr, ds)
     stem = os.path.splitext(args.out)[0]
-    meta = build_metadata(code_bits=s["bits"], class_names=ds.classes, height=spec.height, width=spec.width,
-                          color_mode=spec.color_mode, mean=spec.mean, std=spec.std,
-                          model_name=args.name or os.path.basename(stem), model_version=args.model_version)
-    export_onnx(model, args.out, meta, spec.channels, spec.height, spec.width)
-    check(args.out)
+    meta = write_onnx(model, tr, ds, args.out, args.name or os.path.basename(stem), args.model_version)
     exported = {"path": os.path.relpath(args.out, ROOT), "bytes": os.path.getsize(args.out), "metadata": meta,
                 **compare_with_torch(model, args.out, ds.test.x[:2000])}
     same = same_codes_as_validation_export(args.run, args.out, ds.test.x[:2000])
