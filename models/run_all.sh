@@ -67,11 +67,12 @@ PY=python bash models/validation_studies.sh r48-s1-clean32-xeon r48-s2-clean32-x
 # r64-s1-clean32-xeon (0.9480), so 64 bits' choice stands and r64-s0-clean32 is not tested.
 PY=python bash models/validation_studies.sh r16-s0-clean32 r64-s0-clean32
 # QSMI's lengths 12 and 24 (2026-12-07, AMD EPYC, two side by side), the shipped recipe at seed 0,
-# not shipped: tested once each for the QSMI table. 36 bits: r36-s0-clean32 trained (validation
-# 0.9479), its test eval not run yet.
+# not shipped: tested once each for the QSMI table; 36 bits the same (r36-s0-clean32, validation
+# 0.9479, --threads 2).
 FIRST_STAGE_ONLY=1 TRAIN_EXTRA="--threads 1" PY=python bash models/validation_runs.sh r12-s0 r24-s0 r36-s0
 TRAIN_EXTRA="--threads 1" PY=python bash models/validation_studies.sh r12-s0-clean32 r24-s0-clean32
-for run in r12-s0-clean32 r24-s0-clean32; do
+TRAIN_EXTRA="--threads 2" PY=python bash models/validation_studies.sh r36-s0-clean32
+for run in r12-s0-clean32 r24-s0-clean32 r36-s0-clean32; do
   python -m models.ssdh.promote --run "$run" --eval-only --out "models/validation/$run.eval.json"
 done
 # 64 bits' third seed at 32 clean epochs (2026-12-07, AMD EPYC), from a rerun of r64-s2's first
