@@ -462,9 +462,9 @@ model; settings and per-epoch logs in `*.train.json`.
   re-exported under the shipped name and version by `python -m models.ssdh.promote` (same
   codes, checked), so they
   were trained on the 55,000 images outside the split; their test numbers (`.eval.json`) were
-  computed once, after the choice, by that command. The chosen recipe's two other seeds are
+  computed once, after the choice, by that command. The chosen recipe's other seeds are
   evaluated on test after the choice too, for the spread (`models/validation/r48-s*.eval.json`
-  and `r64-s*.eval.json`).
+  and `r64-s*.eval.json`; for 64 bits 2.3.0 only seed 2, since seed 0's weights are gone).
 * **The rule**, fixed before any 2.0.0 test number existed: at each code length, the run with
   the highest validation mAP (full ranking); at 48 bits, the best of the three seeds of the
   best recipe (at 64 bits too, once 64 fell below 48 on validation, until a single-seed
