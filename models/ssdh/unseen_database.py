@@ -1,7 +1,7 @@
 """mAP when the database holds images the network never trained on.
 
     python -m models.ssdh.unseen_database [MODEL.onnx ...]   # default: the four shipped models
-    python -m models.ssdh.unseen_database --split val models/runs/val-<run>.onnx ...
+    python -m models.ssdh.unseen_database --split val models/runs/val-<run>.onnx ... [--out F.json]
 
 The standard protocol (`evaluate`) searches the 60k *training* images, so a model that fits its
 training images more closely (put each in its own class's code cluster) scores higher there even
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 
 from .contract import codes_from_latent
@@ -32,6 +33,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*")
     ap.add_argument("--split", choices=("test", "val"), default="test")
+    ap.add_argument("--out", help="also write the rows as JSON here (the stored record of a comparison)")
     args = ap.parse_args(argv)
     paths = args.models or sorted(glob.glob(os.path.join(ROOT, "models", "reference", "ssdh-fmnist-*.onnx")),
                                   key=lambda p: int(p.rsplit("-", 1)[1].split(".")[0]))
@@ -42,6 +44,7 @@ def main(argv=None):
     print(f"| model | bits | mAP, {q_name} vs train (standard) | mAP, {q_name} vs {q_name} (unseen database) | "
           f"{q_name} accuracy |")
     print("|---|---|---|---|---|")
+    rows = []
     for path in paths:
         q_lat, q_log, meta = encode(path, ds.test.x)
         db_lat, _, _ = encode(path, ds.train.x)
@@ -55,6 +58,14 @@ def main(argv=None):
             name = os.path.basename(path)
         print(f"| {name.strip()} | {meta['hamdb.code_bits']} | {standard:.4f} | {unseen:.4f} | {acc:.4f} |",
               flush=True)
+        rows.append({"model": os.path.relpath(path, ROOT), "name": name.strip(),
+                     "code_bits": int(meta["hamdb.code_bits"]), "split": args.split,
+                     "map_full_standard": standard, "map_full_unseen_database": unseen, "accuracy": acc})
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"command": "python -m models.ssdh.unseen_database --split " + args.split, "rows": rows},
+                      f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":
