@@ -325,7 +325,9 @@ def write_readme_table(text):
         f.write(readme)
 
 
-HISTORY = {"ssdh-fmnist-16-2.1.0": "16 bits, 2.1.0 (shipped before; r16-s0-clean16, chosen on validation)",
+HISTORY = {"ssdh-fmnist-32-2.2.0": "32 bits, 2.2.0 (shipped before; r32-s1-clean32, chosen on validation "
+                                   "before the unseen-database condition)",
+           "ssdh-fmnist-16-2.1.0": "16 bits, 2.1.0 (shipped before; r16-s0-clean16, chosen on validation)",
            "ssdh-fmnist-48-2.1.0": "48 bits, 2.1.0 (shipped before; r48-s0-clean16, chosen on validation)",
            "ssdh-fmnist-32-2.1.0": "32 bits, 2.1.0 (shipped before; r32-s0-clean16, chosen on validation)",
            "ssdh-fmnist-64-2.2.0": "64 bits, 2.2.0 (shipped before; r64-s1-clean16, chosen on validation)",
@@ -475,7 +477,11 @@ model; settings and per-epoch logs in `*.train.json`.
   5,000 held-out images halved into queries and database), because the standard measure's
   database is the training set and rewards fitting it. The 48-epoch stage raised the standard
   validation mAP and lowered the unseen-database one at 48 and 64 bits, so it was not adopted
-  (the rows r48-s0-clean48 and r64-s1-clean48 below; see the notes). Applied to the 16 -> 32
+  (the rows r48-s0-clean48 and r64-s1-clean48 below; see the notes); the two runs had been
+  registered under the unamended rule and would have shipped under it. The second measure had
+  first been looked at on test (the notes, "32 clean epochs"), and the 32-bit swap below was
+  made with 32 bits' test numbers known; the condition is a strict comparison of single runs,
+  whose margins (+0.0007 at 64 bits, -0.0027 at 32) sit near the seed noise. Applied to the 16 -> 32
   clean-epoch step from the same seed, it passes at 16, 48 and 64 bits and fails at 32 bits,
   so 32 bits ships its best 16-clean-epoch seed (r32-s1-clean16-amd, 2.3.0). A
   shipped file whose `.train.json` has no `promoted` entry was not chosen this way (none is
@@ -505,7 +511,8 @@ computed after the choice; the shipped seed is the one with the best validation 
 
 QSMI (arXiv 1901.05135) reports 12, 24, 36 and 48 bits on Fashion-MNIST; hamdb ships 16 / 32 /
 48 / 64. The candidates at 12, 24 and 36 bits are trained with the recipe chosen on validation at
-all four shipped lengths: the 45-epoch augmented first stage (`FIRST_STAGE_ONLY=1
+16, 48 and 64 bits (at all four shipped lengths until 32 bits went back to 16 clean epochs;
+these lengths have no 16-clean run, so the unseen-database condition was not checked here): the 45-epoch augmented first stage (`FIRST_STAGE_ONLY=1
 validation_runs.sh r12-s0 r24-s0 r36-s0`) and the 32-epoch clean second stage from it
 (`validation_studies.sh r12-s0-clean32 ...`), seed 0; 12 and 36 bits are stored padded to 16 and
 40. (Recipe R's 4-clean stage and an 8-clean one, `r12-s0-clean8 ...`, are defined from an
