@@ -94,16 +94,16 @@ python -m models.ssdh.unseen_database --split val models/runs/val-r48-s0-clean32
   models/runs/val-r48-s0-clean48.onnx models/runs/val-r64-s1-clean32-xeon.onnx \
   models/runs/val-r64-s1-clean48.onnx models/runs/val-r64-s2-clean32.onnx \
   --out models/validation/unseen-database-val-clean48.json
-python -m models.ssdh.unseen_database --split val models/runs/val-r16-s0-clean16.onnx \
-  models/runs/val-r16-s0-clean32.onnx models/runs/val-r32-s0-clean16.onnx models/runs/val-r32-s1-clean32.onnx \
-  models/runs/val-r48-s0-clean16.onnx models/runs/val-r48-s0-clean32-xeon.onnx \
-  models/runs/val-r64-s1-clean16.onnx models/runs/val-r64-s1-clean32-xeon.onnx \
+# Each length's 16- and 32-clean-epoch runs (the 2.1.0 / 2.2.0 / 2.3.0 files' weights: the
+# validation exports give the shipped files' codes), on validation and on test.
+CLEAN16_VS_CLEAN32=()
+for run in r16-s0-clean16 r16-s0-clean32 r32-s0-clean16 r32-s1-clean32 r48-s0-clean16 r48-s0-clean32-xeon \
+           r64-s1-clean16 r64-s1-clean32-xeon; do
+  CLEAN16_VS_CLEAN32+=("models/runs/val-$run.onnx")
+done
+python -m models.ssdh.unseen_database --split val "${CLEAN16_VS_CLEAN32[@]}" \
   --out models/validation/unseen-database-val-clean16-vs-clean32.json
-# The same eight on test (the validation exports give the shipped files' codes; 2.1.0 / 2.2.0 / 2.3.0):
-python -m models.ssdh.unseen_database models/runs/val-r16-s0-clean16.onnx \
-  models/runs/val-r16-s0-clean32.onnx models/runs/val-r32-s0-clean16.onnx models/runs/val-r32-s1-clean32.onnx \
-  models/runs/val-r48-s0-clean16.onnx models/runs/val-r48-s0-clean32-xeon.onnx \
-  models/runs/val-r64-s1-clean16.onnx models/runs/val-r64-s1-clean32-xeon.onnx \
+python -m models.ssdh.unseen_database "${CLEAN16_VS_CLEAN32[@]}" \
   --out models/validation/unseen-database-test-clean16-vs-clean32.json
 python -m models.ssdh.unseen_database --split val models/runs/val-r32-s1-clean16-amd.onnx \
   models/runs/val-r32-s1-clean32.onnx --out models/validation/unseen-database-val-r32-s1-clean16-vs-clean32.json
